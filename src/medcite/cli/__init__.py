@@ -1,0 +1,42 @@
+"""The ``medcite`` command line. Errors from the package become one line and an exit code here.
+
+Each command group lives in its own module and registers itself on ``cli``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from medcite.errors import MedciteError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MedciteError as exc:
+            if os.environ.get("MEDCITE_DEBUG"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="medcite")
+def cli() -> None:
+    """medcite: clinical questions answered with cited, verified articles, offline."""
+
+
+def main() -> None:
+    from medcite.cli import corpus  # noqa: F401  (registers commands)
+
+    for module in ("search", "answer", "web", "review", "evaluate"):
+        try:
+            __import__(f"medcite.cli.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"medcite.cli.{module}":
+                raise
+    cli(prog_name="medcite")

@@ -1,0 +1,113 @@
+"""One exception hierarchy for medcite, translated only at the edges.
+
+::
+
+    MedciteError                      exit 1, HTTP 500
+    ├── ConfigurationError            exit 2, HTTP 500   a setting or install step is missing
+    │   └── MissingDependencyError    exit 2, HTTP 500   an optional extra is not installed
+    ├── InputError                    exit 2, HTTP 400   the user's input is unusable
+    │   ├── QueryError                exit 2, HTTP 400   a question or search query
+    │   └── IngestInputError          exit 2, HTTP 400   a file that cannot be read at all
+    ├── NotFoundError                 exit 3, HTTP 404   an article, document or user
+    ├── StoreError                    exit 4, HTTP 503   the store cannot be opened or written
+    ├── CorpusFetchError              exit 5, HTTP 503   the demo corpus cannot be obtained
+    ├── BackendError                  exit 6, HTTP 502   an answer backend failed
+    ├── AuthError                     exit 7, HTTP 401   not signed in
+    │   └── PermissionDeniedError     exit 7, HTTP 403   signed in, but not allowed
+    ├── ConflictError                 exit 8, HTTP 409   a review transition that is not allowed
+    └── RateLimitError                exit 9, HTTP 429   too many requests
+
+The CLI prints ``error: <message>`` and exits with ``exit_code``; the web layer answers
+``{"error": {"code": ..., "message": ..., "status": ...}}`` with ``http_status``.
+"""
+
+from __future__ import annotations
+
+
+class MedciteError(Exception):
+    """Base class of every error medcite raises on purpose."""
+
+    exit_code = 1
+    http_status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigurationError(MedciteError):
+    exit_code = 2
+    code = "configuration_error"
+
+
+class MissingDependencyError(ConfigurationError):
+    code = "missing_dependency"
+
+    def __init__(self, what: str, install: str) -> None:
+        super().__init__(f"{what} is not installed", hint=f"install it with: {install}")
+
+
+class InputError(MedciteError):
+    exit_code = 2
+    http_status = 400
+    code = "invalid_input"
+
+
+class QueryError(InputError):
+    code = "invalid_query"
+
+
+class IngestInputError(InputError):
+    code = "invalid_ingest_input"
+
+
+class NotFoundError(MedciteError):
+    exit_code = 3
+    http_status = 404
+    code = "not_found"
+
+
+class StoreError(MedciteError):
+    exit_code = 4
+    http_status = 503
+    code = "store_error"
+
+
+class CorpusFetchError(MedciteError):
+    exit_code = 5
+    http_status = 503
+    code = "corpus_fetch_error"
+
+
+class BackendError(MedciteError):
+    exit_code = 6
+    http_status = 502
+    code = "backend_error"
+
+
+class AuthError(MedciteError):
+    exit_code = 7
+    http_status = 401
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(AuthError):
+    http_status = 403
+    code = "forbidden"
+
+
+class ConflictError(MedciteError):
+    exit_code = 8
+    http_status = 409
+    code = "conflict"
+
+
+class RateLimitError(MedciteError):
+    exit_code = 9
+    http_status = 429
+    code = "rate_limited"

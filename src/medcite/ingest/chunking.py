@@ -1,0 +1,114 @@
+"""Sentence splitting and passage windows.
+
+Extractive answers quote whole sentences, so sentence boundaries are computed once at ingest
+and stored as character spans. The splitter is a single regular-expression pass with a list of
+abbreviations that do not end a sentence; it favours speed over perfection (the ingest budget is
+a fraction of a millisecond per abstract).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from medcite.models import Section, SentenceSpan
+
+# Abbreviations common in clinical and bibliographic text that end with a period mid-sentence.
+_ABBREVIATIONS = frozenset(
+    """
+    e.g i.e etc al vs v fig figs eq eqs ref refs no nos vol approx ca cf dr mr mrs ms prof st
+    jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp dept univ min max mg mcg
+    kg ml dl mmol approx resp incl excl pt pts yr yrs wk wks mo mos hr hrs sec b.i.d t.i.d
+    q.i.d p.o i.v i.m s.c u.s u.k spp sp subsp var
+    """.split()
+)
+
+# A candidate boundary: sentence punctuation, optional closing quote/bracket, whitespace, then
+# something that can start a sentence (capital, digit, opening bracket or quote).
+_BOUNDARY = re.compile(r"""([.!?])(["')\]]*)\s+(?=["'(\[]?[A-Z0-9])""")
+_LINE_BREAK = re.compile(r"\n+")
+_TOKEN_BEFORE = re.compile(r"(\S+)$")
+
+MAX_PASSAGE_CHARS = 1500
+MIN_SENTENCE_CHARS = 3
+
+
+def split_sentences(text: str) -> list[SentenceSpan]:
+    """Character spans of the sentences in ``text`` (line breaks always end a sentence)."""
+    spans: list[SentenceSpan] = []
+    line_start = 0
+    for line_match in _LINE_BREAK.finditer(text + "\n"):
+        _split_line(text, line_start, line_match.start(), spans)
+        line_start = line_match.end()
+    return spans
+
+
+def _split_line(text: str, start: int, end: int, spans: list[SentenceSpan]) -> None:
+    sentence_start = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        if match.group(1) == "." and _is_abbreviation(text, sentence_start, match.start()):
+            continue
+        _append(text, sentence_start, match.end(2), spans)
+        sentence_start = match.end()
+    _append(text, sentence_start, end, spans)
+
+
+def _is_abbreviation(text: str, start: int, dot: int) -> bool:
+    word = _TOKEN_BEFORE.search(text, start, dot)
+    if not word:
+        return False
+    token = word.group(1).lstrip("([\"'").lower()
+    # Single letters ("J. Smith", "p. 4") and known abbreviations do not end sentences.
+    return len(token) == 1 or token in _ABBREVIATIONS
+
+
+def _append(text: str, start: int, end: int, spans: list[SentenceSpan]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end - start >= MIN_SENTENCE_CHARS:
+        spans.append(SentenceSpan(start=start, end=end))
+
+
+@dataclass(frozen=True, slots=True)
+class PassageDraft:
+    """A passage before it is stored: section label, text and sentence spans."""
+
+    section: str
+    text: str
+    char_start: int
+    char_end: int
+    sentences: tuple[SentenceSpan, ...]
+
+
+def passages_for(sections: list[Section], max_chars: int = MAX_PASSAGE_CHARS) -> list[PassageDraft]:
+    """Split sections into passages of at most ``max_chars``, breaking only between sentences.
+
+    Short consecutive sections of an abstract are not merged: their labels (BACKGROUND,
+    METHODS ...) matter for evidence selection, and BM25 at passage level copes with them.
+    """
+    drafts: list[PassageDraft] = []
+    for section in sections:
+        text = section.text.strip()
+        if not text:
+            continue
+        sentences = split_sentences(text)
+        if len(text) <= max_chars or not sentences:
+            drafts.append(PassageDraft(section.label, text, 0, len(text), tuple(sentences)))
+            continue
+        window: list[SentenceSpan] = []
+        for sentence in sentences:
+            if window and sentence.end - window[0].start > max_chars:
+                drafts.append(_window(section.label, text, window))
+                window = []
+            window.append(sentence)
+        if window:
+            drafts.append(_window(section.label, text, window))
+    return drafts
+
+
+def _window(label: str, text: str, window: list[SentenceSpan]) -> PassageDraft:
+    start, end = window[0].start, window[-1].end
+    shifted = tuple(SentenceSpan(start=s.start - start, end=s.end - start) for s in window)
+    return PassageDraft(label, text[start:end], start, end, shifted)

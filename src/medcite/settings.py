@@ -1,0 +1,98 @@
+"""Settings, declared once as data.
+
+Each setting has a name, a default, an environment variable and a help text. ``Settings.load``
+reads the environment; tests point ``MEDCITE_HOME`` at a temporary folder. ``docs/settings.md``
+lists every setting and a test checks that it does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+
+from medcite.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+
+    @property
+    def env(self) -> str:
+        return "MEDCITE_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", "", "Folder holding the store, caches and the demo corpus "
+            "(default: the user's data directory)."),
+    Setting("store_url", "", "Store location: empty for <home>/medcite.sqlite, a path to a "
+            "SQLite file, or postgresql://... for a shared deployment."),
+    Setting("backend", "extractive", "Answer backend: 'extractive' (offline, deterministic) "
+            "or 'openai' (an OpenAI-compatible server you configure)."),
+    Setting("openai_base_url", "", "Base URL of the OpenAI-compatible server, e.g. "
+            "http://127.0.0.1:8080/v1. Required for the openai backend."),
+    Setting("openai_model", "", "Model name sent to the OpenAI-compatible server."),
+    Setting("openai_api_key", "", "API key for the OpenAI-compatible server, if it needs one."),
+    Setting("openai_timeout", 60.0, "Seconds to wait for one completion.", float),
+    Setting("dense", "auto", "Dense retrieval: 'on', 'off', or 'auto' (on when the store has "
+            "embeddings and the model package is installed).", str),
+    Setting("ingest_batch", 500, "Documents per ingest transaction.", int),
+    Setting("max_question_chars", 2000, "Longest question accepted.", int),
+    Setting("secret_key", "", "Key that signs web session cookies (default: a random key "
+            "kept in <home>/secret_key)."),
+    Setting("ask_rate_limit", 30, "Questions per minute one client may ask over the web API.", int),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: dict[str, Any]
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = overrides.get(setting.name)
+            if raw is None:
+                raw = os.environ.get(setting.env, setting.default)
+            try:
+                values[setting.name] = setting.kind(raw) if raw != "" else setting.default
+            except (TypeError, ValueError) as exc:
+                raise ConfigurationError(
+                    f"setting {setting.env}={raw!r} is not a valid {setting.kind.__name__}"
+                ) from exc
+        unknown = set(overrides) - set(_BY_NAME)
+        if unknown:
+            raise ConfigurationError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def home_path(self) -> Path:
+        home = Path(self.values["home"] or user_data_dir("medcite"))
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
+    @property
+    def store_location(self) -> str:
+        return self.values["store_url"] or str(self.home_path / "medcite.sqlite")
+
+    @property
+    def cache_path(self) -> Path:
+        path = self.home_path / "cache"
+        path.mkdir(parents=True, exist_ok=True)
+        return path

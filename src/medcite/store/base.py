@@ -1,0 +1,81 @@
+"""The store contract, satisfied by the embedded SQLite store (and later PostgreSQL).
+
+Everything above the store (ingest, retrieval, synthesis, web) talks to this protocol only, so a
+second implementation can run the same tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from medcite.models import CorpusStats, Deletion, Document, DocumentRecord, Passage, SourceType
+
+
+@dataclass
+class BatchOutcome:
+    """What one ingest transaction did, record by record."""
+
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    older_skipped: int = 0  # a lower revision than the one stored
+    deleted: int = 0
+    passages: int = 0
+
+    def merge(self, other: BatchOutcome) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions applied inside the lexical query, before ranking."""
+
+    source_types: tuple[SourceType, ...] = ()
+    since_year: int | None = None
+    until_year: int | None = None
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    passage_id: int
+    document_id: int
+    score: float  # higher is better
+    matched_terms: tuple[str, ...] = field(default=())
+
+
+class Store(Protocol):
+    """Documents, passages and a lexical index, written in batches by a single writer."""
+
+    location: str
+
+    def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
+        """Apply documents and deletions in one transaction: all of them or none."""
+        ...
+
+    def stats(self) -> CorpusStats: ...
+
+    def document(self, key: str) -> DocumentRecord | None: ...
+
+    def documents(self, ids: Sequence[int]) -> dict[int, DocumentRecord]: ...
+
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]: ...
+
+    def passages_of(self, document_key: str) -> list[Passage]: ...
+
+    def lexical_search(
+        self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None
+    ) -> list[LexicalHit]:
+        """Rank passages by BM25 for phrases OR-ed together. Terms are plain text, never
+        query syntax: the implementation quotes them."""
+        ...
+
+    def file_done(self, fingerprint: str) -> bool:
+        """Whether an input file with this fingerprint was ingested to the end already."""
+        ...
+
+    def mark_file_done(self, fingerprint: str, path: str, outcome: BatchOutcome) -> None: ...
+
+    def close(self) -> None: ...

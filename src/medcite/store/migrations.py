@@ -1,0 +1,88 @@
+"""Append-only, named schema migrations for the SQLite store.
+
+Never edit a migration that has shipped: add a new one at the end. Each applied name is recorded
+in ``schema_migrations`` so opening an older store brings it up to date.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_documents_passages",
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            source_type TEXT NOT NULL
+                CHECK (source_type IN ('guideline', 'research', 'drug_label', 'consumer_health')),
+            title TEXT NOT NULL,
+            source TEXT,
+            year INTEGER,
+            pmid TEXT,
+            pmcid TEXT,
+            doi TEXT,
+            spl_set_id TEXT,
+            spl_version TEXT,
+            url TEXT,
+            publication_types TEXT NOT NULL DEFAULT '[]',
+            mesh_terms TEXT NOT NULL DEFAULT '[]',
+            keywords TEXT NOT NULL DEFAULT '[]',
+            language TEXT,
+            revision INTEGER NOT NULL DEFAULT 1,
+            title_only INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT NOT NULL,
+            ingested_at TEXT NOT NULL
+        );
+        CREATE INDEX documents_type_year ON documents (source_type, year);
+        CREATE INDEX documents_pmid ON documents (pmid);
+
+        CREATE TABLE passages (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            section TEXT NOT NULL,
+            char_start INTEGER NOT NULL,
+            char_end INTEGER NOT NULL,
+            sentences BLOB NOT NULL,
+            UNIQUE (document_id, ordinal)
+        );
+
+        -- Passage text lives only here (rowid = passages.id), so it is stored once.
+        CREATE VIRTUAL TABLE passage_text USING fts5 (
+            title, section, body, tokenize = 'porter unicode61'
+        );
+
+        CREATE TABLE ingested_files (
+            fingerprint TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            completed_at TEXT NOT NULL,
+            added INTEGER NOT NULL,
+            replaced INTEGER NOT NULL,
+            unchanged INTEGER NOT NULL,
+            deleted INTEGER NOT NULL
+        );
+        """,
+    ),
+]
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        # executescript commits first; the migration body and its record commit together.
+        conn.executescript(
+            "BEGIN;\n" + sql + "\nINSERT INTO schema_migrations (name, applied_at) VALUES "
+            f"('{name}', '{datetime.now(UTC).isoformat()}');\nCOMMIT;"
+        )
+        applied.append(name)
+    return applied

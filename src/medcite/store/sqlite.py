@@ -1,0 +1,342 @@
+"""The embedded store: one SQLite file, FTS5 for BM25, one writer.
+
+Reads use a connection per thread (WAL lets them run beside the writer); every write goes
+through ``_write`` which holds a lock and one ``BEGIN IMMEDIATE`` transaction, so a batch is
+applied whole or not at all, even if the process is killed halfway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from medcite.errors import StoreError
+from medcite.ingest.chunking import passages_for
+from medcite.models import (
+    CorpusStats,
+    Deletion,
+    Document,
+    DocumentRecord,
+    Passage,
+    SentenceSpan,
+    SourceType,
+)
+from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
+from medcite.store.migrations import apply_migrations
+
+T = TypeVar("T")
+
+# BM25 column weights for (title, section, body): the body carries the evidence.
+BM25_WEIGHTS = (0.5, 0.2, 1.0)
+
+_DOC_COLUMNS = (
+    "id, key, source_type, title, source, year, pmid, pmcid, doi, spl_set_id, spl_version, url, "
+    "publication_types, mesh_terms, language, revision, title_only"
+)
+
+
+def fts_phrase(term: str) -> str:
+    """Quote plain text as one FTS5 string, so no user text is ever read as query syntax."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _pack_spans(spans: Sequence[SentenceSpan]) -> bytes:
+    flat = array("I")
+    for span in spans:
+        flat.append(span.start)
+        flat.append(span.end)
+    return flat.tobytes()
+
+
+def _unpack_spans(blob: bytes) -> list[SentenceSpan]:
+    flat = array("I")
+    flat.frombytes(blob)
+    return [SentenceSpan(start=flat[i], end=flat[i + 1]) for i in range(0, len(flat), 2)]
+
+
+def content_hash(doc: Document) -> str:
+    return hashlib.sha1(doc.model_dump_json().encode()).hexdigest()
+
+
+class SQLiteStore:
+    """The default store. ``location`` is a file path (``:memory:`` is not supported, since
+    readers and the writer need to share the file)."""
+
+    def __init__(self, location: str | Path) -> None:
+        self.location = str(location)
+        self._path = Path(self.location)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = self._connect()
+            apply_migrations(self._writer)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store at {self.location}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
+                               timeout=30.0)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    @property
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        self._writer.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` inside the single writer's transaction; other modules add their own
+        tables (articles, reviews) and write through here too."""
+        with self._write_lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                result = work(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
+        try:
+            return self.write(lambda conn: self._apply(conn, records))
+        except sqlite3.Error as exc:
+            raise StoreError(f"writing a batch to {self.location} failed: {exc}") from exc
+
+    def _apply(self, conn: sqlite3.Connection, records: Sequence[Document | Deletion]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        keys = list({r.key for r in records})
+        existing: dict[str, tuple[int, str, int]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(
+                f"SELECT key, id, content_hash, revision FROM documents WHERE key IN ({marks})", chunk
+            ):
+                existing[row[0]] = (row[1], row[2], row[3])
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for record in records:
+            current = existing.get(record.key)
+            if isinstance(record, Deletion):
+                if current:
+                    self._delete(conn, current[0])
+                    del existing[record.key]
+                    outcome.deleted += 1
+                continue
+            digest = content_hash(record)
+            if current:
+                doc_id, old_hash, old_revision = current
+                if old_hash == digest:
+                    outcome.unchanged += 1
+                    continue
+                if record.revision < old_revision:
+                    outcome.older_skipped += 1
+                    continue
+                self._delete(conn, doc_id)
+                outcome.replaced += 1
+            else:
+                outcome.added += 1
+            doc_id = self._insert(conn, record, digest, now)
+            outcome.passages += self._insert_passages(conn, doc_id, record)
+            existing[record.key] = (doc_id, digest, record.revision)
+        return outcome
+
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, doc_id: int) -> None:
+        conn.execute(
+            "DELETE FROM passage_text WHERE rowid IN (SELECT id FROM passages WHERE document_id = ?)",
+            (doc_id,),
+        )
+        conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
+        conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, doc: Document, digest: str, now: str) -> int:
+        cursor = conn.execute(
+            "INSERT INTO documents (key, source_type, title, source, year, pmid, pmcid, doi, "
+            "spl_set_id, spl_version, url, publication_types, mesh_terms, keywords, language, "
+            "revision, title_only, content_hash, ingested_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.key, doc.source_type.value, doc.title, doc.source, doc.year, doc.pmid,
+                doc.pmcid, doc.doi, doc.spl_set_id, doc.spl_version, doc.url,
+                json.dumps(doc.publication_types), json.dumps(doc.mesh_terms),
+                json.dumps(doc.keywords), doc.language, doc.revision, int(doc.title_only),
+                digest, now,
+            ),
+        )
+        return cursor.lastrowid
+
+    @staticmethod
+    def _insert_passages(conn: sqlite3.Connection, doc_id: int, doc: Document) -> int:
+        drafts = passages_for(doc.sections)
+        for ordinal, draft in enumerate(drafts):
+            cursor = conn.execute(
+                "INSERT INTO passages (document_id, ordinal, section, char_start, char_end, sentences) "
+                "VALUES (?,?,?,?,?,?)",
+                (doc_id, ordinal, draft.section, draft.char_start, draft.char_end,
+                 _pack_spans(draft.sentences)),
+            )
+            conn.execute(
+                "INSERT INTO passage_text (rowid, title, section, body) VALUES (?,?,?,?)",
+                (cursor.lastrowid, doc.title, draft.section, draft.text),
+            )
+        return len(drafts)
+
+    def file_done(self, fingerprint: str) -> bool:
+        row = self._reader.execute(
+            "SELECT 1 FROM ingested_files WHERE fingerprint = ?", (fingerprint,)
+        ).fetchone()
+        return row is not None
+
+    def mark_file_done(self, fingerprint: str, path: str, outcome: BatchOutcome) -> None:
+        self.write(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO ingested_files VALUES (?,?,?,?,?,?,?)",
+            (fingerprint, path, datetime.now(UTC).isoformat(timespec="seconds"), outcome.added,
+             outcome.replaced, outcome.unchanged, outcome.deleted),
+        ))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection for this thread (for modules that add their own tables)."""
+        try:
+            yield self._reader
+        except sqlite3.Error as exc:
+            raise StoreError(f"reading {self.location} failed: {exc}") from exc
+
+    def stats(self) -> CorpusStats:
+        with self.reading() as conn:
+            by_type = dict(conn.execute(
+                "SELECT source_type, count(*) FROM documents GROUP BY source_type ORDER BY 1"))
+            by_year = {
+                str(year) if year is not None else "unknown": n
+                for year, n in conn.execute(
+                    "SELECT year, count(*) FROM documents GROUP BY year ORDER BY year")
+            }
+            documents, title_only, last = conn.execute(
+                "SELECT count(*), coalesce(sum(title_only), 0), max(ingested_at) FROM documents"
+            ).fetchone()
+            passages = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        return CorpusStats(
+            documents=documents, passages=passages, by_source_type=by_type, by_year=by_year,
+            title_only=title_only, last_ingest=datetime.fromisoformat(last) if last else None,
+        )
+
+    @staticmethod
+    def _record(row: tuple) -> DocumentRecord:
+        return DocumentRecord(
+            id=row[0], key=row[1], source_type=SourceType(row[2]), title=row[3], source=row[4],
+            year=row[5], pmid=row[6], pmcid=row[7], doi=row[8], spl_set_id=row[9],
+            spl_version=row[10], url=row[11], publication_types=json.loads(row[12]),
+            mesh_terms=json.loads(row[13]), language=row[14], revision=row[15],
+            title_only=bool(row[16]),
+        )
+
+    def document(self, key: str) -> DocumentRecord | None:
+        with self.reading() as conn:
+            row = conn.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE key = ?", (key,)).fetchone()
+        return self._record(row) if row else None
+
+    def documents(self, ids: Sequence[int]) -> dict[int, DocumentRecord]:
+        found: dict[int, DocumentRecord] = {}
+        ids = list(dict.fromkeys(ids))
+        with self.reading() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(
+                    f"SELECT {_DOC_COLUMNS} FROM documents WHERE id IN ({marks})", chunk
+                ):
+                    found[row[0]] = self._record(row)
+        return found
+
+    _PASSAGE_SELECT = (
+        "SELECT p.id, d.key, p.ordinal, p.section, t.body, p.char_start, p.char_end, p.sentences, "
+        "p.document_id FROM passages p JOIN documents d ON d.id = p.document_id "
+        "JOIN passage_text t ON t.rowid = p.id "
+    )
+
+    @staticmethod
+    def _passage(row: tuple) -> Passage:
+        return Passage(
+            id=row[0], key=f"{row[1]}#{row[2]}", document_key=row[1], ordinal=row[2],
+            section=row[3], text=row[4], char_start=row[5], char_end=row[6],
+            sentences=_unpack_spans(row[7]),
+        )
+
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
+        found: dict[int, Passage] = {}
+        ids = list(dict.fromkeys(ids))
+        with self.reading() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(self._PASSAGE_SELECT + f"WHERE p.id IN ({marks})", chunk):
+                    found[row[0]] = self._passage(row)
+        return found
+
+    def passages_of(self, document_key: str) -> list[Passage]:
+        with self.reading() as conn:
+            rows = conn.execute(
+                self._PASSAGE_SELECT + "WHERE d.key = ? ORDER BY p.ordinal", (document_key,)
+            ).fetchall()
+        return [self._passage(row) for row in rows]
+
+    def lexical_search(
+        self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None
+    ) -> list[LexicalHit]:
+        phrases = [fts_phrase(t) for t in dict.fromkeys(t.strip() for t in terms) if t]
+        if not phrases or limit <= 0:
+            return []
+        sql = (
+            "SELECT t.rowid, p.document_id, bm25(passage_text, ?, ?, ?) AS rank "
+            "FROM passage_text t JOIN passages p ON p.id = t.rowid "
+        )
+        params: list[object] = [*BM25_WEIGHTS]
+        where = ["passage_text MATCH ?"]
+        params_after: list[object] = [" OR ".join(phrases)]
+        filters = filters or SearchFilters()
+        if filters.source_types or filters.since_year is not None or filters.until_year is not None:
+            sql += "JOIN documents d ON d.id = p.document_id "
+            if filters.source_types:
+                where.append(f"d.source_type IN ({','.join('?' * len(filters.source_types))})")
+                params_after.extend(s.value for s in filters.source_types)
+            if filters.since_year is not None:
+                where.append("d.year >= ?")
+                params_after.append(filters.since_year)
+            if filters.until_year is not None:
+                where.append("d.year <= ?")
+                params_after.append(filters.until_year)
+        sql += "WHERE " + " AND ".join(where) + " ORDER BY rank LIMIT ?"
+        with self.reading() as conn:
+            rows = conn.execute(sql, [*params, *params_after, limit]).fetchall()
+        # FTS5's bm25() is negative (smaller is better); flip it so higher is better everywhere.
+        return [LexicalHit(passage_id=r[0], document_id=r[1], score=-r[2]) for r in rows]

@@ -1,0 +1,106 @@
+import sqlite3
+
+import pytest
+
+from medcite.models import Deletion, Document, Section, SourceType
+from medcite.store import SearchFilters, SQLiteStore
+from medcite.store.migrations import MIGRATIONS
+
+
+def research(pmid: str, text: str, *, revision: int = 1, year: int = 2021, title: str = "T") -> Document:
+    return Document(
+        key=f"pmid:{pmid}", source_type=SourceType.RESEARCH, title=title, pmid=pmid, year=year,
+        source="J Test", revision=revision, sections=[Section(label="RESULTS", text=text)],
+    )
+
+
+def guideline(key: str, text: str, year: int) -> Document:
+    return Document(key=f"guideline:{key}", source_type=SourceType.GUIDELINE, title=key,
+                    year=year, sections=[Section(label="Recommendations", text=text)])
+
+
+def test_migrations_are_recorded_once(store: SQLiteStore):
+    conn = sqlite3.connect(store.location)
+    names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations")]
+    assert names == [name for name, _ in MIGRATIONS]
+    SQLiteStore(store.location).close()  # reopening applies nothing twice
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_write_is_idempotent_and_counts(store: SQLiteStore):
+    docs = [research("1", "Mirtazapine improved sleep. Weight gain was common."),
+            research("2", "Magnesium lowered blood pressure.")]
+    first = store.write_batch(docs)
+    assert (first.added, first.unchanged, first.passages) == (2, 0, 2)
+    again = store.write_batch(docs)
+    assert (again.added, again.unchanged, again.replaced) == (0, 2, 0)
+    assert store.stats().documents == 2
+    passage = store.passages_of("pmid:1")[0]
+    assert passage.sentence_texts() == ["Mirtazapine improved sleep.", "Weight gain was common."]
+    assert passage.key == "pmid:1#0"
+
+
+def test_newer_revision_replaces_and_older_is_skipped(store: SQLiteStore):
+    store.write_batch([research("7", "Old text about sertraline.", revision=1)])
+    outcome = store.write_batch([research("7", "New text about escitalopram.", revision=2)])
+    assert outcome.replaced == 1
+    assert store.lexical_search(["sertraline"], limit=5) == []
+    assert len(store.lexical_search(["escitalopram"], limit=5)) == 1
+    older = store.write_batch([research("7", "Old text about sertraline.", revision=1)])
+    assert older.older_skipped == 1
+    assert store.document("pmid:7").revision == 2
+
+
+def test_deletion_removes_document_and_index_rows(store: SQLiteStore):
+    store.write_batch([research("9", "Lithium levels need monitoring.")])
+    outcome = store.write_batch([Deletion(key="pmid:9"), Deletion(key="pmid:404")])
+    assert outcome.deleted == 1
+    assert store.document("pmid:9") is None
+    assert store.lexical_search(["lithium"], limit=5) == []
+    assert store.stats().passages == 0
+
+
+def test_failed_batch_leaves_store_unchanged(store: SQLiteStore):
+    store.write_batch([research("1", "Kept text.")])
+
+    class Boom(Exception):
+        pass
+
+    def explode(conn):
+        conn.execute("DELETE FROM documents")
+        raise Boom()
+
+    with pytest.raises(Boom):
+        store.write(explode)
+    assert store.document("pmid:1") is not None
+
+
+def test_lexical_search_quotes_hostile_query_text(store: SQLiteStore):
+    store.write_batch([research("1", "Aspirin reduces fever NEAR the end.")])
+    for hostile in ['"', "NEAR(", "aspirin*", "-", "^fever", "(((", 'a" OR "b', "AND", "*"]:
+        store.lexical_search([hostile], limit=5)  # never raises FTS5 syntax errors
+    assert store.lexical_search(["aspirin"], limit=5)[0].score > 0
+
+
+def test_filters_by_source_type_and_year(store: SQLiteStore):
+    store.write_batch([
+        research("1", "Statins lower LDL cholesterol.", year=2010),
+        guideline("lipids", "Statins are recommended to lower LDL cholesterol.", 2019),
+    ])
+    assert len(store.lexical_search(["statins"], limit=5)) == 2
+    only_guidelines = SearchFilters(source_types=(SourceType.GUIDELINE,))
+    hits = store.lexical_search(["statins"], limit=5, filters=only_guidelines)
+    assert [store.documents([h.document_id])[h.document_id].key for h in hits] == ["guideline:lipids"]
+    assert len(store.lexical_search(["statins"], limit=5, filters=SearchFilters(since_year=2015))) == 1
+    assert len(store.lexical_search(["statins"], limit=5, filters=SearchFilters(until_year=2015))) == 1
+
+
+def test_stats_by_type_and_year(store: SQLiteStore):
+    store.write_batch([research("1", "a b c.", year=2020), guideline("g", "x y z.", 2023),
+                       Document(key="pmid:2", source_type=SourceType.RESEARCH, title="Only a title",
+                                title_only=True)])
+    stats = store.stats()
+    assert stats.by_source_type == {"guideline": 1, "research": 2}
+    assert stats.by_year == {"unknown": 1, "2020": 1, "2023": 1}
+    assert stats.title_only == 1
+    assert stats.passages == 2
