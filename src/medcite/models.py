@@ -144,3 +144,150 @@ class CorpusStats(BaseModel):
     by_year: dict[str, int]
     title_only: int
     last_ingest: datetime | None = None
+
+
+# -- articles ---------------------------------------------------------------------------------
+
+
+class Audience(StrEnum):
+    """Who the reader is; the same evidence is rendered in language for them."""
+
+    CLINICIAN = "clinician"
+    STUDENT = "student"
+    PATIENT = "patient"
+
+
+class ReviewStatus(StrEnum):
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").title()
+
+
+class StatementKind(StrEnum):
+    CLINICAL = "clinical"  # a verbatim span of a cited source
+    EVIDENCE_BASE = "evidence_base"  # a fact about the evidence base itself (counts, absence)
+
+
+class StudyDesign(StrEnum):
+    """Evidence hierarchy, strongest first (the order is used for ranking)."""
+
+    GUIDELINE = "guideline"
+    SYSTEMATIC_REVIEW = "systematic review or meta-analysis"
+    RCT = "randomized controlled trial"
+    COHORT = "cohort or case-control study"
+    CASE_REPORT = "case report"
+    REVIEW = "narrative review"
+    DRUG_LABEL = "drug label"
+    CONSUMER = "consumer health information"
+    OTHER = "other"
+
+
+class Statement(BaseModel):
+    """One sentence of an article.
+
+    A clinical statement's ``quote`` is a verbatim span of the passage behind each citation
+    (``passage_keys``); ``text`` is what is shown: the quote itself for clinicians, or the quote
+    with glossary plain words for patients. Verification always checks ``quote``.
+    """
+
+    text: str
+    quote: str | None = None
+    citations: list[int] = Field(default_factory=list)  # reference numbers, 1-based
+    kind: StatementKind = StatementKind.CLINICAL
+    passage_keys: list[str] = Field(default_factory=list)  # where each citation's span lives
+
+
+class SubSection(BaseModel):
+    heading: str
+    statements: list[Statement] = Field(default_factory=list)
+
+
+class ArticleSection(BaseModel):
+    heading: str  # "Evidence Review", "Clinical Implications", "Common Pitfalls to Avoid"
+    subsections: list[SubSection] = Field(default_factory=list)
+
+
+class Reference(BaseModel):
+    """A numbered reference, built only from a stored document."""
+
+    number: int
+    document_key: str
+    source_type: SourceType
+    type_label: str  # Guideline / Research / Drug label / Consumer health
+    title: str
+    source: str | None = None
+    year: int | None = None
+    study_design: StudyDesign | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+    doi: str | None = None
+    spl_set_id: str | None = None
+    url: str | None = None
+
+
+class EntitySummary(BaseModel):
+    """A recognised concept and how much of the corpus matched it."""
+
+    concept_id: str
+    name: str
+    surface: str
+    kind: str
+    documents_matched: int = 0
+
+
+class SearchDescription(BaseModel):
+    """What was searched, so absence of evidence is an answer with its scope stated."""
+
+    corpus_documents: int
+    corpus_by_source_type: dict[str, int] = Field(default_factory=dict)
+    terms: list[str] = Field(default_factory=list)
+    entities: list[EntitySummary] = Field(default_factory=list)
+    passages_considered: int = 0
+    documents_addressing_all: int = 0  # documents that mention every entity together
+
+
+class VerificationSummary(BaseModel):
+    checked: int = 0
+    dropped: int = 0
+    passed: bool = True
+
+
+class Article(BaseModel):
+    """The answer to a question: the product's main output."""
+
+    id: str | None = None  # set when stored
+    version: int = 1
+    thread_id: str | None = None
+    parent_id: str | None = None
+    question: str
+    slug: str
+    headline: str
+    bottom_line: list[Statement] = Field(default_factory=list)
+    sections: list[ArticleSection] = Field(default_factory=list)
+    references: list[Reference] = Field(default_factory=list)
+    audience: Audience = Audience.CLINICIAN
+    backend: str = "extractive"
+    backend_note: str | None = None  # e.g. a declared fall-back from an LLM backend
+    prompt_version: str | None = None
+    intent: str = "general"
+    emergency_notice: str | None = None
+    refusal: str | None = None
+    searched: SearchDescription | None = None
+    verification: VerificationSummary = Field(default_factory=VerificationSummary)
+    disclaimer: str = ""
+    status: ReviewStatus = ReviewStatus.SUBMITTED
+    corpus_fingerprint: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def statements(self) -> list[Statement]:
+        found = list(self.bottom_line)
+        for section in self.sections:
+            for sub in section.subsections:
+                found.extend(sub.statements)
+        return found

@@ -1,0 +1,45 @@
+"""The answer-backend interface: one method, ``write``.
+
+A backend receives the analysed question and the evidence the retriever selected (passages with
+their documents, already ranked) and returns an ``Article``. The pipeline verifies every citation
+afterwards, whatever the backend, so a backend cannot add a reference that is not in the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from medcite.models import Article, Audience, DocumentRecord, Passage, SearchDescription, StudyDesign
+
+if TYPE_CHECKING:
+    from medcite.retrieval.analysis import QueryAnalysis
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A retrieved passage with the document it belongs to and why it was chosen."""
+
+    passage: Passage
+    document: DocumentRecord
+    score: float
+    design: StudyDesign
+    concepts: frozenset[str] = frozenset()  # concept ids the passage mentions
+
+
+@dataclass
+class AnswerRequest:
+    """Everything a backend may use to write an article; nothing else is allowed in."""
+
+    analysis: QueryAnalysis
+    evidence: list[Evidence]
+    audience: Audience
+    searched: SearchDescription
+    # Evidence per concept id, for "what the evidence says about each agent" sub-sections.
+    by_concept: dict[str, list[Evidence]] = field(default_factory=dict)
+
+
+class AnswerBackend(Protocol):
+    name: str
+
+    def write(self, request: AnswerRequest) -> Article: ...
