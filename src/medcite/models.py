@@ -101,6 +101,7 @@ class Passage(BaseModel):
 
     id: int
     key: str  # "<document key>#<ordinal>", stable across re-ingestion of the same revision
+    document_id: int
     document_key: str
     ordinal: int
     section: str

@@ -287,7 +287,8 @@ class SQLiteStore:
     @staticmethod
     def _passage(row: tuple) -> Passage:
         return Passage(
-            id=row[0], key=f"{row[1]}#{row[2]}", document_key=row[1], ordinal=row[2],
+            id=row[0], key=f"{row[1]}#{row[2]}", document_id=row[8], document_key=row[1],
+            ordinal=row[2],
             section=row[3], text=row[4], char_start=row[5], char_end=row[6],
             sentences=_unpack_spans(row[7]),
         )

@@ -1,0 +1,183 @@
+"""Hybrid passage search: BM25 on the user's words and on expanded synonyms, dense vectors,
+fused by weighted reciprocal rank, one passage per document, an evidence-type prior.
+
+The user's own terms are one ranked list with the highest weight; the expanded query (brand and
+generic names, salt forms) is a second list with a lower weight, so synonyms can find documents
+without outranking what the user literally asked about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from medcite.errors import QueryError
+from medcite.models import DocumentRecord, Passage, StudyDesign
+from medcite.retrieval.analysis import QueryAnalysis, analyse
+from medcite.retrieval.evidence import DEFAULT_PRIORS, study_design
+from medcite.store.base import SearchFilters
+from medcite.store.sqlite import SQLiteStore
+
+RRF_K = 60
+CANDIDATES = 100
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weights of each ranked list in reciprocal-rank fusion (tuned on both eval sets)."""
+
+    user_terms: float = 1.0
+    expanded: float = 0.5
+    dense: float = 1.0
+
+
+@dataclass
+class SearchResult:
+    passage: Passage
+    document: DocumentRecord
+    design: StudyDesign
+    score: float
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    matched_terms: list[str] = field(default_factory=list)
+    matched_concepts: list[str] = field(default_factory=list)
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _stem(word: str) -> str:
+    # A crude suffix strip, only to explain matches (FTS5's porter stemmer did the matching).
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "s", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+class Searcher:
+    """Search one store. Dense retrieval is used when an encoder and an index are given."""
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        *,
+        vocabulary=None,
+        encoder=None,
+        dense_index=None,
+        weights: FusionWeights | None = None,
+        priors: dict[StudyDesign, float] | None = None,
+    ) -> None:
+        self.store = store
+        self.vocabulary = vocabulary
+        self.encoder = encoder
+        self.dense_index = dense_index if dense_index is not None and len(dense_index) else None
+        self.weights = weights or FusionWeights()
+        self.priors = DEFAULT_PRIORS if priors is None else priors
+
+    @property
+    def dense_enabled(self) -> bool:
+        return self.encoder is not None and self.dense_index is not None
+
+    def analyse(self, question: str) -> QueryAnalysis:
+        return analyse(question, self.vocabulary)
+
+    def search(
+        self,
+        query: str | QueryAnalysis,
+        *,
+        limit: int = 10,
+        filters: SearchFilters | None = None,
+        per_document: int = 1,
+        candidates: int = CANDIDATES,
+    ) -> list[SearchResult]:
+        """Ranked passages for a question (or an analysis already made)."""
+        if limit < 1:
+            raise QueryError(f"limit must be at least 1, not {limit}")
+        analysis = query if isinstance(query, QueryAnalysis) else self.analyse(query)
+        expansion_terms = [t for terms in analysis.expansions.values() for t in terms]
+        if not analysis.terms and not expansion_terms:
+            return []
+        lists: list[tuple[float, list[int]]] = []
+        user = self.store.lexical_search(analysis.terms, limit=candidates, filters=filters)
+        lists.append((self.weights.user_terms, [h.passage_id for h in user]))
+        if expansion_terms:
+            expanded = self.store.lexical_search(
+                [*analysis.terms, *expansion_terms], limit=candidates, filters=filters)
+            lists.append((self.weights.expanded, [h.passage_id for h in expanded]))
+        dense_ranked: list[int] = []
+        if self.dense_enabled:
+            vector = self.encoder.encode([analysis.question])[0]
+            dense_ranked = [pid for pid, _ in self.dense_index.search(vector, candidates)]
+            lists.append((self.weights.dense, dense_ranked))
+        return self._fuse(analysis, lists, dense_ranked, limit, filters, per_document)
+
+    def _fuse(
+        self,
+        analysis: QueryAnalysis,
+        lists: list[tuple[float, list[int]]],
+        dense_ranked: list[int],
+        limit: int,
+        filters: SearchFilters | None,
+        per_document: int,
+    ) -> list[SearchResult]:
+        fused: dict[int, float] = defaultdict(float)
+        for weight, ranked in lists:
+            for rank, passage_id in enumerate(ranked):
+                fused[passage_id] += weight / (RRF_K + rank + 1)
+        passages = self.store.passages(list(fused))
+        documents = self.store.documents([p.document_id for p in passages.values()]) \
+            if passages else {}
+        lexical_rank = {pid: r for r, pid in enumerate(lists[0][1])}
+        dense_rank = {pid: r for r, pid in enumerate(dense_ranked)}
+        results: list[SearchResult] = []
+        for passage_id, score in fused.items():
+            passage = passages.get(passage_id)
+            if passage is None:  # a vector for a passage replaced since indexing
+                continue
+            document = documents[passage.document_id]
+            if not _passes(document, filters):
+                continue
+            design = study_design(document)
+            results.append(SearchResult(
+                passage=passage, document=document, design=design,
+                score=score * self.priors.get(design, 1.0),
+                lexical_rank=lexical_rank.get(passage_id), dense_rank=dense_rank.get(passage_id),
+            ))
+        # Ties broken by passage key so the same store always gives the same order.
+        results.sort(key=lambda r: (-r.score, r.passage.key))
+        kept: list[SearchResult] = []
+        per_doc: dict[int, int] = defaultdict(int)
+        for result in results:
+            if per_doc[result.document.id] >= per_document:
+                continue
+            per_doc[result.document.id] += 1
+            _explain(result, analysis)
+            kept.append(result)
+            if len(kept) == limit:
+                break
+        return kept
+
+
+def _passes(document: DocumentRecord, filters: SearchFilters | None) -> bool:
+    if filters is None:
+        return True
+    if filters.source_types and document.source_type not in filters.source_types:
+        return False
+    if filters.since_year is not None and (document.year is None or document.year < filters.since_year):
+        return False
+    if filters.until_year is not None and (document.year is None or document.year > filters.until_year):
+        return False
+    return True
+
+
+def _explain(result: SearchResult, analysis: QueryAnalysis) -> None:
+    """Record which of the user's terms and which recognised concepts the passage contains."""
+    haystack = f"{result.document.title} {result.passage.text}".lower()
+    stems = {_stem(w) for w in _WORD.findall(haystack)}
+    result.matched_terms = [t for t in analysis.terms if _stem(t.lower()) in stems]
+    for mention in analysis.mentions:
+        names = [mention.surface, mention.concept.name, *analysis.expansions.get(mention.concept.id, [])]
+        if any(name.lower() in haystack for name in names if name):
+            if mention.concept.id not in result.matched_concepts:
+                result.matched_concepts.append(mention.concept.id)
