@@ -72,6 +72,10 @@ class Store(Protocol):
         query syntax: the implementation quotes them."""
         ...
 
+    def matching_documents(self, terms: Sequence[str], *, limit: int = 100_000) -> set[int]:
+        """Ids of documents with a passage matching any of the phrases (unranked)."""
+        ...
+
     def file_done(self, fingerprint: str) -> bool:
         """Whether an input file with this fingerprint was ingested to the end already."""
         ...

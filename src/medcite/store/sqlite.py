@@ -311,6 +311,17 @@ class SQLiteStore:
             ).fetchall()
         return [self._passage(row) for row in rows]
 
+    def matching_documents(self, terms: Sequence[str], *, limit: int = 100_000) -> set[int]:
+        """Ids of documents with a passage matching any of the phrases (unranked)."""
+        phrases = [fts_phrase(t) for t in dict.fromkeys(t.strip() for t in terms) if t]
+        if not phrases:
+            return set()
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT p.document_id FROM passage_text t JOIN passages p ON p.id = t.rowid "
+                "WHERE passage_text MATCH ? LIMIT ?", (" OR ".join(phrases), limit)).fetchall()
+        return {r[0] for r in rows}
+
     def lexical_search(
         self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None
     ) -> list[LexicalHit]:

@@ -1,0 +1,195 @@
+"""The answering pipeline: analyse → retrieve → select evidence → synthesise → verify → store.
+
+``ask`` is the one entry point used by the CLI, the web app and the Python API. An ``Engine``
+holds what is expensive to build (vocabulary, dense index, encoder) and is reused per store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import defaultdict
+
+from medcite.errors import ConfigurationError, NotFoundError
+from medcite.models import (
+    Article,
+    Audience,
+    EntitySummary,
+    SearchDescription,
+)
+from medcite.retrieval.analysis import QueryAnalysis, analyse, follow_up
+from medcite.retrieval.evidence import study_design
+from medcite.retrieval.search import Searcher
+from medcite.settings import Settings
+from medcite.store import SQLiteStore, open_store
+from medcite.synthesis.audience import adapt
+from medcite.synthesis.base import AnswerBackend, AnswerRequest, Evidence
+from medcite.synthesis.extractive import ExtractiveBackend
+from medcite.synthesis.safety import EMERGENCY_NOTICE, REFUSAL, disclaimer
+from medcite.synthesis.verify import verify_article
+
+MAIN_EVIDENCE = 20
+CONCEPT_EVIDENCE = 25
+
+
+def slugify(text: str, limit: int = 80) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "article"
+
+
+def backend_named(name: str, settings: Settings) -> AnswerBackend:
+    """The configured backend; never a silent fall-back to a network service."""
+    if name == "extractive":
+        return ExtractiveBackend()
+    if name == "openai":
+        from medcite.synthesis.openai_backend import OpenAIBackend
+
+        return OpenAIBackend.from_settings(settings)
+    raise ConfigurationError(f"unknown answer backend {name!r}; choose 'extractive' or 'openai'")
+
+
+class Engine:
+    """Answers questions against one store."""
+
+    def __init__(self, store: SQLiteStore, settings: Settings, backend: AnswerBackend | None = None) -> None:
+        from medcite.retrieval.setup import searcher_for
+
+        self.store = store
+        self.settings = settings
+        self.searcher: Searcher = searcher_for(store, settings)
+        self.backend = backend or backend_named(settings.backend, settings)
+
+    # -- evidence -----------------------------------------------------------------------------
+
+    def _evidence(self, results) -> list[Evidence]:
+        return [Evidence(passage=r.passage, document=r.document, score=1.0 / (1 + rank),
+                         design=r.design, concepts=frozenset(r.matched_concepts))
+                for rank, r in enumerate(results)]
+
+    def _concept_evidence(self, analysis: QueryAnalysis) -> tuple[dict[str, list[Evidence]], dict[str, set[int]]]:
+        by_concept: dict[str, list[Evidence]] = {}
+        documents: dict[str, set[int]] = {}
+        for cid, names in _concept_names(analysis).items():
+            documents[cid] = self.store.matching_documents(names)
+            hits = self.store.lexical_search(names, limit=CONCEPT_EVIDENCE * 2)
+            passages = self.store.passages([h.passage_id for h in hits])
+            records = self.store.documents([p.document_id for p in passages.values()])
+            per_document: dict[int, int] = defaultdict(int)
+            items: list[Evidence] = []
+            for rank, hit in enumerate(hits):
+                passage = passages.get(hit.passage_id)
+                if passage is None or per_document[passage.document_id] >= 2:
+                    continue
+                per_document[passage.document_id] += 1
+                record = records[passage.document_id]
+                items.append(Evidence(passage=passage, document=record, score=1.0 / (1 + rank),
+                                      design=study_design(record), concepts=frozenset({cid})))
+            by_concept[cid] = items[:CONCEPT_EVIDENCE]
+        return by_concept, documents
+
+    def request_for(self, analysis: QueryAnalysis, audience: Audience) -> AnswerRequest:
+        results = self.searcher.search(analysis, limit=MAIN_EVIDENCE, per_document=2)
+        by_concept, documents = self._concept_evidence(analysis)
+        agents = [m.concept.id for m in analysis.mentions if m.concept.kind in ("drug", "supplement")]
+        agents = list(dict.fromkeys(agents))
+        together = set.intersection(*(documents[a] for a in agents)) if len(agents) >= 2 else set()
+        stats = self.store.stats()
+        names = _concept_names(analysis)
+        searched = SearchDescription(
+            corpus_documents=stats.documents,
+            corpus_by_source_type=stats.by_source_type,
+            terms=list(dict.fromkeys([*analysis.terms, *(n for ns in names.values() for n in ns)])),
+            entities=[EntitySummary(concept_id=m.concept.id, name=m.concept.name, surface=m.surface,
+                                    kind=m.concept.kind, documents_matched=len(documents[m.concept.id]))
+                      for m in _unique_mentions(analysis)],
+            passages_considered=len(results) + sum(len(v) for v in by_concept.values()),
+            documents_addressing_all=len(together),
+        )
+        return AnswerRequest(analysis=analysis, evidence=self._evidence(results), audience=audience,
+                             searched=searched, by_concept=by_concept)
+
+    # -- articles -----------------------------------------------------------------------------
+
+    def write_article(self, analysis: QueryAnalysis) -> Article:
+        """A verified, unsaved article for the clinician audience (deterministic)."""
+        stats = self.store.stats()
+        fingerprint = hashlib.sha1(stats.model_dump_json().encode()).hexdigest()[:16]
+        if not analysis.medical:
+            article = Article(question=analysis.question, slug=slugify(analysis.question),
+                              headline="Outside medcite's scope", refusal=REFUSAL,
+                              backend="none", intent=str(analysis.intent))
+        else:
+            request = self.request_for(analysis, Audience.CLINICIAN)
+            article = verify_article(self.backend.write(request), self.store)
+            article = article.model_copy(update={"slug": slugify(analysis.question)})
+        if analysis.red_flags:
+            article = article.model_copy(update={"emergency_notice": EMERGENCY_NOTICE})
+        return article.model_copy(update={"corpus_fingerprint": fingerprint,
+                                          "disclaimer": disclaimer(Audience.CLINICIAN)})
+
+    def ask(self, question: str, *, audience: Audience = Audience.CLINICIAN,
+            follow_up_of: str | None = None, save: bool = True) -> Article:
+        from medcite.review.articles import ArticleRepository
+
+        repository = ArticleRepository(self.store)
+        parent = None
+        if follow_up_of:
+            parent = repository.get(follow_up_of)
+            if parent is None:
+                raise NotFoundError(f"no article {follow_up_of!r} to follow up")
+            analysis = follow_up(analyse(parent.question, self.searcher.vocabulary), question)
+        else:
+            analysis = analyse(question, self.searcher.vocabulary)
+            existing = repository.find_for_question(question) if save else None
+            if existing is not None:
+                return adapt(existing, audience)
+        article = self.write_article(analysis)
+        if parent is not None:
+            article = article.model_copy(update={"parent_id": parent.id,
+                                                 "thread_id": parent.thread_id or parent.id})
+        if save:
+            article = repository.save_new(article)
+        return adapt(article, audience)
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(store: SQLiteStore | None = None, settings: Settings | None = None) -> Engine:
+    """A cached engine per store location (the vocabulary and vectors load once)."""
+    settings = settings or Settings.load()
+    key = f"{store.location if store else settings.store_location}|{settings.backend}"
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = Engine(store or open_store(settings), settings)
+            _engines[key] = engine
+        return engine
+
+
+def ask(question: str, *, audience: Audience | str = Audience.CLINICIAN,
+        follow_up_of: str | None = None, store: SQLiteStore | None = None,
+        settings: Settings | None = None, save: bool = True) -> Article:
+    """Answer a clinical question with a verified, cited article (saved as Submitted)."""
+    return engine_for(store, settings).ask(question, audience=Audience(audience),
+                                           follow_up_of=follow_up_of, save=save)
+
+
+def _unique_mentions(analysis: QueryAnalysis):
+    seen: dict[str, object] = {}
+    for mention in analysis.mentions:
+        seen.setdefault(mention.concept.id, mention)
+    return list(seen.values())
+
+
+def _concept_names(analysis: QueryAnalysis) -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for mention in analysis.mentions:
+        cid = mention.concept.id
+        known = names.setdefault(cid, [])
+        for name in [mention.concept.name, *analysis.expansions.get(cid, [])]:
+            if name and name.lower() not in (k.lower() for k in known):
+                known.append(name)
+    return names

@@ -1,0 +1,128 @@
+"""Candidate sentences for an extractive article: which ones, for which section, in what order.
+
+A candidate is a stored sentence span, quoted verbatim. It is scored by how much of the question
+it covers (concepts, then the user's terms), by the evidence hierarchy, and by recency; cue
+phrases decide whether it reads as a recommendation (Clinical Implications) or a caution
+(Common Pitfalls).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from medcite.retrieval.evidence import RANK
+from medcite.synthesis.base import Evidence
+
+MIN_CHARS = 40
+MAX_CHARS = 420
+NEAR_DUPLICATE = 0.75  # token Jaccard above which two sentences say the same thing
+
+_RECOMMENDATION = re.compile(
+    r"\b(recommend\w*|should\b|is indicated|are indicated|first[- ]line|second[- ]line|"
+    r"consider\w*|suggest\w*|is preferred|are preferred|may be used|can be used|"
+    r"is effective|are effective|initiat\w+|start\w* at|titrat\w+|dose of|doses of)",
+    re.I,
+)
+_CAUTION = re.compile(
+    r"\b(avoid\w*|contraindicat\w+|caution\w*|warning\w*|risk of|risks|interact\w*|"
+    r"QT\b|QTc|torsade\w*|serotonin syndrome|toxicit\w+|overdos\w+|adverse|side effects?|"
+    r"should not|must not|do not|monitor\w*|withdraw\w*|discontinu\w+|hyponatr\w+|"
+    r"suicid\w+|bleeding|hypermagnes\w+|sedation|weight gain)",
+    re.I,
+)
+_TABLE_ROW = re.compile(r"\|.*\|")
+_LIST_MARK = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One quotable sentence with what it says and where it comes from."""
+
+    quote: str  # verbatim span of evidence.passage.text
+    evidence: Evidence
+    concepts: frozenset[str]
+    term_hits: int
+    recommendation: bool
+    caution: bool
+    score: float
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        return frozenset(_TOKEN.findall(self.quote.lower()))
+
+
+def quotable(text: str) -> str | None:
+    """The sentence as it may be quoted, or None when it is a fragment, table row or heading.
+    Only a leading list marker is trimmed, never a word inside the sentence."""
+    text = _LIST_MARK.sub("", text.strip())
+    if not (MIN_CHARS <= len(text) <= MAX_CHARS):
+        return None
+    if _TABLE_ROW.search(text) or text.endswith(":") or text.startswith("#"):
+        return None
+    if not re.search(r"[a-z]", text) or len(text.split()) < 6:
+        return None
+    return text
+
+
+def concept_names(names_by_concept: dict[str, list[str]], sentence: str) -> frozenset[str]:
+    lowered = sentence.lower()
+    return frozenset(
+        cid for cid, names in names_by_concept.items()
+        if any(_contains_word(lowered, n.lower()) for n in names if n)
+    )
+
+
+def _contains_word(haystack: str, needle: str) -> bool:
+    start = haystack.find(needle)
+    while start != -1:
+        before = haystack[start - 1] if start else " "
+        end = start + len(needle)
+        after = haystack[end] if end < len(haystack) else " "
+        if not before.isalnum() and not after.isalnum():
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
+def candidates_from(
+    evidence: list[Evidence],
+    names_by_concept: dict[str, list[str]],
+    terms: list[str],
+    newest_year: int,
+) -> list[Candidate]:
+    """Every quotable sentence of the evidence, scored."""
+    found: list[Candidate] = []
+    term_set = {t.lower() for t in terms}
+    for item in evidence:
+        design_weight = 1.0 + 0.08 * (len(RANK) - RANK[item.design])
+        year = item.document.year or (newest_year - 15)
+        recency = 1.0 + 0.02 * max(0, 15 - (newest_year - year))
+        for raw in item.passage.sentence_texts():
+            quote = quotable(raw)
+            if quote is None:
+                continue
+            concepts = concept_names(names_by_concept, quote)
+            tokens = set(_TOKEN.findall(quote.lower()))
+            term_hits = len(term_set & tokens)
+            relevance = 2.0 * len(concepts) + 0.5 * term_hits + 0.1
+            found.append(Candidate(
+                quote=quote, evidence=item, concepts=concepts, term_hits=term_hits,
+                recommendation=bool(_RECOMMENDATION.search(quote)),
+                caution=bool(_CAUTION.search(quote)),
+                score=relevance * design_weight * recency * (1.0 + item.score),
+            ))
+    # Deterministic order: score, then where the sentence lives.
+    found.sort(key=lambda c: (-c.score, c.evidence.passage.key, c.quote))
+    return found
+
+
+def is_near_duplicate(candidate: Candidate, chosen: list[Candidate]) -> bool:
+    tokens = candidate.tokens
+    for other in chosen:
+        other_tokens = other.tokens
+        union = len(tokens | other_tokens)
+        if union and len(tokens & other_tokens) / union >= NEAR_DUPLICATE:
+            return True
+    return False
