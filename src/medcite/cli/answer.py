@@ -1,0 +1,93 @@
+"""``medcite ask`` and ``medcite verify``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from medcite.cli import cli
+from medcite.errors import InputError, NotFoundError
+from medcite.models import Article, Audience
+from medcite.settings import Settings
+from medcite.store import open_store
+
+
+def render(article: Article, fmt: str) -> str:
+    """The article in the requested format (the renderers live with the web templates)."""
+    from medcite.web import render as renderers
+
+    if fmt == "json":
+        return article.model_dump_json(indent=2)
+    return {"text": renderers.render_text, "md": renderers.render_markdown,
+            "html": renderers.render_html}[fmt](article)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--audience", type=click.Choice([a.value for a in Audience]), default="clinician",
+              show_default=True, help="Who the article is written for.")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json", "html"]), default="text",
+              show_default=True)
+@click.option("--follow-up-of", help="Id of the article this question follows up.")
+@click.option("--backend", type=click.Choice(["extractive", "openai"]), default=None,
+              help="Answer backend (default: the backend setting, extractive).")
+@click.option("--no-save", is_flag=True, help="Do not store the article.")
+def ask(question: str, audience: str, fmt: str, follow_up_of: str | None, backend: str | None,
+        no_save: bool) -> None:
+    """Answer QUESTION with a cited, verified article (saved with status Submitted)."""
+    from medcite.answer import ask as ask_question
+
+    overrides = {"backend": backend} if backend else {}
+    settings = Settings.load(**overrides)
+    store = open_store(settings)
+    try:
+        article = ask_question(question, audience=audience, follow_up_of=follow_up_of,
+                               store=store, settings=settings, save=not no_save)
+    finally:
+        store.close()
+    click.echo(render(article, fmt))
+
+
+def _load_article(reference: str, store) -> Article:
+    path = Path(reference)
+    if path.suffix == ".json" and path.is_file():
+        try:
+            return Article.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InputError(f"{path} is not an article JSON file: {exc}") from exc
+    from medcite.review.articles import ArticleRepository
+
+    repository = ArticleRepository(store)
+    article = repository.get(reference) or repository.get_by_slug(reference)
+    if article is None:
+        raise NotFoundError(f"no article with id or slug {reference!r} (nor a .json file)")
+    return article
+
+
+@cli.command()
+@click.argument("article")
+def verify(article: str) -> None:
+    """Recompute every citation of ARTICLE (an id, a slug or a .json file) against the store."""
+    from medcite.synthesis.verify import check_article
+
+    store = open_store()
+    try:
+        loaded = _load_article(article, store)
+        report = check_article(loaded, store)
+    finally:
+        store.close()
+    for check in report.failures:
+        click.echo(f"FAIL {check.statement.citations}: {check.reason}: {check.statement.text[:120]}")
+    click.echo(f"{len(report.checks)} statements checked, {len(report.failures)} failed")
+    if report.failures:
+        sys.exit(1)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON schema of an article (published as docs/article.schema.json)."""
+    import json
+
+    click.echo(json.dumps(Article.model_json_schema(), indent=2))
