@@ -1,0 +1,113 @@
+"""The main job: a question in, a verified article out, on the real demo corpus + guidelines."""
+
+import pytest
+
+from medcite.answer import Engine
+from medcite.models import Audience, SourceType, StatementKind
+from medcite.retrieval.analysis import analyse
+from medcite.settings import Settings
+from medcite.synthesis.audience import adapt
+from medcite.synthesis.verify import check_article
+
+QUESTION = "Can magnesium glycinate be used to support mirtazapine (Remeron) therapy?"
+
+
+@pytest.fixture(scope="module")
+def engine(clinical_store):
+    return Engine(clinical_store, Settings.load(dense="off"))
+
+
+@pytest.fixture(scope="module")
+def article(engine):
+    return engine.write_article(analyse(QUESTION, engine.searcher.vocabulary))
+
+
+def test_recognises_both_agents_and_states_absence_with_scope(article):
+    entities = {e.concept_id: e for e in article.searched.entities}
+    names = {e.name for e in entities.values()}
+    assert {"mirtazapine", "magnesium"} <= names
+    assert any(e.surface.lower() in ("remeron", "mirtazapine") for e in entities.values())
+    assert article.searched.documents_addressing_all == 0
+    assert "no indexed evidence on the combination" in article.headline.lower()
+    bottom = " ".join(s.text for s in article.bottom_line).lower()
+    assert "no indexed document addresses" in bottom and "together" in bottom
+    absence = article.sections[0].subsections[0]
+    assert absence.heading.startswith("Absence of evidence")
+    scope = " ".join(s.text for s in absence.statements)
+    assert "Searched" in scope and "documents" in scope
+    assert all(s.kind is StatementKind.EVIDENCE_BASE for s in absence.statements)
+
+
+def test_cites_the_apa_depression_guideline_for_mirtazapine(article):
+    apa = [r for r in article.references if r.document_key == "guideline:apa_mdd_2023"]
+    assert apa, [r.document_key for r in article.references]
+    assert apa[0].type_label == "Guideline" and apa[0].source and apa[0].year == 2023
+    cited = [s for s in article.statements() if apa[0].number in s.citations]
+    assert any("mirtazapine" in s.quote.lower() for s in cited)
+
+
+def test_every_statement_is_cited_verbatim_and_verifies(article, clinical_store):
+    clinical = [s for s in article.statements() if s.kind is StatementKind.CLINICAL]
+    assert len(clinical) >= 3
+    for statement in clinical:
+        assert statement.citations and statement.quote == statement.text
+    report = check_article(article, clinical_store)
+    assert not report.failures, [(f.reason, f.statement.text) for f in report.failures]
+    assert article.verification.dropped == 0
+    for reference in article.references:
+        assert clinical_store.document(reference.document_key) is not None
+    numbers = [r.number for r in article.references]
+    assert numbers == list(range(1, len(numbers) + 1))
+    first_use = []
+    for statement in article.statements():
+        for n in statement.citations:
+            if n not in first_use:
+                first_use.append(n)
+    assert first_use == numbers  # numbered in order of first use
+
+
+def test_same_store_same_question_same_json(engine, article):
+    again = engine.write_article(analyse(QUESTION, engine.searcher.vocabulary))
+    assert again.model_dump_json() == article.model_dump_json()
+
+
+def test_no_duplicate_statements(article):
+    quotes = [s.quote for s in article.statements()[len(article.bottom_line):] if s.quote]
+    assert len(quotes) == len(set(quotes))
+
+
+def test_patient_rendering_is_plainer_and_keeps_quotes(article):
+    patient = adapt(article, Audience.PATIENT)
+    assert patient.audience is Audience.PATIENT
+    clinical = [s for s in patient.statements() if s.kind is StatementKind.CLINICAL]
+    assert clinical and all(s.quote for s in clinical)
+    assert len(patient.statements()) <= len(article.statements())
+    assert "doctor or pharmacist" in patient.disclaimer
+
+
+def test_topic_absent_from_corpus_says_so_without_padding(engine):
+    article = engine.write_article(analyse(
+        "Does oseltamivir shorten influenza in cats?", engine.searcher.vocabulary))
+    clinical = [s for s in article.statements() if s.kind is StatementKind.CLINICAL]
+    for statement in clinical:
+        assert "oseltamivir" in statement.quote.lower()
+    if not clinical:
+        assert "no indexed evidence" in article.headline.lower()
+        assert "ingest" in " ".join(s.text for s in article.bottom_line)
+
+
+def test_red_flag_question_puts_emergency_notice_first(engine):
+    article = engine.write_article(analyse(
+        "I took too many mirtazapine pills and feel faint, what should I do?", engine.searcher.vocabulary))
+    assert article.emergency_notice and "emergency" in article.emergency_notice.lower()
+
+
+def test_non_medical_question_is_refused_politely(engine):
+    article = engine.write_article(analyse("What is the best pizza topping?", engine.searcher.vocabulary))
+    assert article.refusal and not article.sections and not article.references
+
+
+def test_consumer_health_reference_is_typed(engine):
+    article = engine.write_article(analyse("What is an A1C test?", engine.searcher.vocabulary))
+    types = {r.source_type for r in article.references}
+    assert SourceType.CONSUMER_HEALTH in types
