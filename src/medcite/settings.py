@@ -32,6 +32,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", "", "Folder holding the store, caches and the demo corpus "
             "(default: the user's data directory)."),
+    Setting("cache", "", "Folder for downloaded and compiled artefacts: the demo corpus, the "
+            "compiled vocabulary, the ONNX embedding graph (default: <home>/cache)."),
     Setting("store_url", "", "Store location: empty for <home>/medcite.sqlite, a path to a "
             "SQLite file, or postgresql://... for a shared deployment."),
     Setting("backend", "extractive", "Answer backend: 'extractive' (offline, deterministic) "
@@ -93,6 +95,6 @@ class Settings:
 
     @property
     def cache_path(self) -> Path:
-        path = self.home_path / "cache"
+        path = Path(self.values["cache"]) if self.values["cache"] else self.home_path / "cache"
         path.mkdir(parents=True, exist_ok=True)
         return path

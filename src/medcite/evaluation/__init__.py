@@ -1,0 +1,1 @@
+"""Evaluation tasks built from ../shared/data, used by ``medcite eval`` and bench/."""

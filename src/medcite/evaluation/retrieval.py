@@ -1,0 +1,107 @@
+"""Retrieval evaluation: MedicationQA and PubMedQA open retrieval, medcite vs plain BM25.
+
+Run: .venv/bin/python bench/retrieval/run.py [--dense] [--queries N], or medcite eval retrieval. Prints R@1, R@10, MRR@10, nDCG@10 and query latency p50/p95 for
+plain BM25 (FTS5, the question's non-stopword terms OR-ed, bm25()) and for medcite's search,
+lexical and — with --dense, which embeds each corpus once (cached, resumable) — hybrid.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+
+from medcite.evaluation.corpora import Task, build_baseline, build_store, medicationqa, pubmedqa
+from medcite.evaluation.report import machine, peak_rss_mb, percentile
+from medcite.retrieval.search import Searcher
+from medcite.settings import Settings
+from medcite.store.sqlite import fts_phrase
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def stopwords() -> frozenset[str]:
+    from medcite.retrieval.analysis import STOPWORDS
+
+    return STOPWORDS
+
+
+def plain_bm25(conn, question: str, stop: frozenset[str], k: int = 10) -> list[str]:
+    terms = [w for w in dict.fromkeys(w.lower() for w in _WORD.findall(question)) if w not in stop]
+    if not terms:
+        return []
+    rows = conn.execute("SELECT key FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?",
+                        (" OR ".join(fts_phrase(t) for t in terms), k)).fetchall()
+    return [r[0] for r in rows]
+
+
+def metrics(rankings: dict[str, list[str]], gold: dict[str, set[str]]) -> dict[str, float]:
+    r1 = r10 = mrr = ndcg = 0.0
+    for qid, ranked in rankings.items():
+        relevant = gold[qid]
+        hits = [i for i, key in enumerate(ranked[:10]) if key in relevant]
+        r1 += bool(hits and hits[0] == 0)
+        r10 += bool(hits)
+        mrr += 1.0 / (hits[0] + 1) if hits else 0.0
+        dcg = sum(1.0 / math.log2(i + 2) for i in hits)
+        ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), 10)))
+        ndcg += dcg / ideal if ideal else 0.0
+    n = len(rankings) or 1
+    return {"R@1": r1 / n, "R@10": r10 / n, "MRR@10": mrr / n, "nDCG@10": ndcg / n}
+
+
+def run_system(name: str, search, queries) -> tuple[str, dict[str, list[str]], list[float]]:
+    rankings, latencies = {}, []
+    for qid, question in queries:
+        start = time.perf_counter()
+        rankings[qid] = search(question)
+        latencies.append((time.perf_counter() - start) * 1000)
+    return name, rankings, latencies
+
+
+def evaluate(task: Task, cache: Path, dense: bool, limit: int | None) -> list[str]:
+    queries = task.queries[:limit] if limit else task.queries
+    store = build_store(task, cache)
+    baseline = build_baseline(task, cache)
+    stop = stopwords()
+    settings = Settings.load()
+    from medcite.vocab import Vocabulary
+
+    vocabulary = Vocabulary.load(settings)
+    lexical = Searcher(store, vocabulary=vocabulary)
+    # A document key per result: one passage per document, so the ranking is of documents.
+    systems = [
+        run_system("plain BM25 (baseline)", lambda q: plain_bm25(baseline, q, stop), queries),
+        run_system("medcite lexical", lambda q: [r.document.key for r in lexical.search(q, limit=10)], queries),
+    ]
+    if dense:
+        from medcite.retrieval.dense import DenseIndex, build_dense_index
+        from medcite.retrieval.embedding import Encoder
+
+        encoder = Encoder(cache_dir=settings.cache_path / "models")
+        build_dense_index(store, encoder.encode)
+        hybrid = Searcher(store, vocabulary=vocabulary, encoder=encoder, dense_index=DenseIndex.load(store))
+        systems.append(run_system("medcite hybrid (BM25 + MiniLM, RRF)",
+                                  lambda q: [r.document.key for r in hybrid.search(q, limit=10)], queries))
+    lines = [f"\n### {task.name}: {len(queries)} queries, {len(task.documents):,} documents, "
+             f"{store.stats().passages:,} passages\n",
+             "| system | R@1 | R@10 | MRR@10 | nDCG@10 | p50 ms | p95 ms |", "|---|---|---|---|---|---|---|"]
+    for name, rankings, latencies in systems:
+        m = metrics(rankings, task.gold)
+        lines.append(f"| {name} | {m['R@1']:.3f} | {m['R@10']:.3f} | {m['MRR@10']:.3f} | "
+                     f"{m['nDCG@10']:.3f} | {percentile(latencies, 50):.1f} | {percentile(latencies, 95):.1f} |")
+    store.close()
+    return lines
+
+
+def run(data: Path, *, task: str = "both", dense: bool = False, queries: int | None = None,
+        echo=print) -> None:
+    """Evaluate and print markdown tables (baseline and medcite side by side)."""
+    cache = Settings.load().cache_path / "bench-retrieval"
+    tasks = {"medicationqa": [medicationqa], "pubmedqa": [pubmedqa], "both": [medicationqa, pubmedqa]}
+    echo(f"machine: {machine()}")
+    for build in tasks[task]:
+        for line in evaluate(build(data), cache, dense, queries):
+            echo(line)
+    echo(f"\npeak RSS: {peak_rss_mb():,.0f} MB")
