@@ -22,9 +22,9 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def stopwords() -> frozenset[str]:
-    from medcite.retrieval.analysis import STOPWORDS
+    from medcite.retrieval.analysis import stopwords as query_stopwords
 
-    return STOPWORDS
+    return query_stopwords()
 
 
 def plain_bm25(conn, question: str, stop: frozenset[str], k: int = 10) -> list[str]:

@@ -8,6 +8,8 @@ article.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 from medcite.models import (
@@ -31,6 +33,7 @@ class Caps:
     """How many statements each part of the article may hold (tunable)."""
 
     per_subsection: int = 4
+    per_document: int = 2  # within one sub-section, so one source cannot fill it
     implications: int = 4
     pitfalls: int = 4
 
@@ -58,19 +61,25 @@ class _Plan:
         self.concepts = _ordered_concepts(analysis)
         self.names = {cid: names for cid, (_, names) in self.concepts.items()}
         years = [e.document.year for e in request.evidence if e.document.year]
+        name_words = {w for names in self.names.values() for n in names for w in _words(n)}
+        self.terms = [t for t in analysis.terms if t.lower() not in name_words]
         self.candidates = candidates_from(
             _unique_evidence(request.evidence, request.by_concept), self.names,
-            analysis.terms, max(years, default=2024))
+            self.terms, max(years, default=2024), _context(request.by_concept, name_words))
 
     # -- statements ---------------------------------------------------------------------------
 
     def _take(self, pool: list[Candidate], limit: int) -> list[Statement]:
         taken: list[Statement] = []
+        from_document: Counter[str] = Counter()
         for candidate in pool:
             if len(taken) == limit:
                 break
             if candidate in self.used or is_near_duplicate(candidate, self.used):
                 continue
+            if from_document[candidate.evidence.document.key] >= self.caps.per_document:
+                continue
+            from_document[candidate.evidence.document.key] += 1
             self.used.append(candidate)
             number = self.book.cite(candidate.evidence)
             taken.append(Statement(
@@ -78,6 +87,10 @@ class _Plan:
                 kind=StatementKind.CLINICAL, passage_keys=[candidate.evidence.passage.key],
             ))
         return taken
+
+    def _covers_terms(self, candidate: Candidate) -> bool:
+        """Without named concepts, a sentence must carry at least half of the user's words."""
+        return candidate.term_hits >= max(2, (len(self.terms) + 1) // 2)
 
     @staticmethod
     def _fact(text: str) -> Statement:
@@ -110,13 +123,14 @@ class _Plan:
                 review.append(SubSection(heading=self._display(cid), statements=statements))
 
         if not self.concepts:
-            general = [c for c in self.candidates if c.term_hits >= 2]
+            general = [c for c in self.candidates if self._covers_terms(c)]
             statements = self._take(general, self.caps.per_subsection)
             if statements:
                 review.append(SubSection(heading="What the indexed evidence says",
                                          statements=statements))
 
-        relevant = [c for c in self.candidates if c.concepts or (not self.concepts and c.term_hits >= 2)]
+        relevant = [c for c in self.candidates
+                    if (c.concepts and c.on_topic) or (not self.concepts and self._covers_terms(c))]
         implications = self._take([c for c in relevant if c.recommendation and not c.caution],
                                   self.caps.implications)
         pitfalls = self._take([c for c in relevant if c.caution], self.caps.pitfalls)
@@ -202,8 +216,11 @@ class _Plan:
                 f"No indexed document addresses {self._joined(agents).lower()} together, so the "
                 f"combination is unsupported by this evidence base; what follows is the evidence on "
                 f"each agent separately."))
-        # The strongest statement already chosen becomes the cited half of the bottom line.
-        strongest = min(self.used, key=lambda c: (_design_rank(c), -c.score), default=None)
+        # The cited half of the bottom line: the strongest on-topic statement already chosen,
+        # about a drug before a supplement (the therapy asked about, not the add-on).
+        drugs = {cid for cid, (kind, _) in self.concepts.items() if kind == "drug"}
+        strongest = min(self.used, key=lambda c: (not c.on_topic, not (c.concepts & drugs),
+                                                  _design_rank(c), -c.score), default=None)
         if strongest is not None:
             lines.append(Statement(
                 text=strongest.quote, quote=strongest.quote,
@@ -227,6 +244,29 @@ def _ordered_concepts(analysis) -> dict[str, tuple[str, list[str]]]:
         kind, known = concepts.get(cid, (mention.concept.kind, []))
         concepts[cid] = (kind, list(dict.fromkeys([*known, *names])))
     return concepts
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+CONTEXT_WORDS = 15
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _context(by_concept: dict[str, list[Evidence]], name_words: set[str]) -> dict[str, frozenset[str]]:
+    """For each concept, the words most typical of the other concepts' evidence."""
+    from medcite.retrieval.analysis import stopwords
+
+    stop = stopwords() | name_words
+    typical: dict[str, list[str]] = {}
+    for cid, items in by_concept.items():
+        counts: Counter[str] = Counter()
+        for item in items[:10]:
+            counts.update({w for w in _words(item.passage.text) if len(w) >= 5 and w not in stop})
+        typical[cid] = [w for w, n in counts.most_common(CONTEXT_WORDS) if n >= 2]
+    return {cid: frozenset(w for other, words in typical.items() if other != cid for w in words)
+            for cid in by_concept}
 
 
 def _unique_evidence(evidence: list[Evidence], by_concept: dict[str, list[Evidence]]) -> list[Evidence]:

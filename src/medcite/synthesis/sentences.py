@@ -20,8 +20,8 @@ NEAR_DUPLICATE = 0.75  # token Jaccard above which two sentences say the same th
 
 _RECOMMENDATION = re.compile(
     r"\b(recommend\w*|should\b|is indicated|are indicated|first[- ]line|second[- ]line|"
-    r"consider\w*|suggest\w*|is preferred|are preferred|may be used|can be used|"
-    r"is effective|are effective|initiat\w+|start\w* at|titrat\w+|dose of|doses of)",
+    r"consider(?:ed)?\b|we suggest|is suggested|are suggested|is preferred|are preferred|"
+    r"may be used|can be used|is effective|are effective|start\w* at|titrate\w*)",
     re.I,
 )
 _CAUTION = re.compile(
@@ -30,6 +30,17 @@ _CAUTION = re.compile(
     r"should not|must not|do not|monitor\w*|withdraw\w*|discontinu\w+|hyponatr\w+|"
     r"suicid\w+|bleeding|hypermagnes\w+|sedation|weight gain)",
     re.I,
+)
+# Sentences that describe a study rather than report what it found.
+_STUDY_FRAMING = re.compile(
+    r"^(?:[A-Za-z ]{3,30}: )?(?:the )?(?:aim|objective|purpose|goal)s? of (?:this|the|our) |^(?:we|this study|this "
+    r"review|this article|here we) (?:aim|aimed|sought|investigat|examin|describ|evaluat|assess"
+    r"|report|present)|^(?:[A-Za-z ]{3,30}: )?in this (?:study|paper|review|article)", re.I)
+_SECTION_WEIGHTS = (
+    (re.compile(r"conclusion|interpretation|implication|recommend|summary|key point", re.I), 1.3),
+    (re.compile(r"result|finding|outcome|warning|precaution|interaction|contraindication", re.I), 1.15),
+    (re.compile(r"method|design|setting|participant|patients and|material", re.I), 0.5),
+    (re.compile(r"background|introduction|objective|purpose|aim|context|importance", re.I), 0.6),
 )
 _TABLE_ROW = re.compile(r"\|.*\|")
 _LIST_MARK = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)")
@@ -47,6 +58,16 @@ class Candidate:
     recommendation: bool
     caution: bool
     score: float
+    context_hits: int = 0
+
+    @property
+    def on_topic(self) -> bool:
+        """Tied to the question beyond naming a concept: other words of the question, the
+        context of the other concepts, or a source type that is clinical by nature."""
+        strong = self.evidence.design.value in ("guideline", "drug label", "consumer health information",
+                                                "systematic review or meta-analysis",
+                                                "randomized controlled trial")
+        return self.term_hits > 0 or self.context_hits > 0 or strong
 
     @property
     def tokens(self) -> frozenset[str]:
@@ -86,19 +107,35 @@ def _contains_word(haystack: str, needle: str) -> bool:
     return False
 
 
+def section_weight(label: str) -> float:
+    for pattern, weight in _SECTION_WEIGHTS:
+        if pattern.search(label):
+            return weight
+    return 1.0
+
+
 def candidates_from(
     evidence: list[Evidence],
     names_by_concept: dict[str, list[str]],
     terms: list[str],
     newest_year: int,
+    context: dict[str, frozenset[str]] | None = None,
 ) -> list[Candidate]:
-    """Every quotable sentence of the evidence, scored."""
+    """Every quotable sentence of the evidence, scored.
+
+    ``terms`` are the user's words other than concept names; ``context`` maps a concept id to
+    words typical of the *other* concepts' evidence (e.g. "depression" for magnesium when the
+    question is about mirtazapine), so a sentence about magnesium in depression outranks one
+    about magnesium in asthma.
+    """
     found: list[Candidate] = []
     term_set = {t.lower() for t in terms}
+    context = context or {}
     for item in evidence:
         design_weight = 1.0 + 0.08 * (len(RANK) - RANK[item.design])
         year = item.document.year or (newest_year - 15)
         recency = 1.0 + 0.02 * max(0, 15 - (newest_year - year))
+        where = section_weight(item.passage.section)
         for raw in item.passage.sentence_texts():
             quote = quotable(raw)
             if quote is None:
@@ -106,12 +143,15 @@ def candidates_from(
             concepts = concept_names(names_by_concept, quote)
             tokens = set(_TOKEN.findall(quote.lower()))
             term_hits = len(term_set & tokens)
-            relevance = 2.0 * len(concepts) + 0.5 * term_hits + 0.1
+            context_hits = max((len(context.get(c, frozenset()) & tokens) for c in concepts), default=0)
+            relevance = 2.0 * len(concepts) + 0.5 * term_hits + 0.6 * min(context_hits, 3) + 0.1
+            framing = 0.4 if _STUDY_FRAMING.search(quote) else 1.0
             found.append(Candidate(
                 quote=quote, evidence=item, concepts=concepts, term_hits=term_hits,
                 recommendation=bool(_RECOMMENDATION.search(quote)),
                 caution=bool(_CAUTION.search(quote)),
-                score=relevance * design_weight * recency * (1.0 + item.score),
+                score=relevance * design_weight * recency * where * framing * (1.0 + item.score),
+                context_hits=context_hits,
             ))
     # Deterministic order: score, then where the sentence lives.
     found.sort(key=lambda c: (-c.score, c.evidence.passage.key, c.quote))

@@ -1,0 +1,262 @@
+"""Query analysis: what a question names, what it asks, and whether it is urgent or medical.
+
+``analyse`` turns a question into a ``QueryAnalysis``: the drugs, supplements and conditions it
+names (normalised by ``medcite.vocab``), its intent, the user's own search terms, synonym
+expansions per concept, urgent red flags, and whether it is a medical question at all.
+``follow_up`` analyses a question asked in the thread of an earlier one.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import cache
+
+from pydantic import BaseModel, Field
+
+from medcite.errors import QueryError
+from medcite.settings import Settings
+from medcite.vocab import Concept, Mention, Vocabulary
+from medcite.vocab.text import data_lines, is_dose, tokens, word_list
+
+PACKAGE = "medcite.retrieval"
+MAX_BRANDS = 5
+MAX_FORMS = 3
+MAX_OTHER_NAMES = 4
+USER_WEIGHT = 1.0
+EXPANSION_WEIGHT = 0.5
+AGENT_KINDS = ("drug", "supplement")
+
+
+class Intent(StrEnum):
+    INTERACTION = "interaction"
+    EFFICACY = "efficacy"
+    DOSING = "dosing"
+    ADVERSE_EFFECTS = "adverse_effects"
+    MECHANISM = "mechanism"
+    INDICATION = "indication"
+    COMPARISON = "comparison"
+    GENERAL = "general"
+
+
+class QueryAnalysis(BaseModel):
+    """A question, analysed.
+
+    ``mentions`` holds every place a concept is named, in reading order: "mirtazapine (Remeron)"
+    gives two mentions of ``drug:mirtazapine`` (one exact, one brand), so both surfaces stay
+    visible; ``concepts`` is the de-duplicated list. ``expansions`` maps each concept id to the
+    names searched on the user's behalf (generic name, a few brands, main salt forms).
+    """
+
+    question: str
+    mentions: list[Mention] = Field(default_factory=list)
+    intent: Intent = Intent.GENERAL
+    terms: list[str] = Field(default_factory=list)
+    expansions: dict[str, list[str]] = Field(default_factory=dict)
+    red_flags: list[str] = Field(default_factory=list)
+    medical: bool = True
+    parent_question: str | None = None  # set on a follow-up
+
+    @property
+    def concepts(self) -> list[Concept]:
+        """Each named concept once, in order of first mention."""
+        return list({m.concept.id: m.concept for m in self.mentions}.values())
+
+    @property
+    def agents(self) -> list[Concept]:
+        """The drugs and supplements named."""
+        return [c for c in self.concepts if c.kind in AGENT_KINDS]
+
+
+# --- data ---------------------------------------------------------------------------------
+@cache
+def _red_flags() -> list[tuple[str, re.Pattern[str]]]:
+    patterns = []
+    for line in data_lines("red_flags.txt", PACKAGE):
+        label, _, pattern = line.partition("|")
+        patterns.append((label.strip(), re.compile(pattern.strip(), re.IGNORECASE)))
+    return patterns
+
+
+def _words(name: str) -> frozenset[str]:
+    return word_list(name, PACKAGE)
+
+
+def _cue(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+# Intent cues, tried in the order of ``_intent``.
+_INTERACT = _cue(r"\binteract\w*|\bcontraindicat\w*")
+_TOGETHER = _cue(
+    r"\b(together|with|combin\w*|alongside|along with|in addition to|concomitant\w*|co-?administ\w*"
+    r"|augment\w*|mix\w*|same time|at once|add(ed|ing)? (to|on)|while (taking|on|using)"
+    r"|on top of)\b|\bsupport\w*\b.*\b(therapy|treatment)\b"
+)
+_COMPARE = _cue(r"\b(vs\.?|versus|compared?|comparison|comparing|better than|worse than"
+                r"|difference between|differ from|same as|instead of)\b")
+_DOSING = _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets)"
+               r"|milligrams?|maximum daily|max dose|titrat\w*|how often should)\b"
+               r"|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b")
+_ADVERSE = _cue(r"\b(side[- ]?effects?|adverse|risks?|safe|safety|unsafe|dangerous|danger"
+                r"|harm\w*|toxic\w*|warnings?)\b")
+_CAUSE = _cue(r"\b(cause[sd]?|causing|lead to|leads to)\b")
+_MECHANISM = _cue(r"\bhow (does|do|did)\b.*\bwork|\bmechanism\w*|\bmode of action\b"
+                  r"|\bpharmacolog\w*|\bwhat does\b.*\bdo (to|in)\b")
+_INDICATION = _cue(r"\b(used for|use for|uses of|indicat\w*|treats?|treating|treatment (of|for)"
+                   r"|prescribed for|what is\b.*\bfor|good for)\b")
+_EFFICACY = _cue(r"\b(effective\w*|efficacy|works? for|help(s|ed)?(?! me\b)|improv\w*"
+                 r"|benefits?|beneficial|evidence)\b")
+_REPLACE = _cue(r"\b(instead|rather than|switch\w*|replac\w*|in place of|change to)\b")
+
+
+# --- analysis -----------------------------------------------------------------------------
+def analyse(question: str, vocabulary: Vocabulary | None = None) -> QueryAnalysis:
+    """Analyse a question. Raises ``QueryError`` when it is empty or too long."""
+    _check(question)
+    vocabulary = vocabulary or Vocabulary.load()
+    mentions = vocabulary.recognise(question)
+    return QueryAnalysis(
+        question=question,
+        mentions=mentions,
+        intent=_intent(question, mentions),
+        terms=_terms(question),
+        expansions=_expansions(mentions),
+        red_flags=red_flags(question),
+        medical=bool(mentions) or _has_medical_word(question),
+    )
+
+
+def follow_up(parent: QueryAnalysis, question: str,
+              vocabulary: Vocabulary | None = None) -> QueryAnalysis:
+    """Analyse ``question`` as a follow-up in the thread of ``parent``.
+
+    The rule for concepts:
+
+    - a follow-up that names no drug, supplement or condition inherits all of the parent's
+      ("is it safe in pregnancy?" keeps mirtazapine and magnesium);
+    - one that names new concepts keeps the parent's and adds its own ("what about with
+      sertraline?" after a magnesium + mirtazapine question asks about all three);
+    - one that says it replaces something ("instead", "rather than", "switch to", "replace")
+      drops the parent's concepts of the kinds it names ("sertraline instead?" replaces the
+      drug mirtazapine and keeps the supplement magnesium).
+
+    Inherited mentions carry ``inherited=True``; their offsets refer to the parent's question.
+    The intent comes from the follow-up's own wording and falls back to the parent's. Terms and
+    red flags are the follow-up's own.
+    """
+    child = analyse(question, vocabulary)
+    inherited = [m.model_copy(update={"inherited": True}) for m in parent.mentions]
+    own = child.mentions
+    if own and _REPLACE.search(question):
+        kinds = {m.concept.kind for m in own}
+        inherited = [m for m in inherited if m.concept.kind not in kinds]
+    own_ids = {m.concept.id for m in own}
+    mentions = [m for m in inherited if m.concept.id not in own_ids] + own
+    intent = _intent(question, mentions)
+    if intent is Intent.GENERAL:
+        intent = parent.intent
+    return child.model_copy(update={
+        "mentions": mentions,
+        "intent": intent,
+        "expansions": _expansions(mentions),
+        "medical": child.medical or parent.medical,
+        "parent_question": parent.question,
+    })
+
+
+def lexical_query(analysis: QueryAnalysis) -> list[tuple[str, float]]:
+    """Weighted search terms: the user's own words at 1.0, expansions at 0.5.
+
+    An expansion may be a phrase ("sertraline hydrochloride"); the retrieval layer decides how
+    to quote it. The preferred name of a concept inherited from a parent question counts as the
+    user's own (the thread is about it). Each term appears once, at its highest weight.
+    """
+    weights: dict[str, float] = {}
+
+    def add(term: str, weight: float) -> None:
+        key = term.lower()
+        if weights.get(key, 0.0) < weight:
+            weights[key] = weight
+
+    for term in analysis.terms:
+        add(term, USER_WEIGHT)
+    for mention in analysis.mentions:
+        if mention.inherited:
+            add(mention.concept.name, USER_WEIGHT)
+    for names in analysis.expansions.values():
+        for name in names:
+            add(name, EXPANSION_WEIGHT)
+    return list(weights.items())
+
+
+def red_flags(question: str) -> list[str]:
+    """Labels of the urgent red flags the question shows ("overdose", "chest pain" ...)."""
+    text = question.replace("’", "'")
+    return [label for label, pattern in _red_flags() if pattern.search(text)]
+
+
+def _check(question: str) -> None:
+    if not isinstance(question, str) or not question.strip():
+        raise QueryError("question is empty", hint="ask a clinical question in words")
+    limit = Settings.load().max_question_chars
+    if len(question) > limit:
+        raise QueryError(f"question is {len(question)} characters; the limit is {limit}",
+                         hint="shorten the question")
+
+
+def _intent(question: str, mentions: list[Mention]) -> Intent:
+    agents = {m.concept.id for m in mentions if m.concept.kind in AGENT_KINDS}
+    if agents and _INTERACT.search(question):
+        return Intent.INTERACTION
+    if len(agents) >= 2 and _TOGETHER.search(question):
+        return Intent.INTERACTION
+    if len(agents) >= 2 and _COMPARE.search(question):
+        return Intent.COMPARISON
+    if agents and _CAUSE.search(question):
+        return Intent.ADVERSE_EFFECTS
+    for pattern, intent in ((_COMPARE, Intent.COMPARISON), (_DOSING, Intent.DOSING),
+                            (_ADVERSE, Intent.ADVERSE_EFFECTS), (_MECHANISM, Intent.MECHANISM),
+                            (_INDICATION, Intent.INDICATION), (_EFFICACY, Intent.EFFICACY)):
+        if pattern.search(question):
+            return intent
+    # Two agents and nothing else asked ("sertraline and ibuprofen?"): about taking both.
+    return Intent.INTERACTION if len(agents) >= 2 else Intent.GENERAL
+
+
+def _terms(question: str) -> list[str]:
+    stop = _words("query_stopwords.txt")
+    found: list[str] = []
+    for word, _, _ in tokens(question):
+        if len(word) < 2 or word in stop or is_dose(word) or word in found:
+            continue
+        found.append(word)
+    return found
+
+
+def _expansions(mentions: list[Mention]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for mention in mentions:
+        concept = mention.concept
+        if concept.id in out:
+            continue
+        special = set(concept.brands) | set(concept.forms)
+        others = [s for s in concept.synonyms if s != concept.name and s not in special]
+        # Supplements' trade names in the FDA list are obscure; only drugs get brands.
+        brands = concept.brands[:MAX_BRANDS] if concept.kind == "drug" else []
+        names = [concept.name, *others[:MAX_OTHER_NAMES], *brands, *concept.forms[:MAX_FORMS]]
+        out[concept.id] = list(dict.fromkeys(names))
+    return out
+
+
+def _has_medical_word(question: str) -> bool:
+    medical = _words("medical_words.txt")
+    for word, _, _ in tokens(question):
+        if word in medical or (word.endswith("s") and word[:-1] in medical):
+            return True
+    return False
+
+
+def stopwords() -> frozenset[str]:
+    """The words a query drops (also the plain-BM25 baseline's stopword list)."""
+    return _words("query_stopwords.txt")

@@ -1,0 +1,289 @@
+"""Support checks that license a language model's prose.
+
+``verify_article`` only proves that a statement's ``quote`` is a verbatim span of each cited
+passage. A model writes its own words, so before that check runs each drafted statement must be
+*supported* by the passage it cites:
+
+1. every quantity it states (``15 mg``, ``45 mg/day``, ``20%``, a bare number) appears in the
+   passage (or the document's title/year), with the same unit: a missing per-day denominator is
+   tolerated, ``mg`` for ``mg/kg`` is not;
+2. at least ``MIN_COVERAGE`` of its content words (stop words removed, stemmed) appear in the
+   passage;
+3. when the sentence encoder loads, its cosine to the closest passage sentence is at least
+   ``MIN_SIMILARITY`` (a veto on word-salad overlap). The encoder also picks the quote.
+
+Thresholds were tuned with ``bench/llm/tune_support.py`` for precision first (a dropped
+statement costs less than an unsupported one shown), on three sets of claims paired with text:
+
+======================================  ======  ====  ======================  ==================
+set                                     claims  base  coverage >= 0.6         + cosine >= 0.5
+======================================  ======  ====  ======================  ==================
+ExpertQA medical, expert ``support``    305     0.68  P 0.722  R 0.502        P 0.752  R 0.498
+ExpertQA "Complete" claims vs the same  386     0.50  P 0.847  R 0.487        P 0.845  R 0.482
+claims citing another claim's evidence
+K-QA physician NLI (Entailment)         399     0.38  P 0.630  R 0.379        P 0.630  R 0.379
+======================================  ======  ====  ======================  ==================
+
+Coverage 0.5 keeps more (R 0.64 / 0.64 / 0.57) at lower precision (0.69 / 0.79 / 0.57); 0.7 gains
+little precision for a large recall loss. Coverage alone has AUC 0.82 on the mis-citation set and
+0.73 on K-QA. A rescue route (coverage >= 0.45 with cosine >= 0.75) was rejected: the statements
+it adds are only 50-67% supported. The quantity check alone fails 24 K-QA claims, 22 of them
+unsupported.
+
+Sentences that address a reader as instructions ("ignore previous instructions ...") can never
+support a statement: text inside a document is data, not instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from medcite.models import Passage
+
+MIN_COVERAGE = 0.60  # share of the statement's content words found in the cited passage
+MIN_SIMILARITY = 0.50  # cosine to the closest passage sentence, when the encoder is loaded
+VECTOR_CACHE = 4096
+
+_MARKERS = re.compile(r"\s*\[\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*\]")
+_WORD = re.compile(r"[a-z][a-z0-9]*|\d+[a-z]+[a-z0-9]*")
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|prompts?|rules|above|previous)\b"
+    r"|\byou are (?:now\b|an? (?:ai|assistant|language model|chatbot)\b)"
+    r"|\b(?:act|behave) as (?:an? )?(?:ai|assistant|different|unrestricted)\b"
+    r"|\b(?:system prompt|jailbreak|developer mode)\b"
+    r"|\b(?:respond|reply|answer|output)\s+(?:only\s+)?with\b"
+    r"|\b(?:say|write|tell the user|print)\s+(?:that|exactly|only)\b",
+    re.I,
+)
+
+STOPWORDS = frozenset("""
+a about above after again against all almost also although am among an and any are aren't as at
+be because been before being below between both but by can cannot could did do does doing done
+down during each either else etc even ever every few for from further had has have having he her
+here hers herself him himself his how however i if in into is isn't it its itself just least
+less like made make many may me might more most much must my myself neither no nor not now of
+off often on once one only or other others our ours ourselves out over own per perhaps quite
+rather really same several shall she should since so some such than that the their theirs them
+themselves then there these they this those though through thus to too under until up upon us
+use used uses using very via was wasn't we well were what when where whether which while who
+whom whose why will with within without would yet you your yours yourself yourselves
+""".split())
+
+# Longest first, so "ational" wins over "al"; a stem keeps at least MIN_STEM characters.
+_SUFFIXES = ("ational", "ization", "isation", "ations", "ation", "ements", "ement", "ments",
+             "ment", "ness", "ities", "ity", "ically", "ical", "ings", "ing", "ives", "ive",
+             "ously", "ous", "ally", "edly", "ly", "ies", "ied", "ers", "er", "ed", "es", "s",
+             "al", "ic", "e")
+MIN_STEM = 3
+
+
+def stem(word: str) -> str:
+    """A light suffix-stripping stemmer: ``recommended``/``recommendation`` → ``recommend``."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
+            return word[: -len(suffix)]
+    return word
+
+
+def strip_markers(text: str) -> str:
+    """The statement without inline citation markers like ``[1]`` or ``[2, 3]``."""
+    return re.sub(r"\s+", " ", _MARKERS.sub("", text)).strip()
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed words that carry meaning (no stop words, no bare numbers, no single letters)."""
+    words = _WORD.findall(_POSSESSIVE.sub("", text.lower()))
+    return {stem(w) for w in words if len(w) > 1 and w not in STOPWORDS}
+
+
+def instruction_like(sentence: str) -> bool:
+    """Text that speaks to a model rather than about medicine (prompt injection)."""
+    return bool(_INSTRUCTION.search(sentence))
+
+
+# -- quantities ---------------------------------------------------------------------------------
+
+_UNIT_WORDS = {
+    "%": "%", "percent": "%", "per cent": "%", "mg": "mg", "milligram": "mg", "milligrams": "mg",
+    "mcg": "mcg", "µg": "mcg", "μg": "mcg", "ug": "mcg", "microgram": "mcg", "micrograms": "mcg",
+    "g": "g", "gram": "g", "grams": "g", "kg": "kg", "ml": "ml", "l": "l", "iu": "iu",
+    "unit": "units", "units": "units", "mmol": "mmol", "meq": "meq", "mmhg": "mmhg",
+    "day": "days", "days": "days", "week": "weeks", "weeks": "weeks", "month": "months",
+    "months": "months", "year": "years", "years": "years", "hour": "h", "hours": "h", "h": "h",
+    "hr": "h", "hrs": "h", "minute": "min", "minutes": "min", "min": "min", "times": "times",
+    "fold": "times", "x": "times",
+}
+_DENOMINATORS = {"day": "day", "d": "day", "daily": "day", "kg": "kg", "dose": "dose", "h": "h",
+                 "hr": "h", "hour": "h", "week": "week", "wk": "week", "m2": "m2", "l": "l",
+                 "dl": "dl", "ml": "ml", "min": "min"}
+_TIME_DENOMINATORS = frozenset({"day", "dose", "week", "h"})
+_UNIT = "|".join(sorted((re.escape(u) for u in _UNIT_WORDS), key=len, reverse=True))
+_DENOM = "|".join(sorted((re.escape(d) for d in _DENOMINATORS), key=len, reverse=True))
+_NUMBER = r"(?<![A-Za-z0-9.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|\.\d+)(?![\d,]*[A-Za-z]{2,}\d)"
+_QUANTITY = re.compile(
+    _NUMBER + r"(?:\s*(?:-|\u2013|to)\s*(\d+(?:\.\d+)?))?"  # an optional range end
+    rf"(?:\s*-?\s*({_UNIT})(?![a-z])(?:\s*(?:/|per)\s*({_DENOM})(?![a-z]))?)?",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: str  # canonical decimal: "15", "0.5", "1000"
+    unit: str | None = None  # canonical unit with an optional denominator: "mg/day", "%"
+
+    def __str__(self) -> str:
+        return f"{self.value} {self.unit}" if self.unit else self.value
+
+
+def _canonical(number: str) -> str:
+    try:
+        value = Decimal(number.replace(",", ""))
+    except InvalidOperation:
+        return number
+    text = format(value.normalize(), "f")
+    return text
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Numbers with their units; both ends of a range get the range's unit."""
+    found: list[Quantity] = []
+    for match in _QUANTITY.finditer(text):
+        first, second, unit, denominator = match.groups()
+        canonical_unit = _UNIT_WORDS.get(unit.lower()) if unit else None
+        if canonical_unit and denominator:
+            canonical_unit += "/" + _DENOMINATORS[denominator.lower()]
+        found.append(Quantity(_canonical(first), canonical_unit))
+        if second:
+            found.append(Quantity(_canonical(second), canonical_unit))
+    return found
+
+
+def _matches(stated: Quantity, available: Sequence[Quantity]) -> bool:
+    for candidate in available:
+        if candidate.value != stated.value:
+            continue
+        if stated.unit is None or candidate.unit == stated.unit:
+            return True
+        if candidate.unit is None:
+            continue
+        # "45 mg" may stand for "45 mg/day", never for "45 mg/kg".
+        base_s, _, per_s = stated.unit.partition("/")
+        base_c, _, per_c = candidate.unit.partition("/")
+        if base_s == base_c and (per_s or per_c) in _TIME_DENOMINATORS and not (per_s and per_c):
+            return True
+    return False
+
+
+def missing_quantities(statement: str, source: str) -> list[Quantity]:
+    """The statement's quantities that the source does not state."""
+    available = quantities(source)
+    return [q for q in quantities(statement) if not _matches(q, available)]
+
+
+# -- support ------------------------------------------------------------------------------------
+
+
+class SentenceEncoder(Protocol):
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Support:
+    """Whether one passage supports one statement, and the sentence that best shows it."""
+
+    supported: bool
+    coverage: float
+    quote: str | None  # verbatim sentence of the passage; None when nothing is quotable
+    similarity: float | None = None
+    reason: str = ""
+
+
+def passage_sentences(passage: Passage) -> list[str]:
+    """The passage's sentences, verbatim and stripped, without instruction-like ones."""
+    sentences = passage.sentence_texts() or [passage.text]
+    return [s.strip() for s in sentences if s.strip() and not instruction_like(s)]
+
+
+class SupportChecker:
+    """Scores statements against passages; the encoder is optional."""
+
+    def __init__(self, encoder: SentenceEncoder | None = None, *, min_coverage: float = MIN_COVERAGE,
+                 min_similarity: float = MIN_SIMILARITY) -> None:
+        self.encoder = encoder
+        self.min_coverage = min_coverage
+        self.min_similarity = min_similarity
+        # Passages are cited by several statements; encode each sentence once.
+        self._vectors: dict[str, np.ndarray] = {}
+
+    @staticmethod
+    def coverage(statement: str, source: str) -> float:
+        """Share of the statement's content words that the source contains."""
+        words = content_words(strip_markers(statement))
+        return len(words & content_words(source)) / len(words) if words else 0.0
+
+    def check(self, statement: str, passage: Passage, context: str = "") -> Support:
+        """``context`` is extra source text numbers may come from (the document's title, year)."""
+        text = strip_markers(statement)
+        sentences = passage_sentences(passage)
+        if not sentences:
+            return Support(False, 0.0, None, reason="the passage has no quotable sentence")
+        source = " ".join(sentences)
+        words = content_words(text)
+        if not words:
+            return Support(False, 0.0, None, reason="the statement has no content words")
+        coverage = len(words & content_words(source + " " + context)) / len(words)
+        quote, similarity = self._best_sentence(text, words, sentences)
+        missing = missing_quantities(text, source + " " + context)
+        if missing:
+            return Support(False, coverage, quote, similarity,
+                           reason="not in the cited passage: " + ", ".join(map(str, missing)))
+        if coverage < self.min_coverage:
+            return Support(False, coverage, quote, similarity,
+                           reason=f"only {coverage:.0%} of its content words are in the cited passage")
+        if similarity is not None and similarity < self.min_similarity:
+            return Support(False, coverage, quote, similarity,
+                           reason=f"no passage sentence is close in meaning (cosine {similarity:.2f})")
+        return Support(True, coverage, quote, similarity)
+
+    def _best_sentence(self, text: str, words: set[str], sentences: list[str]) -> tuple[str, float | None]:
+        stated = quantities(text)
+        # A sentence that states the statement's numbers is the one that licenses them.
+        overlap = [(len(words & content_words(s)) + sum(_matches(q, quantities(s)) for q in stated))
+                   / (len(words) + len(stated)) for s in sentences]
+        if self.encoder is None:
+            best = max(range(len(sentences)), key=lambda i: (overlap[i], -i))
+            return sentences[best], None
+        vectors = self._encode([text, *sentences])
+        cosine = vectors[1:] @ vectors[0]
+        # Word overlap decides the quote; the encoder breaks ties and adds the similarity signal.
+        best = max(range(len(sentences)), key=lambda i: (overlap[i] + 0.5 * float(cosine[i]), -i))
+        return sentences[best], float(cosine.max())
+
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        assert self.encoder is not None
+        todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if todo:
+            if len(self._vectors) > VECTOR_CACHE:
+                self._vectors.clear()
+            self._vectors.update(zip(todo, self.encoder.encode(todo)))
+        return np.stack([self._vectors[t] for t in texts])
+
+
+def load_checker(cache_dir: Path | None = None) -> SupportChecker:
+    """A checker with the sentence encoder when it can be loaded, without it otherwise."""
+    try:
+        from medcite.retrieval.embedding import Encoder
+
+        return SupportChecker(Encoder(cache_dir=Path(cache_dir) if cache_dir else None))
+    except Exception:  # noqa: BLE001 - the encoder is optional; any failure means "skip it"
+        return SupportChecker(None)
