@@ -3,7 +3,7 @@ from medcite.models import Section
 
 
 def texts(text: str) -> list[str]:
-    return [text[s.start : s.end] for s in split_sentences(text)]
+    return [text[s:e] for s, e in split_sentences(text)]
 
 
 def test_splits_on_sentence_punctuation():
@@ -29,8 +29,8 @@ def test_lower_case_after_period_does_not_split_and_line_breaks_do():
 
 def test_spans_are_exact_offsets():
     text = "  First one.   Second one.  "
-    for span in split_sentences(text):
-        assert text[span.start : span.end].strip() == text[span.start : span.end]
+    for start, end in split_sentences(text):
+        assert text[start:end].strip() == text[start:end]
 
 
 def test_long_sections_become_windows_that_break_between_sentences():
@@ -41,7 +41,7 @@ def test_long_sections_become_windows_that_break_between_sentences():
     for draft in drafts:
         assert len(draft.text) <= 500
         assert draft.text == section.text.strip()[draft.char_start : draft.char_end]
-        assert all(draft.text[s.start : s.end].endswith(".") for s in draft.sentences)
+        assert all(draft.text[s:e].endswith(".") for s, e in draft.sentences)
         assert draft.section == "RESULTS"
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from medcite.models import Section, SentenceSpan
+from medcite.models import Section
+
+# (start, end) character offsets; plain tuples because ingest creates millions of them.
+Span = tuple[int, int]
 
 # Abbreviations common in clinical and bibliographic text that end with a period mid-sentence.
 _ABBREVIATIONS = frozenset(
@@ -27,15 +30,15 @@ _ABBREVIATIONS = frozenset(
 # something that can start a sentence (capital, digit, opening bracket or quote).
 _BOUNDARY = re.compile(r"""([.!?])(["')\]]*)\s+(?=["'(\[]?[A-Z0-9])""")
 _LINE_BREAK = re.compile(r"\n+")
-_TOKEN_BEFORE = re.compile(r"(\S+)$")
 
 MAX_PASSAGE_CHARS = 1500
+MAX_ABSTRACT_CHARS = 4000  # an abstract is retrieved whole up to this length
 MIN_SENTENCE_CHARS = 3
 
 
-def split_sentences(text: str) -> list[SentenceSpan]:
+def split_sentences(text: str) -> list[Span]:
     """Character spans of the sentences in ``text`` (line breaks always end a sentence)."""
-    spans: list[SentenceSpan] = []
+    spans: list[Span] = []
     line_start = 0
     for line_match in _LINE_BREAK.finditer(text + "\n"):
         _split_line(text, line_start, line_match.start(), spans)
@@ -43,7 +46,7 @@ def split_sentences(text: str) -> list[SentenceSpan]:
     return spans
 
 
-def _split_line(text: str, start: int, end: int, spans: list[SentenceSpan]) -> None:
+def _split_line(text: str, start: int, end: int, spans: list[Span]) -> None:
     sentence_start = start
     for match in _BOUNDARY.finditer(text, start, end):
         if match.group(1) == "." and _is_abbreviation(text, sentence_start, match.start()):
@@ -54,21 +57,21 @@ def _split_line(text: str, start: int, end: int, spans: list[SentenceSpan]) -> N
 
 
 def _is_abbreviation(text: str, start: int, dot: int) -> bool:
-    word = _TOKEN_BEFORE.search(text, start, dot)
-    if not word:
+    space = max(text.rfind(" ", start, dot), text.rfind("\t", start, dot))
+    token = text[max(space + 1, start) : dot].lstrip("([\"'").lower()
+    if not token:
         return False
-    token = word.group(1).lstrip("([\"'").lower()
     # Single letters ("J. Smith", "p. 4") and known abbreviations do not end sentences.
     return len(token) == 1 or token in _ABBREVIATIONS
 
 
-def _append(text: str, start: int, end: int, spans: list[SentenceSpan]) -> None:
+def _append(text: str, start: int, end: int, spans: list[Span]) -> None:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
     if end - start >= MIN_SENTENCE_CHARS:
-        spans.append(SentenceSpan(start=start, end=end))
+        spans.append((start, end))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +82,23 @@ class PassageDraft:
     text: str
     char_start: int
     char_end: int
-    sentences: tuple[SentenceSpan, ...]
+    sentences: tuple[Span, ...]
+
+
+def merged_abstract(sections: list[Section], max_chars: int = MAX_ABSTRACT_CHARS) -> list[Section]:
+    """A structured abstract that fits one passage becomes one section, each part keeping its
+    label inline ("RESULTS: ..."), so the abstract is retrieved and ranked as a whole."""
+    parts = [s for s in sections if s.text.strip()]
+    if len(parts) < 2:
+        return parts
+    text = "\n".join(f"{s.label.upper()}: {s.text.strip()}" if s.label else s.text.strip() for s in parts)
+    if len(text) > max_chars:
+        return parts
+    return [Section(label="Abstract", text=text)]
 
 
 def passages_for(sections: list[Section], max_chars: int = MAX_PASSAGE_CHARS) -> list[PassageDraft]:
-    """Split sections into passages of at most ``max_chars``, breaking only between sentences.
-
-    Short consecutive sections of an abstract are not merged: their labels (BACKGROUND,
-    METHODS ...) matter for evidence selection, and BM25 at passage level copes with them.
-    """
+    """Split sections into passages of at most ``max_chars``, breaking only between sentences."""
     drafts: list[PassageDraft] = []
     for section in sections:
         text = section.text.strip()
@@ -97,9 +108,9 @@ def passages_for(sections: list[Section], max_chars: int = MAX_PASSAGE_CHARS) ->
         if len(text) <= max_chars or not sentences:
             drafts.append(PassageDraft(section.label, text, 0, len(text), tuple(sentences)))
             continue
-        window: list[SentenceSpan] = []
+        window: list[Span] = []
         for sentence in sentences:
-            if window and sentence.end - window[0].start > max_chars:
+            if window and sentence[1] - window[0][0] > max_chars:
                 drafts.append(_window(section.label, text, window))
                 window = []
             window.append(sentence)
@@ -108,7 +119,7 @@ def passages_for(sections: list[Section], max_chars: int = MAX_PASSAGE_CHARS) ->
     return drafts
 
 
-def _window(label: str, text: str, window: list[SentenceSpan]) -> PassageDraft:
-    start, end = window[0].start, window[-1].end
-    shifted = tuple(SentenceSpan(start=s.start - start, end=s.end - start) for s in window)
+def _window(label: str, text: str, window: list[Span]) -> PassageDraft:
+    start, end = window[0][0], window[-1][1]
+    shifted = tuple((s - start, e - start) for s, e in window)
     return PassageDraft(label, text[start:end], start, end, shifted)

@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from medcite.errors import StoreError
-from medcite.ingest.chunking import passages_for
+from medcite.ingest.chunking import (
+    MAX_ABSTRACT_CHARS,
+    MAX_PASSAGE_CHARS,
+    merged_abstract,
+    passages_for,
+)
 from medcite.models import (
     CorpusStats,
     Deletion,
@@ -48,12 +53,8 @@ def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _pack_spans(spans: Sequence[SentenceSpan]) -> bytes:
-    flat = array("I")
-    for span in spans:
-        flat.append(span.start)
-        flat.append(span.end)
-    return flat.tobytes()
+def _pack_spans(spans: Sequence[tuple[int, int]]) -> bytes:
+    return array("I", [offset for span in spans for offset in span]).tobytes()
 
 
 def _unpack_spans(blob: bytes) -> list[SentenceSpan]:
@@ -195,18 +196,24 @@ class SQLiteStore:
 
     @staticmethod
     def _insert_passages(conn: sqlite3.Connection, doc_id: int, doc: Document) -> int:
-        drafts = passages_for(doc.sections)
-        for ordinal, draft in enumerate(drafts):
-            cursor = conn.execute(
-                "INSERT INTO passages (document_id, ordinal, section, char_start, char_end, sentences) "
-                "VALUES (?,?,?,?,?,?)",
-                (doc_id, ordinal, draft.section, draft.char_start, draft.char_end,
-                 _pack_spans(draft.sentences)),
-            )
-            conn.execute(
-                "INSERT INTO passage_text (rowid, title, section, body) VALUES (?,?,?,?)",
-                (cursor.lastrowid, doc.title, draft.section, draft.text),
-            )
+        sections, limit = doc.sections, MAX_PASSAGE_CHARS
+        if doc.source_type is SourceType.RESEARCH and not doc.pmcid:
+            sections, limit = merged_abstract(sections), MAX_ABSTRACT_CHARS
+        drafts = passages_for(sections, limit)
+        if not drafts:
+            return 0
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM passages").fetchone()[0]
+        ids = range(first, first + len(drafts))
+        conn.executemany(
+            "INSERT INTO passages (id, document_id, ordinal, section, char_start, char_end, sentences) "
+            "VALUES (?,?,?,?,?,?,?)",
+            [(pid, doc_id, ordinal, d.section, d.char_start, d.char_end, _pack_spans(d.sentences))
+             for ordinal, (pid, d) in enumerate(zip(ids, drafts))],
+        )
+        conn.executemany(
+            "INSERT INTO passage_text (rowid, title, section, body) VALUES (?,?,?,?)",
+            [(pid, doc.title, d.section, d.text) for pid, d in zip(ids, drafts)],
+        )
         return len(drafts)
 
     def file_done(self, fingerprint: str) -> bool:

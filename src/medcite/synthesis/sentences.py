@@ -74,10 +74,19 @@ class Candidate:
         return frozenset(_TOKEN.findall(self.quote.lower()))
 
 
+_INLINE_LABEL = re.compile(r"^([A-Z][A-Z &/,-]{2,40}): ")
+
+
+def inline_label(text: str) -> str | None:
+    """The structured-abstract label a sentence starts with ("RESULTS: ..."), if any."""
+    match = _INLINE_LABEL.match(text)
+    return match.group(1) if match else None
+
+
 def quotable(text: str) -> str | None:
     """The sentence as it may be quoted, or None when it is a fragment, table row or heading.
-    Only a leading list marker is trimmed, never a word inside the sentence."""
-    text = _LIST_MARK.sub("", text.strip())
+    Only a leading list marker or structured-abstract label is trimmed, never a word inside."""
+    text = _INLINE_LABEL.sub("", _LIST_MARK.sub("", text.strip()))
     if not (MIN_CHARS <= len(text) <= MAX_CHARS):
         return None
     if _TABLE_ROW.search(text) or text.endswith(":") or text.startswith("#"):
@@ -135,8 +144,10 @@ def candidates_from(
         design_weight = 1.0 + 0.08 * (len(RANK) - RANK[item.design])
         year = item.document.year or (newest_year - 15)
         recency = 1.0 + 0.02 * max(0, 15 - (newest_year - year))
-        where = section_weight(item.passage.section)
+        label = item.passage.section
         for raw in item.passage.sentence_texts():
+            label = inline_label(raw) or label  # a label holds until the next one
+            where = section_weight(label)
             quote = quotable(raw)
             if quote is None:
                 continue
