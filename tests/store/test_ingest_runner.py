@@ -34,6 +34,12 @@ def pubmed_2021(demo_corpus) -> Path:
     return next(p for p in demo_corpus.research_files if p.name == "pubmed21n1298.xml.gz")
 
 
+def test_files_in_folders_that_are_not_corpora_are_skipped_not_failed(store, shared_data):
+    report = ingest_paths(store, [shared_data / "ngc_guideline_summaries_public"], progress=False)
+    assert not report.failed and report.not_corpus == ["SOURCE.md"]
+    assert report.outcome.added == 106
+
+
 def test_second_ingest_adds_nothing(store, shared_data):
     paths = [shared_data / "medquad" / "xml_samples", shared_data / "dailymed_spl_samples"]
     first = ingest_paths(store, paths, progress=False)
@@ -41,7 +47,7 @@ def test_second_ingest_adds_nothing(store, shared_data):
     before = consistency(store.location)
     second = ingest_paths(store, paths, progress=False)
     assert second.outcome.added == 0 and second.outcome.replaced == 0
-    assert second.files_skipped == second.files
+    assert second.files_skipped + len(second.not_corpus) == second.files
     assert consistency(store.location) == before
 
 
@@ -118,7 +124,7 @@ def test_malformed_inputs_are_reported_and_nothing_stored_is_lost(store, shared_
     before = consistency(store.location)
     bad = _bad_inputs(tmp_path / "bad")
     started = time.monotonic()
-    report = ingest_paths(store, [tmp_path / "bad"], progress=False)
+    report = ingest_paths(store, list(bad.values()), progress=False)
     assert time.monotonic() - started < 60
     failed = " ".join(report.file_errors) + " ".join(f"{e.path} {e.message}" for e in report.record_errors)
     for name in ("truncated.xml.gz", "invalid.xml", "empty.xml", "garbage.bin", "one-line.txt"):

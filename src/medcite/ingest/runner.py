@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from medcite.errors import IngestInputError, MedciteError
 from medcite.ingest.base import ParsedRecord
-from medcite.ingest.formats import detect
+from medcite.ingest.formats import UnrecognisedFormatError, detect
 from medcite.models import Deletion, Document, RecordError
 from medcite.store.base import BatchOutcome, Store
 
@@ -31,6 +31,7 @@ class IngestReport:
 
     files: int = 0
     files_skipped: int = 0  # already ingested to the end, content unchanged
+    not_corpus: list[str] = field(default_factory=list)  # files in folders of no known format
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
     title_only: int = 0
     record_errors: list[RecordError] = field(default_factory=list)
@@ -49,28 +50,34 @@ class IngestReport:
             f"{o.older_skipped} older revisions skipped, {o.deleted} deleted",
             f"passages written: {o.passages}; title-only records stored: {self.title_only}",
         ]
+        if self.not_corpus:
+            lines.append(f"skipped {len(self.not_corpus)} file(s) in folders that are not a corpus "
+                         f"format: {', '.join(self.not_corpus[:5])}{' ...' if len(self.not_corpus) > 5 else ''}")
         if self.record_errors:
             lines.append(f"records that failed: {len(self.record_errors)}")
         return lines
 
 
-def expand_paths(specs: Iterable[str | Path]) -> list[Path]:
-    """Files named directly, found under folders (recursively), or matched by globs, in a
-    stable order. A spec that matches nothing is an error, not a silent no-op."""
-    found: list[Path] = []
+def expand_paths(specs: Iterable[str | Path]) -> dict[Path, bool]:
+    """Files named directly or matched by globs (value True), or found under folders
+    (recursively; value False), in a stable order. A spec that matches nothing is an error,
+    not a silent no-op."""
+    found: dict[Path, bool] = {}
     for spec in specs:
         path = Path(spec)
         if path.is_file():
-            found.append(path)
+            found[path] = True
         elif path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not child.name.startswith("."):
+                    found.setdefault(child, False)
         else:
-            matches = sorted(Path(m) for m in glob.glob(str(spec), recursive=True))
-            files = [m for m in matches if m.is_file()]
+            files = [m for m in sorted(Path(m) for m in glob.glob(str(spec), recursive=True)) if m.is_file()]
             if not files:
                 raise IngestInputError(f"{spec}: no such file, folder or matching glob")
-            found.extend(files)
-    return list(dict.fromkeys(found))
+            for file in files:
+                found[file] = True
+    return found
 
 
 def file_fingerprint(path: Path) -> str:
@@ -92,14 +99,21 @@ def ingest_paths(
     report = IngestReport()
     paths = expand_paths(specs)
     with tqdm(desc="ingest", unit=" docs", disable=not progress, dynamic_ncols=True) as bar:
-        for path in paths:
+        for path, named in paths.items():
             report.files += 1
             try:
                 fingerprint = file_fingerprint(path)
                 if store.file_done(fingerprint):
                     report.files_skipped += 1
                     continue
-                ingestor = detect(path)
+                try:
+                    ingestor = detect(path)
+                except UnrecognisedFormatError:
+                    # A README beside corpus files is not an error; a file named on purpose is.
+                    if named:
+                        raise
+                    report.not_corpus.append(path.name)
+                    continue
                 bar.set_postfix_str(f"{path.name} ({ingestor.name})", refresh=False)
                 outcome, errors_before = BatchOutcome(), len(report.record_errors)
                 ingest_records(store, ingestor.parse(path), report, bar, batch_size, outcome)

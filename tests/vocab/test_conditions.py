@@ -1,0 +1,89 @@
+"""The condition lexicon: curated conditions and names learned from the store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from medcite.settings import Settings
+from medcite.vocab import Vocabulary, learn_conditions
+from medcite.vocab.conditions import LEARNED_FILE, name_variants
+
+
+@pytest.mark.parametrize(("text", "concept"), [
+    ("depression", "condition:depression"),
+    ("major depressive disorder", "condition:depression"),
+    ("MDD", "condition:depression"),
+    ("high blood pressure", "condition:hypertension"),
+    ("type 2 diabetes", "condition:type-2-diabetes"),
+    ("AFib", "condition:atrial-fibrillation"),
+    ("torsades de pointes", "condition:qt-prolongation"),
+    ("long QT", "condition:qt-prolongation"),
+    ("hypomagnesemia", "condition:hypomagnesemia"),
+    ("COPD", "condition:copd"),
+])
+def test_curated_conditions(vocabulary, text, concept):
+    mentions = vocabulary.recognise(text)
+    assert [m.concept.id for m in mentions] == [concept]
+    assert mentions[0].concept.kind == "condition"
+    assert mentions[0].form is None
+
+
+def test_mesh_headings_are_read_in_natural_order_too():
+    assert name_variants("Diabetes Mellitus, Type 2") == [
+        "Diabetes Mellitus, Type 2", "Type 2 Diabetes Mellitus"]
+    assert name_variants("Glaucoma") == ["Glaucoma"]
+
+
+def test_learned_conditions_are_recognised_and_persisted(own_vocabulary: Vocabulary):
+    question = "Does betahistine help Meniere disease?"
+    assert [m.concept.id for m in own_vocabulary.recognise(question)] == ["drug:betahistine"]
+    added = learn_conditions([
+        ("Meniere Disease", ["Endolymphatic Hydrops", "Humans"]),
+        ("Depressive Disorder, Major", ["Depression, Involutional"]),
+        ("Humans", []),               # a MeSH check tag, not a condition
+        ("Support", ["Water"]),       # ordinary words are never learned
+        ("Magnesium", []),            # already a supplement: not taken over
+    ])
+    assert added >= 3
+    mentions = own_vocabulary.recognise("Is betahistine used for endolymphatic hydrops?")
+    assert [m.concept.id for m in mentions] == ["drug:betahistine", "condition:meniere-disease"]
+    assert own_vocabulary.recognise("Ménière disease")[0].concept.name == "meniere disease"
+    # A learned synonym of a curated condition joins it.
+    assert own_vocabulary.normalise("involutional depression").id == "condition:depression"
+    assert own_vocabulary.recognise("humans") == []
+    assert own_vocabulary.recognise("water") == []
+    assert own_vocabulary.normalise("magnesium").kind == "supplement"
+
+    stored = json.loads((Settings.load().home_path / LEARNED_FILE).read_text())
+    names = {c["name"] for c in stored["conditions"]}
+    assert names >= {"Meniere Disease", "Depressive Disorder, Major"}
+    # Learning the same names again adds nothing.
+    assert learn_conditions([("Meniere Disease", ["Endolymphatic Hydrops"])]) == 0
+
+
+def test_learned_conditions_apply_when_the_vocabulary_loads(vocabulary, home):
+    settings = Settings.load()
+    assert Vocabulary.loaded(settings) is None
+    assert learn_conditions([("Restless Genitals Syndrome", [])]) == 1
+    loaded = Vocabulary.load(settings)
+    assert loaded.recognise("restless genitals syndrome")[0].concept.id == (
+        "condition:restless-genitals-syndrome")
+    assert vocabulary.recognise("restless genitals syndrome") == []
+
+
+def test_unreadable_learned_file_counts_as_empty(home):
+    from medcite.vocab.conditions import load_learned
+
+    path = Settings.load().home_path / LEARNED_FILE
+    path.write_text("{not json")
+    assert load_learned(path) == []
+
+
+def test_learned_inverted_heading_is_named_in_natural_order(own_vocabulary):
+    learn_conditions([("Hypertension, Pulmonary", ["Pulmonary Arterial Hypertension"])])
+    concept = own_vocabulary.normalise("pulmonary hypertension")
+    assert (concept.id, concept.name) == (
+        "condition:pulmonary-hypertension", "pulmonary hypertension")
+    assert own_vocabulary.normalise("pulmonary arterial hypertension") == concept
