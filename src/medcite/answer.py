@@ -7,6 +7,7 @@ holds what is expensive to build (vocabulary, dense index, encoder) and is reuse
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import threading
 from collections import defaultdict
@@ -107,7 +108,13 @@ class Engine:
             documents_addressing_all=len(together),
         )
         return AnswerRequest(analysis=analysis, evidence=self._evidence(results), audience=audience,
-                             searched=searched, by_concept=by_concept)
+                             searched=searched, by_concept=by_concept,
+                             term_weights=self._term_weights(analysis.terms, stats.documents))
+
+    def _term_weights(self, terms: list[str], documents: int) -> dict[str, float]:
+        # A word the store has never seen gets the highest weight: it is the topic the corpus lacks.
+        return {t: math.log((documents + 1) / (len(self.store.matching_documents([t])) + 0.5))
+                for t in terms}
 
     # -- articles -----------------------------------------------------------------------------
 

@@ -37,6 +37,9 @@ class AnswerRequest:
     searched: SearchDescription
     # Evidence per concept id, for "what the evidence says about each agent" sub-sections.
     by_concept: dict[str, list[Evidence]] = field(default_factory=dict)
+    # Inverse document frequency of each of the user's terms in the store: rare words carry
+    # the topic, so coverage is measured by weight, not by count.
+    term_weights: dict[str, float] = field(default_factory=dict)
 
 
 class AnswerBackend(Protocol):

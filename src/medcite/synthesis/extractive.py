@@ -89,8 +89,12 @@ class _Plan:
         return taken
 
     def _covers_terms(self, candidate: Candidate) -> bool:
-        """Without named concepts, a sentence must carry at least half of the user's words."""
-        return candidate.term_hits >= max(2, (len(self.terms) + 1) // 2)
+        """Without named concepts, a sentence must carry at least half of the weight of the
+        user's words (rare words weigh most) and at least two of them."""
+        weights = self.request.term_weights
+        total = sum(weights.get(t, 1.0) for t in self.terms)
+        covered = sum(weights.get(t, 1.0) for t in self.terms if t.lower() in candidate.tokens)
+        return candidate.term_hits >= 2 and total > 0 and covered >= 0.5 * total
 
     @staticmethod
     def _fact(text: str) -> Statement:

@@ -110,7 +110,10 @@ class ChatClient:
             last = attempt == self.retries - 1
             try:
                 if progress is not None:
-                    return self._stream(payload, progress)
+                    streamed = self._stream(payload, progress, last, attempt)
+                    if streamed is not None:
+                        return streamed
+                    continue
                 response = self._http().post(self.url, json=payload)
                 if response.status_code == 200:
                     return _reply_text(_json_body(response, self.url))
@@ -136,12 +139,17 @@ class ChatClient:
         raise BackendError(f"the language model server answered {status}: {message}",
                            hint="check MEDCITE_OPENAI_MODEL and the server's log")
 
-    def _stream(self, payload: dict[str, Any], progress: Progress) -> str:
+    def _stream(self, payload: dict[str, Any], progress: Progress, last: bool, attempt: int) -> str | None:
+        """The streamed reply, or None when the server failed in a way worth another try."""
         deadline = time.monotonic() + self.timeout
         with self._http().stream("POST", self.url, json=payload) as response:
             if response.status_code != 200:
                 response.read()
-                self._raise_for(response.status_code, response.text, response.headers, True, 0)
+                self._raise_for(response.status_code, response.text, response.headers, last, attempt)
+                return None
+            if response.headers.get("content-type", "").startswith("application/json"):
+                response.read()  # a server that does not stream answers in one piece
+                return _reply_text(_json_body(response, self.url))
             parts: list[str] = []
             tokens = 0
             for line in response.iter_lines():
@@ -223,14 +231,22 @@ class Enforcement:
     drafted: int = 0
     kept: int = 0
     unknown_citations: int = 0
+    repaired: bool = False  # the first reply was not valid JSON
     dropped: Counter[str] = field(default_factory=Counter)  # reason -> count
+
+
+@dataclass
+class Drafted:
+    article: Article
+    enforcement: Enforcement
+    fallback: str | None = None  # why the extractive article is shown instead
 
 
 class OpenAIBackend:
     name = "openai"
 
     def __init__(self, client: ChatClient, *, checker: SupportChecker | None = None,
-                 limits: PromptLimits | None = None, max_tokens: int = 1024,
+                 limits: PromptLimits | None = None, max_tokens: int = 900,
                  progress: Progress | None = None, checker_cache: str | None = None) -> None:
         self.client = client
         self.limits = limits or PromptLimits()
@@ -268,31 +284,39 @@ class OpenAIBackend:
     # -- writing ------------------------------------------------------------------------------
 
     def write(self, request: AnswerRequest) -> Article:
+        return self.draft(request).article
+
+    def draft(self, request: AnswerRequest) -> Drafted:
+        """The article with what happened to the model's draft (for benchmarks and logs)."""
+        enforcement = Enforcement()
         numbered = number_evidence(request, self.limits)
         if not numbered:
-            return _fallback(request, "No indexed passage matched the question, so the language "
-                                      "model was not asked; showing the extractive article.")
+            return _fallback(request, enforcement, "No indexed passage matched the question, so "
+                                                   "the language model was not asked; showing the "
+                                                   "extractive article.")
         messages = messages_for(request, numbered, self.limits)
         schema = response_schema(len(numbered), self.limits)
         reply = self._chat(messages, schema)
         try:
             draft = parse_draft(reply)
         except DraftError as first:
+            enforcement.repaired = True
             try:
                 draft = parse_draft(self._chat(repair_messages(messages, reply, str(first)), schema))
             except DraftError as second:
-                return _fallback(request, f"The language model's reply was not a valid article "
-                                          f"after one repair ({second}); showing the extractive article.")
-        enforcement = Enforcement()
+                return _fallback(request, enforcement, f"The language model's reply was not a valid "
+                                                       f"article after one repair ({second}); showing "
+                                                       f"the extractive article.")
         article = _Assembly(request, numbered, self.checker, enforcement).article(draft)
         if enforcement.kept < MIN_STATEMENTS:
-            return _fallback(request, f"The language model's draft did not survive verification "
-                                      f"({enforcement.kept} of {enforcement.drafted} statements "
-                                      f"supported); showing the extractive article.")
+            return _fallback(request, enforcement, f"The language model's draft did not survive "
+                                                   f"verification ({enforcement.kept} of "
+                                                   f"{enforcement.drafted} statements supported); "
+                                                   f"showing the extractive article.")
         note = (f"Written by the language model {self.client.model} from {len(numbered)} numbered "
                 f"passages; {enforcement.kept} of {enforcement.drafted} drafted statements were "
                 f"supported by the passages they cite and kept.")
-        return article.model_copy(update={"backend_note": note})
+        return Drafted(article.model_copy(update={"backend_note": note}), enforcement)
 
     def _chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
         while True:
@@ -315,10 +339,11 @@ class OpenAIBackend:
                 self._format += 1
 
 
-def _fallback(request: AnswerRequest, note: str) -> Article:
+def _fallback(request: AnswerRequest, enforcement: Enforcement, note: str) -> Drafted:
     article = ExtractiveBackend().write(request)
-    return article.model_copy(update={"backend": FALLBACK_BACKEND, "backend_note": note,
-                                      "prompt_version": PROMPT_VERSION})
+    return Drafted(article.model_copy(update={"backend": FALLBACK_BACKEND, "backend_note": note,
+                                              "prompt_version": PROMPT_VERSION}),
+                   enforcement, fallback=note)
 
 
 class _Assembly:

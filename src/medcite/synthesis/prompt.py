@@ -42,7 +42,7 @@ class PromptLimits:
     """How much evidence and output one request may hold (a 4k-token context fits)."""
 
     passages: int = 10
-    evidence_chars: int = 5000
+    evidence_chars: int = 4500
     passage_chars: int = 900
     bottom_line: int = 2
     sections: int = 3
@@ -78,21 +78,21 @@ def number_evidence(request: AnswerRequest, limits: PromptLimits) -> list[Eviden
 
 
 def shown_text(evidence: Evidence, limits: PromptLimits) -> str:
-    """The passage as the model sees it: whole sentences up to the per-passage limit, with tag
-    look-alikes neutralised and instruction-like sentences withheld."""
+    """The passage as the model sees it: whole sentences up to the per-passage limit, with the
+    passage's own line breaks, tag look-alikes neutralised and instruction-like sentences
+    withheld."""
     passage = evidence.passage
-    sentences = passage.sentence_texts() or [passage.text]
+    spans = [(s.start, s.end) for s in passage.sentences] or [(0, len(passage.text))]
     parts: list[str] = []
-    used = 0
-    for sentence in sentences:
-        sentence = sentence.strip()
-        if not sentence:
-            continue
-        if used and used + len(sentence) > limits.passage_chars:
+    end = spans[0][0]
+    for start, stop in spans:
+        if parts and stop - spans[0][0] > limits.passage_chars:
             break
+        sentence = passage.text[start:stop]
+        parts.append(passage.text[end:start])  # the separator the source used
         parts.append(WITHHELD if instruction_like(sentence) else _TAG.sub("[tag]", sentence))
-        used += len(sentence) + 1
-    return " ".join(parts)[: limits.passage_chars + 200]
+        end = stop
+    return "".join(parts).strip()[: limits.passage_chars + 200]
 
 
 def _header(number: int, evidence: Evidence) -> str:

@@ -18,17 +18,17 @@ statement costs less than an unsupported one shown), on three sets of claims pai
 ======================================  ======  ====  ======================  ==================
 set                                     claims  base  coverage >= 0.6         + cosine >= 0.5
 ======================================  ======  ====  ======================  ==================
-ExpertQA medical, expert ``support``    305     0.68  P 0.722  R 0.502        P 0.752  R 0.498
-ExpertQA "Complete" claims vs the same  386     0.50  P 0.847  R 0.487        P 0.845  R 0.482
+ExpertQA medical, expert ``support``    305     0.68  P 0.731  R 0.512        P 0.761  R 0.507
+ExpertQA "Complete" claims vs the same  386     0.50  P 0.841  R 0.492        P 0.839  R 0.487
 claims citing another claim's evidence
-K-QA physician NLI (Entailment)         399     0.38  P 0.630  R 0.379        P 0.630  R 0.379
+K-QA physician NLI (Entailment)         399     0.38  P 0.625  R 0.359        P 0.625  R 0.359
 ======================================  ======  ====  ======================  ==================
 
-Coverage 0.5 keeps more (R 0.64 / 0.64 / 0.57) at lower precision (0.69 / 0.79 / 0.57); 0.7 gains
+Coverage 0.5 keeps more (R 0.66 / 0.64 / 0.56) at lower precision (0.69 / 0.79 / 0.57); 0.7 gains
 little precision for a large recall loss. Coverage alone has AUC 0.82 on the mis-citation set and
-0.73 on K-QA. A rescue route (coverage >= 0.45 with cosine >= 0.75) was rejected: the statements
-it adds are only 50-67% supported. The quantity check alone fails 24 K-QA claims, 22 of them
-unsupported.
+0.73 on K-QA (0.57 on the expert labels, where "Partial" claims share the evidence's words). A
+rescue route (coverage >= 0.45 with cosine >= 0.75) was rejected: the statements it adds are
+only 54-67% supported. The quantity check alone fails 24 K-QA claims, 22 of them unsupported.
 
 Sentences that address a reader as instructions ("ignore previous instructions ...") can never
 support a statement: text inside a document is data, not instructions.
