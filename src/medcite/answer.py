@@ -12,7 +12,7 @@ import re
 import threading
 from collections import defaultdict
 
-from medcite.errors import ConfigurationError, NotFoundError
+from medcite.errors import ConfigurationError
 from medcite.models import (
     Article,
     Audience,
@@ -140,17 +140,16 @@ class Engine:
         from medcite.review.articles import ArticleRepository
 
         repository = ArticleRepository(self.store)
-        parent = None
-        if follow_up_of:
-            parent = repository.get(follow_up_of)
-            if parent is None:
-                raise NotFoundError(f"no article {follow_up_of!r} to follow up")
+        parent = repository.resolve(follow_up_of) if follow_up_of else None
+        if parent is not None:
             analysis = follow_up(analyse(parent.question, self.searcher.vocabulary), question)
         else:
             analysis = analyse(question, self.searcher.vocabulary)
-            existing = repository.find_for_question(question) if save else None
-            if existing is not None:
-                return adapt(existing, audience)
+        # A question already answered (in the same thread) returns its article, approved first.
+        existing = repository.find_for_question(question, parent_id=parent.id if parent else None) \
+            if save else None
+        if existing is not None:
+            return adapt(existing, audience)
         article = self.write_article(analysis)
         if parent is not None:
             article = article.model_copy(update={"parent_id": parent.id,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from medcite.cli import cli
-from medcite.errors import InputError, NotFoundError
+from medcite.errors import InputError
 from medcite.models import Article, Audience
 from medcite.settings import Settings
 from medcite.store import open_store
@@ -59,11 +59,7 @@ def _load_article(reference: str, store) -> Article:
             raise InputError(f"{path} is not an article JSON file: {exc}") from exc
     from medcite.review.articles import ArticleRepository
 
-    repository = ArticleRepository(store)
-    article = repository.get(reference) or repository.get_by_slug(reference)
-    if article is None:
-        raise NotFoundError(f"no article with id or slug {reference!r} (nor a .json file)")
-    return article
+    return ArticleRepository(store).resolve(reference)
 
 
 @cli.command()

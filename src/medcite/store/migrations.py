@@ -66,6 +66,63 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_articles_review",
+        """
+        -- One row per article; its content lives in article_versions, one immutable row per version.
+        CREATE TABLE articles (
+            id TEXT PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            question TEXT NOT NULL,
+            question_norm TEXT NOT NULL,
+            thread_id TEXT NOT NULL,
+            parent_id TEXT REFERENCES articles (id),
+            current_version INTEGER NOT NULL,
+            approved_version INTEGER,
+            status TEXT NOT NULL
+                CHECK (status IN ('submitted', 'under_review', 'approved', 'rejected')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX articles_question ON articles (question_norm, parent_id);
+        CREATE INDEX articles_status ON articles (status, updated_at);
+        CREATE INDEX articles_thread ON articles (thread_id, created_at);
+
+        CREATE TABLE article_versions (
+            article_id TEXT NOT NULL REFERENCES articles (id),
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            PRIMARY KEY (article_id, version)
+        );
+        -- A published (or reviewed) text must never change under its readers: versions are
+        -- append-only, a revision is a new row.
+        CREATE TRIGGER article_versions_no_update BEFORE UPDATE ON article_versions
+        BEGIN SELECT RAISE(ABORT, 'article versions are immutable'); END;
+        CREATE TRIGGER article_versions_no_delete BEFORE DELETE ON article_versions
+        BEGIN SELECT RAISE(ABORT, 'article versions are immutable'); END;
+
+        CREATE TABLE review_events (
+            id INTEGER PRIMARY KEY,
+            article_id TEXT NOT NULL REFERENCES articles (id),
+            version INTEGER NOT NULL,
+            from_status TEXT,
+            to_status TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            comment TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL
+        );
+        CREATE INDEX review_events_article ON review_events (article_id, id);
+
+        CREATE TABLE users (
+            username TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('reviewer', 'editor', 'admin')),
+            created_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,142 @@
+"""The JSON API under ``/api/v1``.
+
+Reading and asking need no account. A review decision needs a reviewer, editor or admin account,
+sent as HTTP Basic credentials on that request (API clients hold no session, so there is no
+CSRF token to manage); serve it behind HTTPS when it leaves the local machine.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, Field
+
+from medcite.errors import AuthError
+from medcite.models import Article, Audience, ReviewStatus
+from medcite.review import ArticleSummary, ArticleVersion, ReviewEvent, User
+from medcite.web.services import ask_question, authenticate, decide, for_audience, services
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str
+    status: int = Field(examples=[404])
+
+
+class ErrorEnvelope(BaseModel):
+    """The shape of every error response."""
+
+    error: ErrorBody
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The clinical question, as the reader would ask it.")
+    audience: Audience = Audience.CLINICIAN
+    follow_up_of: str | None = Field(None, description="Id of the article this question follows.")
+
+
+class FollowUpRequest(BaseModel):
+    question: str
+    audience: Audience = Audience.CLINICIAN
+
+
+class ReviewRequest(BaseModel):
+    to: ReviewStatus = Field(description="under_review, approved, rejected, or submitted to "
+                                         "resubmit a rejected article as a new version.")
+    comment: str = Field("", max_length=4000, description="Required when rejecting.")
+
+
+class ArticleList(BaseModel):
+    articles: list[ArticleSummary]
+
+
+class EventList(BaseModel):
+    events: list[ReviewEvent]
+
+
+class VersionList(BaseModel):
+    versions: list[ArticleVersion]
+
+
+def _errors(*statuses: int) -> dict[int | str, dict]:
+    return {status: {"model": ErrorEnvelope} for status in statuses}
+
+
+router = APIRouter(prefix="/api/v1", tags=["articles"], responses=_errors(400, 404, 413, 422))
+_basic = HTTPBasic(auto_error=False, realm="medcite",
+                   description="A reviewer, editor or admin account (medcite user add).")
+
+
+def reviewer(request: Request,
+             credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> User:
+    if credentials is None:
+        raise AuthError("send the credentials of a reviewer account (HTTP Basic)")
+    return authenticate(request, credentials.username, credentials.password)
+
+
+@router.post("/ask", response_model=Article, responses=_errors(429))
+def ask(request: Request, body: AskRequest) -> Article:
+    """Answer a question with a cited article (or return the stored answer to it)."""
+    return ask_question(request, body.question, body.audience, body.follow_up_of)
+
+
+@router.get("/articles", response_model=ArticleList)
+def list_articles(
+    request: Request,
+    status: ReviewStatus | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words of the question.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ArticleList:
+    """Stored articles, most recently updated first."""
+    return ArticleList(articles=services(request).articles.list(status, q, limit=limit,
+                                                                offset=offset))
+
+
+@router.get("/articles/{id_or_slug}", response_model=Article)
+def get_article(request: Request, id_or_slug: str, audience: Audience | None = None,
+                version: Annotated[int | None, Query(ge=1)] = None) -> Article:
+    """One article (its latest version unless ``version`` is given), optionally for a reader."""
+    article = services(request).articles.resolve(id_or_slug, version)
+    return for_audience(article, audience) if audience is not None else article
+
+
+@router.post("/articles/{id_or_slug}/follow-up", response_model=Article, responses=_errors(429))
+def follow_up(request: Request, id_or_slug: str, body: FollowUpRequest) -> Article:
+    """Ask a question that continues the article's thread."""
+    parent = services(request).articles.resolve(id_or_slug)
+    return ask_question(request, body.question, body.audience, follow_up_of=parent.id)
+
+
+@router.post("/articles/{id_or_slug}/review", response_model=ReviewEvent,
+             responses=_errors(401, 403, 409, 429))
+def review(request: Request, id_or_slug: str, body: ReviewRequest,
+           user: Annotated[User, Depends(reviewer)]) -> ReviewEvent:
+    """Move the article's current version to another review status (see /policy).
+
+    ``submitted`` resubmits a rejected article as a new version, answered again from the store
+    (editors and admins).
+    """
+    return decide(request, services(request).articles.resolve(id_or_slug), body.to, user,
+                  body.comment)
+
+
+@router.get("/articles/{id_or_slug}/events", response_model=EventList)
+def events(request: Request, id_or_slug: str) -> EventList:
+    """Every recorded review move of the article, oldest first."""
+    web = services(request)
+    article = web.articles.resolve(id_or_slug)
+    assert article.id is not None
+    return EventList(events=web.articles.events(article.id))
+
+
+@router.get("/articles/{id_or_slug}/versions", response_model=VersionList)
+def versions(request: Request, id_or_slug: str) -> VersionList:
+    """The article's versions and which one is approved."""
+    web = services(request)
+    article = web.articles.resolve(id_or_slug)
+    assert article.id is not None
+    return VersionList(versions=web.articles.versions(article.id))
+

@@ -1,0 +1,185 @@
+"""Server-rendered pages. They work without JavaScript; every POST form carries a CSRF token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from medcite.errors import AuthError
+from medcite.models import Article, Audience, ReviewStatus
+from medcite.review.workflow import moves_for
+from medcite.web.security import CSRF_FIELD, check_csrf, rotate_csrf
+from medcite.web.services import (
+    ask_question,
+    authenticate,
+    decide,
+    for_audience,
+    require_session_user,
+    services,
+    session_user,
+)
+
+AUDIENCE_COOKIE = "medcite_audience"
+AUDIENCE_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
+LIBRARY_PAGE_SIZE = 25
+QUEUE_STATUSES = (ReviewStatus.SUBMITTED, ReviewStatus.UNDER_REVIEW, ReviewStatus.REJECTED,
+                  ReviewStatus.APPROVED)
+
+
+async def _csrf_protect(request: Request) -> None:
+    if request.method == "POST":
+        form = await request.form()  # parsed once; the route's Form fields reuse it
+        token = form.get(CSRF_FIELD)
+        check_csrf(request, token if isinstance(token, str) else None)
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(_csrf_protect)])
+
+QuestionField = Annotated[str, Form()]
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _reader(request: Request, chosen: Audience | None = None) -> Audience:
+    """The reader's audience: chosen now, else remembered in the cookie, else clinician."""
+    if chosen is not None:
+        return chosen
+    try:
+        return Audience(request.cookies.get(AUDIENCE_COOKIE, Audience.CLINICIAN))
+    except ValueError:
+        return Audience.CLINICIAN
+
+
+def _remember(response: Response, audience: Audience) -> Response:
+    response.set_cookie(AUDIENCE_COOKIE, audience.value, max_age=AUDIENCE_COOKIE_MAX_AGE,
+                        httponly=True, samesite="lax")
+    return response
+
+
+def _to_article(article: Article, audience: Audience) -> Response:
+    url = f"/articles/{article.slug}?{urlencode({'audience': audience.value})}"
+    return _remember(RedirectResponse(url, status_code=303), audience)
+
+
+def _local_path(target: str | None, default: str) -> str:
+    """Only same-site paths are followed after sign-in (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    recent = services(request).articles.library(limit=10)
+    return _page(request, "home.html", {"recent": recent, "audience": _reader(request)})
+
+
+@router.post("/ask")
+def ask(request: Request, question: QuestionField,
+        audience: Annotated[Audience | None, Form()] = None) -> Response:
+    reader = _reader(request, audience)
+    return _to_article(ask_question(request, question, reader), reader)
+
+
+@router.get("/articles/{slug}")
+def article_page(request: Request, slug: str, audience: Audience | None = None,
+                 version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    web = services(request)
+    stored = web.articles.get_by_slug(slug, version)
+    assert stored.id is not None and stored.thread_id is not None
+    reader = _reader(request, audience)
+    versions = web.articles.versions(stored.id)
+    user = session_user(request)
+    is_current = stored.version == versions[-1].version
+    response = _page(request, "article.html", {
+        "article": for_audience(stored, reader),
+        "audience": reader,
+        "audiences": list(Audience),
+        "versions": versions,
+        "events": web.articles.events(stored.id),
+        "thread": web.articles.thread(stored.thread_id),
+        "moves": moves_for(stored.status, user.role) if user and is_current else [],
+        "is_current": is_current,
+    })
+    return _remember(response, reader) if audience is not None else response
+
+
+@router.post("/articles/{slug}/follow-up")
+def follow_up(request: Request, slug: str, question: QuestionField) -> Response:
+    parent = services(request).articles.get_by_slug(slug)
+    reader = _reader(request)
+    return _to_article(ask_question(request, question, reader, follow_up_of=parent.id), reader)
+
+
+@router.post("/articles/{slug}/review")
+def review_action(request: Request, slug: str, to: Annotated[ReviewStatus, Form()],
+                  comment: Annotated[str, Form(max_length=4000)] = "") -> Response:
+    user = require_session_user(request)
+    article = services(request).articles.get_by_slug(slug)
+    decide(request, article, to, user, comment)
+    return RedirectResponse(f"/articles/{article.slug}#review", status_code=303)
+
+
+@router.get("/library")
+def library(request: Request, q: Annotated[str, Query(max_length=200)] = "",
+            page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+    found = services(request).articles.library(
+        q, limit=LIBRARY_PAGE_SIZE + 1, offset=(page - 1) * LIBRARY_PAGE_SIZE)
+    return _page(request, "library.html", {
+        "articles": found[:LIBRARY_PAGE_SIZE], "q": q, "page": page,
+        "more": len(found) > LIBRARY_PAGE_SIZE,
+    })
+
+
+@router.get("/policy")
+def policy(request: Request) -> Response:
+    return _page(request, "policy.html", {})
+
+
+@router.get("/login")
+def login_form(request: Request,
+               next_path: Annotated[str, Query(alias="next")] = "/review") -> Response:
+    return _page(request, "login.html", {"next": _local_path(next_path, "/review"), "failure": None})
+
+
+@router.post("/login")
+def login(request: Request, username: Annotated[str, Form(max_length=64)],
+          password: Annotated[str, Form(max_length=1024)],
+          next_path: Annotated[str, Form(alias="next")] = "/review") -> Response:
+    target = _local_path(next_path, "/review")
+    try:
+        user = authenticate(request, username, password)
+    except AuthError as exc:  # show the form again, with the reason
+        return _page(request, "login.html", {"next": target, "failure": str(exc)}, status_code=401)
+    request.session["user"] = user.username
+    rotate_csrf(request)  # the signed-in session gets a token an anonymous page never saw
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.pop("user", None)
+    rotate_csrf(request)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/review")
+def review_queue(request: Request) -> Response:
+    require_session_user(request)
+    articles = services(request).articles
+    queue = {status: articles.list(status, limit=100) for status in QUEUE_STATUSES}
+    return _page(request, "review.html", {"queue": queue})
+
+
+@router.get("/api/v1/docs")
+def api_docs(request: Request) -> Response:
+    """The API reference, rendered from the OpenAPI schema, offline and without script."""
+    return _page(request, "api_docs.html", {"schema": request.app.openapi()})

@@ -1,0 +1,247 @@
+"""An article as plain text, Markdown or a standalone HTML page: pure functions of the article.
+
+The web pages, ``medcite articles show`` and ``medcite ask --format`` all render through here.
+Document text is data: HTML is produced only by autoescaping Jinja templates, and Markdown
+escapes the characters that would let a source's text become markup or a link.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from medcite.models import (
+    Article,
+    Audience,
+    Reference,
+    ReviewStatus,
+    SearchDescription,
+    SourceType,
+    Statement,
+    StudyDesign,
+)
+
+PENDING_BANNER = "Educational purpose only — pending human review"
+DEFAULT_DISCLAIMER = (
+    "This article summarises indexed sources for education. It is not medical advice and does not "
+    "replace the judgement of a qualified clinician who knows the patient. Check every statement "
+    "against its cited source before acting on it."
+)
+AUDIENCE_LABELS = {
+    Audience.CLINICIAN: "Healthcare professional",
+    Audience.STUDENT: "Student",
+    Audience.PATIENT: "Patient or caregiver",
+}
+
+_PMID = re.compile(r"\d{1,9}")
+_PMCID = re.compile(r"PMC\d{1,9}")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def long_date(moment: datetime | None) -> str:
+    return f"{moment:%B} {moment.day}, {moment.year}" if moment else "unknown"
+
+
+def timestamp(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
+
+
+def review_steps(status: ReviewStatus) -> list[tuple[str, str]]:
+    """(label, state) for the status stepper; state is done, current or todo. A rejected
+    article shows Rejected where Approved would be."""
+    last = ReviewStatus.REJECTED if status is ReviewStatus.REJECTED else ReviewStatus.APPROVED
+    steps = (ReviewStatus.SUBMITTED, ReviewStatus.UNDER_REVIEW, last)
+    reached = steps.index(status)
+    return [(step.label, "done" if i < reached else "current" if i == reached else "todo")
+            for i, step in enumerate(steps)]
+
+
+def citation_marker(numbers: Sequence[int]) -> str:
+    """``[1]`` or ``[2, 3]``; empty for a statement without citations."""
+    return f"[{', '.join(str(n) for n in numbers)}]" if numbers else ""
+
+
+def _web_url(url: str | None) -> str | None:
+    """Only http(s) links leave the page: a source's ``javascript:`` URL is never a link."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def reference_links(ref: Reference) -> list[tuple[str, str]]:
+    """(label, URL) pairs for a reference, built from its identifiers."""
+    links: list[tuple[str, str]] = []
+    if ref.pmid and _PMID.fullmatch(ref.pmid):
+        links.append(("PubMed", f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/"))
+    if ref.pmcid and _PMCID.fullmatch(ref.pmcid):
+        links.append(("PMC", f"https://www.ncbi.nlm.nih.gov/pmc/articles/{ref.pmcid}/"))
+    if ref.doi:
+        links.append(("DOI", "https://doi.org/" + quote(ref.doi.strip(), safe="/:;()._-")))
+    url = _web_url(ref.url)
+    host = urlsplit(url).netloc.lower() if url else ""
+    if url and not (ref.doi and host in ("doi.org", "dx.doi.org")):  # the DOI link says it
+        links.append(("DailyMed" if host.endswith("dailymed.nlm.nih.gov") else host, url))
+    elif ref.spl_set_id and not url:
+        links.append(("DailyMed", "https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid="
+                      + quote(ref.spl_set_id.strip(), safe="")))
+    return links
+
+
+def reference_details(ref: Reference) -> str:
+    """Source, year and, for research, the study design: "J Affect Disord, 2021. RCT"."""
+    where = ", ".join(part for part in (ref.source, str(ref.year) if ref.year else None) if part)
+    shows_design = (ref.source_type is SourceType.RESEARCH and ref.study_design is not None
+                    and ref.study_design is not StudyDesign.OTHER)
+    design = ref.study_design.value.capitalize() if shows_design and ref.study_design else ""
+    return ". ".join(part for part in (where, design) if part)
+
+
+def _source_label(kind: str) -> str:
+    try:
+        return SourceType(kind).label.lower()
+    except ValueError:
+        return kind
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def searched_lines(searched: SearchDescription | None) -> list[str]:
+    """What the answer is based on, so an absence of evidence states its scope."""
+    if searched is None:
+        return []
+    kinds = ", ".join(f"{_source_label(kind)}: {n:,}"
+                      for kind, n in searched.corpus_by_source_type.items())
+    lines = [f"Corpus searched: {_count(searched.corpus_documents, 'document')}"
+             + (f" ({kinds})" if kinds else "")]
+    if searched.terms:
+        lines.append("Search terms: " + ", ".join(searched.terms))
+    for entity in searched.entities:
+        shown = (entity.name if entity.surface.lower() == entity.name.lower()
+                 else f"{entity.name} (asked as “{entity.surface}”)")
+        lines.append(f"Recognised {entity.kind}: {shown}, in "
+                     f"{_count(entity.documents_matched, 'document')}")
+    lines.append(f"Passages considered: {searched.passages_considered:,}")
+    if len(searched.entities) > 1:
+        lines.append("Documents mentioning all of them together: "
+                     f"{searched.documents_addressing_all:,}")
+    return lines
+
+
+def _status_line(article: Article) -> str:
+    return (f"Review status: {article.status.label} (version {article.version}); "
+            f"last updated {long_date(article.updated_at)}")
+
+
+def _statement_text(statement: Statement, escape: Callable[[str], str] = str) -> str:
+    return f"{escape(statement.text)} {citation_marker(statement.citations)}".rstrip()
+
+
+def _markdown_escape(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def render_markdown(article: Article) -> str:
+    """The article as Markdown; every piece of document text is escaped."""
+    esc = _markdown_escape
+    out = [f"# {esc(article.question)}", ""]
+    if article.status is not ReviewStatus.APPROVED:
+        out += [f"> **{PENDING_BANNER}**", ""]
+    out += [f"*{_status_line(article)}*", ""]
+    if article.emergency_notice:
+        out += [f"> **{esc(article.emergency_notice)}**", ""]
+    if article.refusal:
+        out += [esc(article.refusal), ""]
+    out += [f"## {esc(article.headline)}", ""]
+    if article.bottom_line:
+        out += ["**" + " ".join(_statement_text(s, esc) for s in article.bottom_line) + "**", ""]
+    for section in article.sections:
+        out += [f"## {esc(section.heading)}", ""]
+        for sub in section.subsections:
+            out += [f"### {esc(sub.heading)}", ""]
+            out += [f"- {_statement_text(s, esc)}" for s in sub.statements] + [""]
+    if article.references:
+        out += ["## References", ""]
+        for ref in article.references:
+            links = " · ".join(f"[{esc(label)}]({url.replace(')', '%29')})"
+                               for label, url in reference_links(ref))
+            details = reference_details(ref)
+            out.append(f"{ref.number}. *{ref.type_label}*. {esc(ref.title.rstrip('. '))}"
+                       + (f". {esc(details)}" if details else "") + (f". {links}" if links else ""))
+        out.append("")
+    lines = searched_lines(article.searched)
+    if lines:
+        out += ["## What was searched", ""] + [f"- {esc(line)}" for line in lines] + [""]
+    out += ["## Disclaimer", "", esc(article.disclaimer or DEFAULT_DISCLAIMER), ""]
+    return "\n".join(out)
+
+
+def render_text(article: Article, width: int = 100) -> str:
+    """The article as wrapped plain text for a terminal."""
+    def para(text: str, indent: str = "", first: str | None = None) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, initial_indent=first or indent,
+                             subsequent_indent=indent) or [indent]
+
+    out = [article.question, "=" * min(width, len(article.question)), ""]
+    if article.status is not ReviewStatus.APPROVED:
+        out += [f"!! {PENDING_BANNER}", ""]
+    out += [_status_line(article), ""]
+    if article.emergency_notice:
+        out += para(article.emergency_notice, first="EMERGENCY: ", indent="  ") + [""]
+    if article.refusal:
+        out += para(article.refusal) + [""]
+    out += para(article.headline) + [""]
+    if article.bottom_line:
+        out += para(" ".join(_statement_text(s) for s in article.bottom_line)) + [""]
+    for section in article.sections:
+        out += [section.heading.upper(), ""]
+        for sub in section.subsections:
+            out += [sub.heading]
+            for statement in sub.statements:
+                out += para(_statement_text(statement), first="  - ", indent="    ")
+            out += [""]
+    if article.references:
+        out += ["REFERENCES", ""]
+        for ref in article.references:
+            details = reference_details(ref)
+            out += para(f"{ref.type_label}. {ref.title.rstrip('. ')}" + (f". {details}" if details else ""),
+                        first=f"[{ref.number}] ", indent="    ")
+            out += [f"    {label}: {url}" for label, url in reference_links(ref)]
+        out += [""]
+    lines = searched_lines(article.searched)
+    if lines:
+        out += ["WHAT WAS SEARCHED", ""]
+        for line in lines:
+            out += para(line, first="  - ", indent="    ")
+        out += [""]
+    out += ["DISCLAIMER", ""] + para(article.disclaimer or DEFAULT_DISCLAIMER)
+    return "\n".join(out) + "\n"
+
+
+def render_html(article: Article) -> str:
+    """A standalone HTML page of the article, for saving or printing."""
+    return TEMPLATES.get_template("export.html").render(article=article)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("medcite.web", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(long_date=long_date, timestamp=timestamp)
+    env.globals.update(
+        reference_links=reference_links, reference_details=reference_details,
+        searched_lines=searched_lines, review_steps=review_steps, PENDING_BANNER=PENDING_BANNER,
+        DEFAULT_DISCLAIMER=DEFAULT_DISCLAIMER, AUDIENCE_LABELS=AUDIENCE_LABELS,
+        ReviewStatus=ReviewStatus,
+    )
+    return env
+
+
+# One environment for the site and the exports, so both escape the same way.
+TEMPLATES = _environment()

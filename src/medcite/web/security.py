@@ -1,0 +1,209 @@
+"""Web security: the signing key, CSRF tokens, rate limits, body limits and response headers.
+
+Sessions are Starlette's signed cookies (itsdangerous, HttpOnly, SameSite=Lax). Every visitor's
+session carries a CSRF token, so anonymous forms (ask, follow-up, sign in) are protected too.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from medcite.errors import PermissionDeniedError, RateLimitError
+from medcite.settings import Settings
+
+SESSION_COOKIE = "medcite_session"
+SESSION_MAX_AGE = 12 * 60 * 60
+CSRF_FIELD = "csrf_token"
+MAX_BODY_BYTES = 64 * 1024
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured key, else one generated once and kept in ``<home>/secret_key`` (0600),
+    so sessions survive restarts and every replica sharing the home signs alike."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.home_path) / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        key = secrets.token_urlsafe(48)
+        fh.write(key)
+    return key
+
+
+# -- CSRF ------------------------------------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    """This session's token, created on first use (which also sets the session cookie)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def rotate_csrf(request: Request) -> None:
+    """A new token when the signed-in user changes, so an old page's forms stop working."""
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+        raise PermissionDeniedError(
+            "this form's security token is missing or out of date; reload the page and try again")
+
+
+# -- rate limits -----------------------------------------------------------------------------
+
+
+class SlidingWindowLimiter:
+    """At most ``limit`` events per client in any ``window`` seconds, kept in memory.
+
+    Each server process counts on its own; the number of clients tracked is bounded so a flood
+    of addresses cannot grow memory without end.
+    """
+
+    def __init__(self, limit: int, window: float = 60.0, max_clients: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_clients = max_clients
+        self.clock = clock
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hit(self, client: str, what: str = "requests") -> None:
+        """Count one event for ``client``; raise ``RateLimitError`` if it is over the limit."""
+        self.check(client, what, count=True)
+
+    def check(self, client: str, what: str = "requests", *, count: bool = False) -> None:
+        """Raise ``RateLimitError`` if ``client`` is at the limit; ``count`` records one event."""
+        now = self.clock()
+        with self._lock:
+            hits = self._recent(client, now)
+            if len(hits) >= self.limit:
+                retry = max(1, round(hits[0] + self.window - now))
+                raise RateLimitError(
+                    f"too many {what}: at most {self.limit} per {self.window:g} seconds; "
+                    f"try again in {retry} seconds")
+            if count:
+                hits.append(now)
+
+    def record(self, client: str) -> None:
+        """Count one event without checking (e.g. a failed sign-in, after the fact)."""
+        now = self.clock()
+        with self._lock:
+            self._recent(client, now).append(now)
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        hits = self._hits.pop(client, None) or deque()
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        self._hits[client] = hits  # most recently seen last, so the oldest client goes first
+        while len(self._hits) > self.max_clients:
+            self._hits.popitem(last=False)
+        return hits
+
+
+def client_address(request: Request) -> str:
+    """The peer address; forwarded-for headers are ignored because any client can set them."""
+    return request.client.host if request.client else "unknown"
+
+
+# -- ASGI middleware -------------------------------------------------------------------------
+
+
+class SecurityHeadersMiddleware:
+    """Adds ``SECURITY_HEADERS`` to every HTTP response, errors and static files included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``limit`` bytes before any handler reads them.
+
+    The body is read here (it is small by construction) and replayed to the app, which covers
+    chunked uploads that carry no Content-Length.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int,
+                 too_large: Callable[[Scope, int], Response]) -> None:
+        self.app = app
+        self.limit = limit
+        self.too_large = too_large
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.too_large(scope, self.limit)(scope, receive, send)

@@ -1,0 +1,116 @@
+"""What the pages and the JSON API share: the store's repositories, limits and the ask step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from medcite.errors import AuthError, QueryError
+from medcite.models import Article, Audience, ReviewStatus
+from medcite.review import ArticleRepository, ReviewEvent, ReviewWorkflow, User, UserAccounts
+from medcite.review.workflow import check_transition
+from medcite.settings import Settings
+from medcite.store.sqlite import SQLiteStore
+from medcite.web.security import SlidingWindowLimiter, client_address
+
+FAILED_SIGN_INS_PER_MINUTE = 10
+
+
+@dataclass
+class WebServices:
+    settings: Settings
+    store: SQLiteStore
+    articles: ArticleRepository
+    workflow: ReviewWorkflow
+    accounts: UserAccounts
+    ask_limiter: SlidingWindowLimiter
+    sign_in_failures: SlidingWindowLimiter
+
+    @classmethod
+    def build(cls, settings: Settings, store: SQLiteStore) -> WebServices:
+        articles = ArticleRepository(store)
+        return cls(
+            settings=settings, store=store, articles=articles,
+            workflow=ReviewWorkflow(articles), accounts=UserAccounts(store),
+            ask_limiter=SlidingWindowLimiter(settings.ask_rate_limit),
+            sign_in_failures=SlidingWindowLimiter(FAILED_SIGN_INS_PER_MINUTE),
+        )
+
+
+def services(request: Request) -> WebServices:
+    return request.app.state.services
+
+
+def ask_question(request: Request, question: str, audience: Audience,
+                 follow_up_of: str | None = None) -> Article:
+    """Run the answer pipeline for one web client: rate-limited, with the question checked.
+
+    The pipeline returns a stored article (a new one, Submitted, or the existing answer).
+    """
+    web = services(request)
+    web.ask_limiter.hit(client_address(request), "questions")
+    question = question.strip()
+    limit = web.settings.max_question_chars
+    if not question:
+        raise QueryError("the question is empty")
+    if len(question) > limit:
+        raise QueryError(f"the question has {len(question):,} characters; "
+                         f"the limit is {limit:,} characters")
+    from medcite.answer import ask  # the pipeline loads retrieval models; import it when used
+
+    return ask(question, audience=audience, follow_up_of=follow_up_of, store=web.store,
+               settings=web.settings)
+
+
+def decide(request: Request, article: Article, to: ReviewStatus, user: User,
+           comment: str) -> ReviewEvent:
+    """A review decision from a page or the API.
+
+    Resubmitting a rejected article (editors and admins) writes a revised version: the question
+    is answered again from the store as it is now, for instance after missing sources were added.
+    """
+    web = services(request)
+    assert article.id is not None
+    if to is not ReviewStatus.SUBMITTED:
+        return web.workflow.move(article.id, to, user, comment)
+    check_transition(article.status, to, user.role)  # refuse before the costly regeneration
+    from medcite.answer import ask
+
+    revised = ask(article.question, follow_up_of=article.parent_id, store=web.store,
+                  settings=web.settings, save=False)
+    web.workflow.revise(article.id, revised, user, comment or "answered again from the store")
+    return web.articles.events(article.id)[-1]
+
+
+def for_audience(article: Article, audience: Audience) -> Article:
+    """The same evidence in language for this reader."""
+    from medcite.synthesis.audience import adapt
+
+    return adapt(article, audience)
+
+
+def session_user(request: Request) -> User | None:
+    """The signed-in user of a page session; a deleted account reads as signed out."""
+    username = request.session.get("user")
+    return services(request).accounts.get(username) if username else None
+
+
+def require_session_user(request: Request) -> User:
+    user = session_user(request)
+    if user is None:
+        raise AuthError("sign in as a reviewer to do this")
+    return user
+
+
+def authenticate(request: Request, username: str, password: str) -> User:
+    """Check a password; a client with many recent failures must wait, so passwords cannot be
+    guessed quickly, while a reviewer's API client can make as many decisions as it needs."""
+    web = services(request)
+    client = client_address(request)
+    web.sign_in_failures.check(client, "failed sign-in attempts")
+    try:
+        return web.accounts.authenticate(username, password)
+    except AuthError:
+        web.sign_in_failures.record(client)
+        raise
