@@ -44,9 +44,6 @@ class SearchResult:
     matched_concepts: list[str] = field(default_factory=list)
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-
-
 def _stem(word: str) -> str:
     # A crude suffix strip, only to explain matches (FTS5's porter stemmer did the matching).
     for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "s", "ed"):
@@ -99,23 +96,29 @@ class Searcher:
         if not analysis.terms and not expansion_terms:
             return []
         lists: list[tuple[float, list[int]]] = []
+        owners: dict[int, int] = {}  # passage id -> document id
         user = self.store.lexical_search(analysis.terms, limit=candidates, filters=filters)
         lists.append((self.weights.user_terms, [h.passage_id for h in user]))
+        owners.update((h.passage_id, h.document_id) for h in user)
         if expansion_terms:
             expanded = self.store.lexical_search(
                 [*analysis.terms, *expansion_terms], limit=candidates, filters=filters)
             lists.append((self.weights.expanded, [h.passage_id for h in expanded]))
+            owners.update((h.passage_id, h.document_id) for h in expanded)
         dense_ranked: list[int] = []
         if self.dense_enabled:
             vector = self.encoder.encode([analysis.question])[0]
             dense_ranked = [pid for pid, _ in self.dense_index.search(vector, candidates)]
             lists.append((self.weights.dense, dense_ranked))
-        return self._fuse(analysis, lists, dense_ranked, limit, filters, per_document)
+            missing = [pid for pid in dense_ranked if pid not in owners]
+            owners.update(self.store.passage_documents(missing))
+        return self._fuse(analysis, lists, owners, dense_ranked, limit, filters, per_document)
 
     def _fuse(
         self,
         analysis: QueryAnalysis,
         lists: list[tuple[float, list[int]]],
+        owners: dict[int, int],
         dense_ranked: list[int],
         limit: int,
         filters: SearchFilters | None,
@@ -125,38 +128,39 @@ class Searcher:
         for weight, ranked in lists:
             for rank, passage_id in enumerate(ranked):
                 fused[passage_id] += weight / (RRF_K + rank + 1)
-        passages = self.store.passages(list(fused))
-        documents = self.store.documents([p.document_id for p in passages.values()]) \
-            if passages else {}
+        # Priors change a score by at most a third, so only the head of the fused list can
+        # reach the results; rank it with metadata only and read text for the survivors alone.
+        head = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[: max(60, 6 * limit * per_document)]
+        documents = self.store.documents(list({owners[p] for p, _ in head if p in owners}))
+        ranked: list[tuple[float, int, DocumentRecord, StudyDesign]] = []
+        for passage_id, score in head:
+            document = documents.get(owners.get(passage_id, -1))
+            if document is None or not _passes(document, filters):
+                continue  # a vector for a passage replaced since indexing, or filtered out
+            design = study_design(document)
+            ranked.append((score * self.priors.get(design, 1.0), passage_id, document, design))
+        # Ties broken by document key and passage id so the same store gives the same order.
+        ranked.sort(key=lambda r: (-r[0], r[2].key, r[1]))
+        chosen: list[tuple[float, int, DocumentRecord, StudyDesign]] = []
+        per_doc: dict[int, int] = defaultdict(int)
+        for item in ranked:
+            if per_doc[item[2].id] >= per_document:
+                continue
+            per_doc[item[2].id] += 1
+            chosen.append(item)
+            if len(chosen) == limit:
+                break
+        passages = self.store.passages([item[1] for item in chosen])
         lexical_rank = {pid: r for r, pid in enumerate(lists[0][1])}
         dense_rank = {pid: r for r, pid in enumerate(dense_ranked)}
-        results: list[SearchResult] = []
-        for passage_id, score in fused.items():
-            passage = passages.get(passage_id)
-            if passage is None:  # a vector for a passage replaced since indexing
-                continue
-            document = documents[passage.document_id]
-            if not _passes(document, filters):
-                continue
-            design = study_design(document)
-            results.append(SearchResult(
-                passage=passage, document=document, design=design,
-                score=score * self.priors.get(design, 1.0),
-                lexical_rank=lexical_rank.get(passage_id), dense_rank=dense_rank.get(passage_id),
-            ))
-        # Ties broken by passage key so the same store always gives the same order.
-        results.sort(key=lambda r: (-r.score, r.passage.key))
-        kept: list[SearchResult] = []
-        per_doc: dict[int, int] = defaultdict(int)
-        for result in results:
-            if per_doc[result.document.id] >= per_document:
-                continue
-            per_doc[result.document.id] += 1
+        results = []
+        for score, passage_id, document, design in chosen:
+            result = SearchResult(
+                passage=passages[passage_id], document=document, design=design, score=score,
+                lexical_rank=lexical_rank.get(passage_id), dense_rank=dense_rank.get(passage_id))
             _explain(result, analysis)
-            kept.append(result)
-            if len(kept) == limit:
-                break
-        return kept
+            results.append(result)
+        return results
 
 
 def _passes(document: DocumentRecord, filters: SearchFilters | None) -> bool:
@@ -174,8 +178,8 @@ def _passes(document: DocumentRecord, filters: SearchFilters | None) -> bool:
 def _explain(result: SearchResult, analysis: QueryAnalysis) -> None:
     """Record which of the user's terms and which recognised concepts the passage contains."""
     haystack = f"{result.document.title} {result.passage.text}".lower()
-    stems = {_stem(w) for w in _WORD.findall(haystack)}
-    result.matched_terms = [t for t in analysis.terms if _stem(t.lower()) in stems]
+    result.matched_terms = [t for t in analysis.terms
+                            if re.search(r"\b" + re.escape(_stem(t.lower())), haystack)]
     for mention in analysis.mentions:
         names = [mention.surface, mention.concept.name, *analysis.expansions.get(mention.concept.id, [])]
         if any(name.lower() in haystack for name in names if name):

@@ -123,6 +123,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0003_fts_rank_weights",
+        # BM25 column weights (title, section, body) as the table's rank function, so
+        # "ORDER BY rank LIMIT n" runs inside FTS5 without sorting every match.
+        "INSERT INTO passage_text (passage_text, rank) VALUES ('rank', 'bm25(0.5, 0.2, 1.0)');",
+    ),
 ]
 
 

@@ -39,9 +39,6 @@ from medcite.store.migrations import apply_migrations
 
 T = TypeVar("T")
 
-# BM25 column weights for (title, section, body): the body carries the evidence.
-BM25_WEIGHTS = (0.5, 0.2, 1.0)
-
 _DOC_COLUMNS = (
     "id, key, source_type, title, source, year, pmid, pmcid, doi, spl_set_id, spl_version, url, "
     "publication_types, mesh_terms, language, revision, title_only"
@@ -311,6 +308,18 @@ class SQLiteStore:
                     found[row[0]] = self._passage(row)
         return found
 
+    def passage_documents(self, ids: Sequence[int]) -> dict[int, int]:
+        """Passage id → document id, without reading any text."""
+        found: dict[int, int] = {}
+        ids = list(dict.fromkeys(ids))
+        with self.reading() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(conn.execute(
+                    f"SELECT id, document_id FROM passages WHERE id IN ({marks})", chunk).fetchall())
+        return found
+
     def passages_of(self, document_key: str) -> list[Passage]:
         with self.reading() as conn:
             rows = conn.execute(
@@ -335,27 +344,29 @@ class SQLiteStore:
         phrases = [fts_phrase(t) for t in dict.fromkeys(t.strip() for t in terms) if t]
         if not phrases or limit <= 0:
             return []
-        sql = (
-            "SELECT t.rowid, p.document_id, bm25(passage_text, ?, ?, ?) AS rank "
-            "FROM passage_text t JOIN passages p ON p.id = t.rowid "
-        )
-        params: list[object] = [*BM25_WEIGHTS]
-        where = ["passage_text MATCH ?"]
-        params_after: list[object] = [" OR ".join(phrases)]
         filters = filters or SearchFilters()
-        if filters.source_types or filters.since_year is not None or filters.until_year is not None:
-            sql += "JOIN documents d ON d.id = p.document_id "
+        match = " OR ".join(phrases)
+        if not (filters.source_types or filters.since_year is not None or filters.until_year is not None):
+            sql = ("SELECT t.rowid, p.document_id, t.rank FROM (SELECT rowid, rank FROM passage_text "
+                   "WHERE passage_text MATCH ? ORDER BY rank LIMIT ?) t "
+                   "JOIN passages p ON p.id = t.rowid ORDER BY t.rank, t.rowid")
+            params: list[object] = [match, limit]
+        else:
+            where, params = ["passage_text MATCH ?"], [match]
             if filters.source_types:
                 where.append(f"d.source_type IN ({','.join('?' * len(filters.source_types))})")
-                params_after.extend(s.value for s in filters.source_types)
+                params.extend(s.value for s in filters.source_types)
             if filters.since_year is not None:
                 where.append("d.year >= ?")
-                params_after.append(filters.since_year)
+                params.append(filters.since_year)
             if filters.until_year is not None:
                 where.append("d.year <= ?")
-                params_after.append(filters.until_year)
-        sql += "WHERE " + " AND ".join(where) + " ORDER BY rank LIMIT ?"
+                params.append(filters.until_year)
+            sql = ("SELECT t.rowid, p.document_id, t.rank FROM passage_text t "
+                   "JOIN passages p ON p.id = t.rowid JOIN documents d ON d.id = p.document_id "
+                   "WHERE " + " AND ".join(where) + " ORDER BY t.rank, t.rowid LIMIT ?")
+            params.append(limit)
         with self.reading() as conn:
-            rows = conn.execute(sql, [*params, *params_after, limit]).fetchall()
+            rows = conn.execute(sql, params).fetchall()
         # FTS5's bm25() is negative (smaller is better); flip it so higher is better everywhere.
         return [LexicalHit(passage_id=r[0], document_id=r[1], score=-r[2]) for r in rows]
