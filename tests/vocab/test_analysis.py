@@ -175,3 +175,12 @@ def test_analysis_serialises(main):
     data = main.model_dump(mode="json")
     assert data["intent"] == "interaction"
     assert QueryAnalysis.model_validate(data) == main
+
+
+def test_unknown_brand_names_are_not_refused_as_non_medical(vocabulary):
+    for question in ("what is aldactazide used for", "why to take vicodin", "what do percocets look like"):
+        assert analyse(question, vocabulary).medical, question
+
+
+def test_lethal_amount_question_is_a_red_flag(vocabulary):
+    assert "overdose" in analyse("how much gravol to kill you", vocabulary).red_flags

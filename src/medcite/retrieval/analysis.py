@@ -123,7 +123,7 @@ def analyse(question: str, vocabulary: Vocabulary | None = None) -> QueryAnalysi
         terms=_terms(question),
         expansions=_expansions(mentions),
         red_flags=red_flags(question),
-        medical=bool(mentions) or _has_medical_word(question),
+        medical=bool(mentions) or _has_medical_word(question) or not _has_non_medical_cue(question),
     )
 
 
@@ -247,6 +247,11 @@ def _expansions(mentions: list[Mention]) -> dict[str, list[str]]:
         names = [concept.name, *others[:MAX_OTHER_NAMES], *brands, *concept.forms[:MAX_FORMS]]
         out[concept.id] = list(dict.fromkeys(names))
     return out
+
+
+def _has_non_medical_cue(question: str) -> bool:
+    cues = _words("non_medical_cues.txt")
+    return any(word in cues for word, _, _ in tokens(question))
 
 
 def _has_medical_word(question: str) -> bool:
