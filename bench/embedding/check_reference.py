@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -102,13 +104,15 @@ def main() -> int:
                    check=True, env=env, stdout=subprocess.DEVNULL)
     ref = np.load(ref_file)
     ok = True
+    cache = Path(tempfile.mkdtemp(prefix="medcite-check-"))  # build the graph afresh, off the user's cache
     for backend in ("onnx", "numpy"):
-        emb = Encoder(backend).encode(SENTENCES, batch_size=16)  # type: ignore[arg-type]
+        emb = Encoder(backend, cache_dir=cache).encode(SENTENCES, batch_size=16)  # type: ignore[arg-type]
         cos = (emb * ref).sum(1)
         worst = int(np.argmin(cos))
         print(f"{backend:6s} min cos {cos.min():.8f} (sentence {worst}: {SENTENCES[worst][:40]!r}), "
               f"max |diff| {np.abs(emb - ref).max():.2e}")
         ok &= bool((cos > THRESHOLD).all())
+    shutil.rmtree(cache, ignore_errors=True)
     print(f"{len(SENTENCES)} sentences: {'PASS' if ok else 'FAIL'} (threshold {THRESHOLD})")
     return 0 if ok else 1
 
