@@ -1,0 +1,108 @@
+"""Retrieval at scale: query latency and memory on a store of at least 1,000,000 passages.
+
+Run: .venv/bin/python bench/retrieval/scale.py [--passages 1000000]
+The passages are real sentences resampled: every sentence of the 18,445 abstracts of
+pubmed_medline_sample, drawn with a fixed seed, three to a passage, ten passages to a document.
+The text is real but the passages are synthetic combinations, so this measures speed and
+memory, not quality. Queries are the 690 MedicationQA questions; plain BM25 on the same store
+(the question's non-stopword terms OR-ed) is measured side by side. Dense retrieval is not part
+of this run: embedding a million passages takes hours on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.common import machine, peak_rss_mb, percentile, shared_data  # noqa: E402
+from medcite.ingest.chunking import split_sentences  # noqa: E402
+from medcite.models import Document, Section, SourceType  # noqa: E402
+from medcite.retrieval.analysis import stopwords  # noqa: E402
+from medcite.retrieval.search import Searcher  # noqa: E402
+from medcite.settings import Settings  # noqa: E402
+from medcite.store import SQLiteStore  # noqa: E402
+from medcite.vocab import Vocabulary  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+PER_PASSAGE = 3
+PER_DOCUMENT = 10
+
+
+def real_sentences(data: Path) -> list[str]:
+    sentences = []
+    for line in (data / "pubmed_medline_sample" / "pubmed21n1298_abstracts.jsonl").open():
+        text = json.loads(line)["abstract"]
+        sentences.extend(text[s:e] for s, e in split_sentences(text) if e - s > 40)
+    return sentences
+
+
+def build(location: Path, sentences: list[str], passages: int) -> SQLiteStore:
+    store = SQLiteStore(location)
+    if store.stats().passages >= passages:  # built before with the same seed
+        return store
+    rng = random.Random(1298)
+    documents = passages // PER_DOCUMENT
+    with tqdm(total=documents, desc="scale store", unit=" docs") as bar:
+        batch: list[Document] = []
+        for n in range(documents):
+            sections = [Section(label=f"part {i + 1}", text=" ".join(rng.choices(sentences, k=PER_PASSAGE)))
+                        for i in range(PER_DOCUMENT)]
+            batch.append(Document(key=f"scale:{n}", source_type=SourceType.RESEARCH,
+                                  title=f"Resampled document {n}", year=2000 + n % 22, sections=sections))
+            if len(batch) == 1000:
+                store.write_batch(batch)
+                bar.update(len(batch))
+                batch.clear()
+        if batch:
+            store.write_batch(batch)
+            bar.update(len(batch))
+    return store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--passages", type=int, default=1_000_000)
+    args = parser.parse_args()
+    data = shared_data()
+    settings = Settings.load()
+    location = settings.cache_path / "bench-scale" / f"scale-{args.passages}.sqlite"
+    sentences = real_sentences(data)
+    start = time.perf_counter()
+    store = build(location, sentences, args.passages)
+    build_s = time.perf_counter() - start
+    stats = store.stats()
+    questions = [json.loads(line)["question"] for line in (data / "medicationqa" / "medicationqa.jsonl").open()]
+    searcher = Searcher(store, vocabulary=Vocabulary.load(settings))
+    stop = stopwords()
+    rss_before = peak_rss_mb()
+    timings: dict[str, list[float]] = {"plain BM25 (baseline)": [], "medcite search": []}
+    for question in questions:
+        terms = [w for w in dict.fromkeys(re.findall(r"[a-z0-9]+", question.lower())) if w not in stop]
+        started = time.perf_counter()
+        store.lexical_search(terms, limit=10)
+        timings["plain BM25 (baseline)"].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        searcher.search(question, limit=10)
+        timings["medcite search"].append((time.perf_counter() - started) * 1000)
+    size_gb = sum(p.stat().st_size for p in location.parent.glob(location.name + "*")) / 1e9
+    print(f"machine: {machine()}")
+    print(f"store: {stats.passages:,} passages in {stats.documents:,} documents, {size_gb:.2f} GB "
+          f"(built in {build_s:,.0f} s; resampled real PubMed sentences)")
+    print(f"queries: {len(questions)} MedicationQA questions\n")
+    print("| system | p50 ms | p95 ms | p99 ms |")
+    print("|---|---|---|---|")
+    for name, values in timings.items():
+        print(f"| {name} | {percentile(values, 50):.1f} | {percentile(values, 95):.1f} | {percentile(values, 99):.1f} |")
+    print(f"\npeak RSS: {peak_rss_mb():,.0f} MB (before queries: {rss_before:,.0f} MB)")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
