@@ -74,13 +74,13 @@ def search(query: str, types: tuple[str, ...], since: int | None, until: int | N
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def index(quiet: bool) -> None:
     """Embed every passage for dense retrieval (resumes where it stopped)."""
-    from medcite.retrieval.dense import build_dense_index
+    from medcite.retrieval.dense import PASSAGE_TOKENS, build_dense_index
     from medcite.retrieval.embedding import Encoder
 
     settings = Settings.load()
     store = open_store(settings)
     try:
-        encoder = Encoder(cache_dir=settings.cache_path / "models")
+        encoder = Encoder(cache_dir=settings.cache_path / "models", max_tokens=PASSAGE_TOKENS)
         added = build_dense_index(store, encoder.encode, progress=not quiet)
     finally:
         store.close()

@@ -76,11 +76,12 @@ def evaluate(task: Task, cache: Path, dense: bool, limit: int | None) -> list[st
         run_system("medcite lexical", lambda q: [r.document.key for r in lexical.search(q, limit=10)], queries),
     ]
     if dense:
-        from medcite.retrieval.dense import DenseIndex, build_dense_index
+        from medcite.retrieval.dense import PASSAGE_TOKENS, DenseIndex, build_dense_index
         from medcite.retrieval.embedding import Encoder
 
         encoder = Encoder(cache_dir=settings.cache_path / "models")
-        build_dense_index(store, encoder.encode)
+        passage_encoder = Encoder(cache_dir=settings.cache_path / "models", max_tokens=PASSAGE_TOKENS)
+        build_dense_index(store, passage_encoder.encode)
         hybrid = Searcher(store, vocabulary=vocabulary, encoder=encoder, dense_index=DenseIndex.load(store))
         systems.append(run_system("medcite hybrid (BM25 + MiniLM, RRF)",
                                   lambda q: [r.document.key for r in hybrid.search(q, limit=10)], queries))

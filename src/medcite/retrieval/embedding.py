@@ -350,7 +350,7 @@ class Encoder:
     dim = EMBEDDING_DIM
 
     def __init__(self, backend: Backend = "auto", *, cache_dir: Path | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, max_tokens: int | None = None) -> None:
         self.model_path = model_dir()
         self.config = BertConfig.from_dir(self.model_path)
         try:
@@ -360,7 +360,10 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
         # tokenizer.json ships fixed 128-token padding/truncation; sentence-transformers uses
         # max_seq_length from sentence_bert_config.json and pads each batch to its own longest.
-        self.tokenizer.enable_truncation(max_length=self.config.max_seq_length)
+        # ``max_tokens`` trades recall on long passages for indexing speed (attention is
+        # quadratic in length): the passage index embeds each passage's opening.
+        self.tokenizer.enable_truncation(
+            max_length=min(max_tokens or self.config.max_seq_length, self.config.max_seq_length))
         self.tokenizer.no_padding()
         if backend not in ("auto", "onnx", "numpy"):
             raise ConfigurationError(f"unknown embedding backend {backend!r}: use auto, onnx or numpy")
