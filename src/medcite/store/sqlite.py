@@ -60,6 +60,15 @@ def _unpack_spans(blob: bytes) -> list[SentenceSpan]:
     return [SentenceSpan(start=flat[i], end=flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
+def rows_in(conn: sqlite3.Connection, sql: str, values: Sequence[object]) -> Iterator[tuple]:
+    """Rows of ``sql`` (which ends in ``IN ({marks})``) for many values, in chunks that stay
+    under SQLite's limit on bound parameters."""
+    values = list(dict.fromkeys(values))
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
+
 def content_hash(doc: Document) -> str:
     return hashlib.sha1(doc.model_dump_json().encode()).hexdigest()
 
@@ -129,15 +138,11 @@ class SQLiteStore:
 
     def _apply(self, conn: sqlite3.Connection, records: Sequence[Document | Deletion]) -> BatchOutcome:
         outcome = BatchOutcome()
-        keys = list({r.key for r in records})
-        existing: dict[str, tuple[int, str, int]] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in conn.execute(
-                f"SELECT key, id, content_hash, revision FROM documents WHERE key IN ({marks})", chunk
-            ):
-                existing[row[0]] = (row[1], row[2], row[3])
+        existing: dict[str, tuple[int, str, int]] = {
+            row[0]: (row[1], row[2], row[3]) for row in rows_in(
+                conn, "SELECT key, id, content_hash, revision FROM documents WHERE key IN ({marks})",
+                [r.key for r in records])
+        }
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for record in records:
             current = existing.get(record.key)
@@ -270,17 +275,9 @@ class SQLiteStore:
         return self._record(row) if row else None
 
     def documents(self, ids: Sequence[int]) -> dict[int, DocumentRecord]:
-        found: dict[int, DocumentRecord] = {}
-        ids = list(dict.fromkeys(ids))
         with self.reading() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for row in conn.execute(
-                    f"SELECT {_DOC_COLUMNS} FROM documents WHERE id IN ({marks})", chunk
-                ):
-                    found[row[0]] = self._record(row)
-        return found
+            return {row[0]: self._record(row) for row in rows_in(
+                conn, f"SELECT {_DOC_COLUMNS} FROM documents WHERE id IN ({{marks}})", ids)}
 
     _PASSAGE_SELECT = (
         "SELECT p.id, d.key, p.ordinal, p.section, t.body, p.char_start, p.char_end, p.sentences, "
@@ -298,27 +295,14 @@ class SQLiteStore:
         )
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
-        found: dict[int, Passage] = {}
-        ids = list(dict.fromkeys(ids))
         with self.reading() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for row in conn.execute(self._PASSAGE_SELECT + f"WHERE p.id IN ({marks})", chunk):
-                    found[row[0]] = self._passage(row)
-        return found
+            return {row[0]: self._passage(row) for row in rows_in(
+                conn, self._PASSAGE_SELECT + "WHERE p.id IN ({marks})", ids)}
 
     def passage_documents(self, ids: Sequence[int]) -> dict[int, int]:
         """Passage id → document id, without reading any text."""
-        found: dict[int, int] = {}
-        ids = list(dict.fromkeys(ids))
         with self.reading() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                found.update(conn.execute(
-                    f"SELECT id, document_id FROM passages WHERE id IN ({marks})", chunk).fetchall())
-        return found
+            return dict(rows_in(conn, "SELECT id, document_id FROM passages WHERE id IN ({marks})", ids))
 
     def passages_of(self, document_key: str) -> list[Passage]:
         with self.reading() as conn:
