@@ -25,10 +25,9 @@ from bench.common import machine, peak_rss_mb, percentile, shared_data  # noqa: 
 from medcite.ingest.chunking import split_sentences  # noqa: E402
 from medcite.models import Document, Section, SourceType  # noqa: E402
 from medcite.retrieval.analysis import stopwords  # noqa: E402
-from medcite.retrieval.search import Searcher  # noqa: E402
+from medcite.retrieval.setup import searcher_for  # noqa: E402
 from medcite.settings import Settings  # noqa: E402
 from medcite.store import SQLiteStore  # noqa: E402
-from medcite.vocab import Vocabulary  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 PER_PASSAGE = 3
@@ -69,20 +68,26 @@ def build(location: Path, sentences: list[str], passages: int) -> SQLiteStore:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--passages", type=int, default=1_000_000)
+    parser.add_argument("--store", type=Path, help="measure an existing store instead (e.g. the "
+                        "demo corpus: $MEDCITE_HOME/medcite.sqlite); nothing is built")
     args = parser.parse_args()
     data = shared_data()
     settings = Settings.load()
-    location = settings.cache_path / "bench-scale" / f"scale-{args.passages}.sqlite"
-    sentences = real_sentences(data)
     start = time.perf_counter()
-    store = build(location, sentences, args.passages)
+    if args.store:
+        location = args.store
+        store = SQLiteStore(location)
+    else:
+        location = settings.cache_path / "bench-scale" / f"scale-{args.passages}.sqlite"
+        store = build(location, real_sentences(data), args.passages)
     build_s = time.perf_counter() - start
     stats = store.stats()
     questions = [json.loads(line)["question"] for line in (data / "medicationqa" / "medicationqa.jsonl").open()]
-    searcher = Searcher(store, vocabulary=Vocabulary.load(settings))
+    searcher = searcher_for(store, settings)  # dense when the store has vectors
     stop = stopwords()
     rss_before = peak_rss_mb()
-    timings: dict[str, list[float]] = {"plain BM25 (baseline)": [], "medcite search": []}
+    name = "medcite search (hybrid)" if searcher.dense_enabled else "medcite search (lexical)"
+    timings: dict[str, list[float]] = {"plain BM25 (baseline)": [], name: []}
     for question in questions:
         terms = [w for w in dict.fromkeys(re.findall(r"[a-z0-9]+", question.lower())) if w not in stop]
         started = time.perf_counter()
@@ -90,11 +95,12 @@ def main() -> None:
         timings["plain BM25 (baseline)"].append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         searcher.search(question, limit=10)
-        timings["medcite search"].append((time.perf_counter() - started) * 1000)
+        timings[name].append((time.perf_counter() - started) * 1000)
     size_gb = sum(p.stat().st_size for p in location.parent.glob(location.name + "*")) / 1e9
     print(f"machine: {machine()}")
-    print(f"store: {stats.passages:,} passages in {stats.documents:,} documents, {size_gb:.2f} GB "
-          f"(built in {build_s:,.0f} s; resampled real PubMed sentences)")
+    origin = "existing store" if args.store else f"built in {build_s:,.0f} s; resampled real PubMed sentences"
+    print(f"store: {location.name}: {stats.passages:,} passages in {stats.documents:,} documents, "
+          f"{size_gb:.2f} GB ({origin})")
     print(f"queries: {len(questions)} MedicationQA questions\n")
     print("| system | p50 ms | p95 ms | p99 ms |")
     print("|---|---|---|---|")
