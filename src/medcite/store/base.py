@@ -68,10 +68,12 @@ class Store(Protocol):
     def passages_of(self, document_key: str) -> list[Passage]: ...
 
     def lexical_search(
-        self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None
+        self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None,
+        prune_common: bool = True,
     ) -> list[LexicalHit]:
         """Rank passages by BM25 for phrases OR-ed together. Terms are plain text, never
-        query syntax: the implementation quotes them."""
+        query syntax: the implementation quotes them. ``prune_common`` lets a large store leave
+        out terms found in a large share of passages (plain BM25 baselines turn it off)."""
         ...
 
     def matching_documents(self, terms: Sequence[str], *, limit: int = 100_000) -> set[int]:

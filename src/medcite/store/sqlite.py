@@ -45,6 +45,12 @@ _DOC_COLUMNS = (
 )
 
 
+# A query term in more than this share of passages (and more than COMMON_MIN_PASSAGES of them)
+# is left out of OR queries; see SQLiteStore._without_common.
+COMMON_SHARE = 0.02
+COMMON_MIN_PASSAGES = 20_000
+
+
 def fts_phrase(term: str) -> str:
     """Quote plain text as one FTS5 string, so no user text is ever read as query syntax."""
     return '"' + term.replace('"', '""') + '"'
@@ -82,6 +88,8 @@ class SQLiteStore:
         self._path = Path(self.location)
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        self._df_cache: dict[str, int] = {}
+        self._df_total = -1
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = self._connect()
@@ -311,6 +319,29 @@ class SQLiteStore:
             ).fetchall()
         return [self._passage(row) for row in rows]
 
+    def _without_common(self, conn: sqlite3.Connection, phrases: list[str]) -> list[str]:
+        """Drop phrases that occur in more than COMMON_SHARE of all passages, keeping at least
+        one. Their BM25 weight is small, but ranking every passage they match is what makes an
+        OR query slow on a large store; the counts stop at the cutoff and are cached."""
+        if len(phrases) < 2:
+            return phrases
+        total = conn.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()[0]
+        cutoff = max(COMMON_MIN_PASSAGES, int(total * COMMON_SHARE))
+        if total <= cutoff:
+            return phrases
+        if self._df_total != total:  # the store changed: counts may have too
+            self._df_cache.clear()
+            self._df_total = total
+        counts = {}
+        for phrase in phrases:
+            if phrase not in self._df_cache:
+                self._df_cache[phrase] = conn.execute(
+                    "SELECT count(*) FROM (SELECT rowid FROM passage_text WHERE passage_text MATCH ? "
+                    "LIMIT ?)", (phrase, cutoff + 1)).fetchone()[0]
+            counts[phrase] = self._df_cache[phrase]
+        kept = [p for p in phrases if counts[p] <= cutoff]
+        return kept or [min(phrases, key=lambda p: counts[p])]
+
     def matching_documents(self, terms: Sequence[str], *, limit: int = 100_000) -> set[int]:
         """Ids of documents with a passage matching any of the phrases (unranked)."""
         phrases = [fts_phrase(t) for t in dict.fromkeys(t.strip() for t in terms) if t]
@@ -323,12 +354,16 @@ class SQLiteStore:
         return {r[0] for r in rows}
 
     def lexical_search(
-        self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None
+        self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None,
+        prune_common: bool = True,
     ) -> list[LexicalHit]:
         phrases = [fts_phrase(t) for t in dict.fromkeys(t.strip() for t in terms) if t]
         if not phrases or limit <= 0:
             return []
         filters = filters or SearchFilters()
+        if prune_common:
+            with self.reading() as conn:
+                phrases = self._without_common(conn, phrases)
         match = " OR ".join(phrases)
         if not (filters.source_types or filters.since_year is not None or filters.until_year is not None):
             sql = ("SELECT t.rowid, p.document_id, t.rank FROM (SELECT rowid, rank FROM passage_text "
