@@ -16,10 +16,12 @@ survive the deterministic extractive article is shown instead, with a visible no
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from medcite.errors import BackendError, ConfigurationError, MissingDependencyError
@@ -43,7 +45,7 @@ from medcite.synthesis.prompt import (
     repair_messages,
     response_schema,
 )
-from medcite.synthesis.references import ReferenceBook
+from medcite.synthesis.references import ReferenceBook, renumber
 from medcite.synthesis.support import (
     SupportChecker,
     instruction_like,
@@ -55,6 +57,7 @@ from medcite.synthesis.support import (
 MIN_STATEMENTS = 2  # fewer supported clinical statements than this: show the extractive article
 MAX_STATEMENTS = 30  # a runaway draft is cut here, not checked sentence by sentence forever
 FALLBACK_BACKEND = "extractive (fallback from openai)"
+_LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+")  # "1. ", "- " that models prefix
 # Words a headline may use about the evidence itself without a statement saying them.
 _NEUTRAL_WORDS = "evidence indexed sources say says summary overview review known information"
 
@@ -232,6 +235,7 @@ class Enforcement:
     kept: int = 0
     unknown_citations: int = 0
     repaired: bool = False  # the first reply was not valid JSON
+    reply: str = ""  # the model's last reply, for logs and benchmarks
     dropped: Counter[str] = field(default_factory=Counter)  # reason -> count
 
 
@@ -276,8 +280,6 @@ class OpenAIBackend:
     @property
     def checker(self) -> SupportChecker:
         if self._checker is None:
-            from pathlib import Path
-
             self._checker = load_checker(Path(self._checker_cache) if self._checker_cache else None)
         return self._checker
 
@@ -296,13 +298,14 @@ class OpenAIBackend:
                                                    "extractive article.")
         messages = messages_for(request, numbered, self.limits)
         schema = response_schema(len(numbered), self.limits)
-        reply = self._chat(messages, schema)
+        reply = enforcement.reply = self._chat(messages, schema)
         try:
             draft = parse_draft(reply)
         except DraftError as first:
             enforcement.repaired = True
+            enforcement.reply = self._chat(repair_messages(messages, reply, str(first)), schema)
             try:
-                draft = parse_draft(self._chat(repair_messages(messages, reply, str(first)), schema))
+                draft = parse_draft(enforcement.reply)
             except DraftError as second:
                 return _fallback(request, enforcement, f"The language model's reply was not a valid "
                                                        f"article after one repair ({second}); showing "
@@ -319,10 +322,11 @@ class OpenAIBackend:
         return Drafted(article.model_copy(update={"backend_note": note}), enforcement)
 
     def _chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        level = self._format
         while True:
             payload: dict[str, Any] = {"messages": messages, "temperature": 0,
                                        "max_tokens": self.max_tokens}
-            kind = _FORMATS[self._format]
+            kind = _FORMATS[level]
             if kind == "json_schema":
                 payload["response_format"] = {"type": "json_schema", "json_schema": {
                     "name": "medcite_article", "schema": schema, "strict": False}}
@@ -331,19 +335,39 @@ class OpenAIBackend:
             elif kind == "json_object":
                 payload["response_format"] = {"type": "json_object"}
             try:
-                return self.client.complete(payload, self.progress)
+                reply = self.client.complete(payload, self.progress)
             except _FormatRejected as exc:
                 if kind == "plain":
                     raise BackendError(f"the language model server rejected the request ({exc})",
                                        hint="check MEDCITE_OPENAI_MODEL and the server's log") from None
-                self._format += 1
+                level += 1
+                continue
+            self._format = level  # remembered only once a format has worked
+            return reply
 
 
 def _fallback(request: AnswerRequest, enforcement: Enforcement, note: str) -> Drafted:
-    article = ExtractiveBackend().write(request)
+    article = _without_instructions(ExtractiveBackend().write(request))
     return Drafted(article.model_copy(update={"backend": FALLBACK_BACKEND, "backend_note": note,
                                               "prompt_version": PROMPT_VERSION}),
                    enforcement, fallback=note)
+
+
+def _without_instructions(article: Article) -> Article:
+    """The extractive article minus quotes that address a model ("ignore previous instructions"):
+    a verbatim span of a hostile document is still not a clinical statement."""
+    def keep(statements: list[Statement]) -> list[Statement]:
+        return [s for s in statements if not instruction_like(s.quote or s.text)]
+
+    sections = []
+    for section in article.sections:
+        subsections = [sub.model_copy(update={"statements": keep(sub.statements)})
+                       for sub in section.subsections]
+        subsections = [sub for sub in subsections if sub.statements]
+        if subsections:
+            sections.append(section.model_copy(update={"subsections": subsections}))
+    return renumber(article.model_copy(update={"bottom_line": keep(article.bottom_line),
+                                               "sections": sections}))
 
 
 class _Assembly:
@@ -363,7 +387,7 @@ class _Assembly:
         if tally.drafted >= MAX_STATEMENTS:
             return None
         tally.drafted += 1
-        text = strip_markers(drafted.text).strip(" \"'")
+        text = _LIST_MARK.sub("", strip_markers(drafted.text)).strip(" \"'")
         cited = list(dict.fromkeys(drafted.citations))
         known = [n for n in cited if 1 <= n <= len(self.numbered)]
         tally.unknown_citations += len(cited) - len(known)
@@ -381,6 +405,7 @@ class _Assembly:
             return None
         best: tuple[float, int] | None = None
         found = None
+        problem = "no supporting sentence"
         for number in known:
             evidence = self.numbered[number - 1]
             support = self.checker.check(text, evidence.passage, _metadata(evidence))
@@ -388,10 +413,13 @@ class _Assembly:
                 rank = (support.coverage + (support.similarity or 0.0), -number)
                 if best is None or rank > best:
                     best, found = rank, (evidence, support.quote)
-            elif support.reason:
-                reason = support.reason
+            elif support.problem:
+                problem = support.problem
         if found is None:
-            tally.dropped["unsupported: " + (reason or "no supporting sentence").split(":")[0]] += 1
+            # Never re-cited (the model's attribution is what is checked), only counted.
+            elsewhere = any(self.checker.check(text, e.passage, _metadata(e)).supported
+                            for i, e in enumerate(self.numbered, 1) if i not in known)
+            tally.dropped["unsupported: " + ("cites the wrong passage" if elsewhere else problem)] += 1
             return None
         evidence, quote = found
         self.seen.add(text.lower())

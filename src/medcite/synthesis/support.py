@@ -204,7 +204,8 @@ class Support:
     coverage: float
     quote: str | None  # verbatim sentence of the passage; None when nothing is quotable
     similarity: float | None = None
-    reason: str = ""
+    reason: str = ""  # why not, in detail
+    problem: str = ""  # why not, as one of a few categories (for counts)
 
 
 def passage_sentences(passage: Passage) -> list[str]:
@@ -235,23 +236,28 @@ class SupportChecker:
         text = strip_markers(statement)
         sentences = passage_sentences(passage)
         if not sentences:
-            return Support(False, 0.0, None, reason="the passage has no quotable sentence")
+            return Support(False, 0.0, None, reason="the passage has no quotable sentence",
+                           problem="no quotable sentence")
         source = " ".join(sentences)
         words = content_words(text)
         if not words:
-            return Support(False, 0.0, None, reason="the statement has no content words")
+            return Support(False, 0.0, None, reason="the statement has no content words",
+                           problem="no content words")
         coverage = len(words & content_words(source + " " + context)) / len(words)
         quote, similarity = self._best_sentence(text, words, sentences)
         missing = missing_quantities(text, source + " " + context)
         if missing:
             return Support(False, coverage, quote, similarity,
-                           reason="not in the cited passage: " + ", ".join(map(str, missing)))
+                           reason="not in the cited passage: " + ", ".join(map(str, missing)),
+                           problem="a number or dose the passage does not state")
         if coverage < self.min_coverage:
             return Support(False, coverage, quote, similarity,
-                           reason=f"only {coverage:.0%} of its content words are in the cited passage")
+                           reason=f"only {coverage:.0%} of its content words are in the cited passage",
+                           problem="too few of its words in the passage")
         if similarity is not None and similarity < self.min_similarity:
             return Support(False, coverage, quote, similarity,
-                           reason=f"no passage sentence is close in meaning (cosine {similarity:.2f})")
+                           reason=f"no passage sentence is close in meaning (cosine {similarity:.2f})",
+                           problem="not close in meaning to any passage sentence")
         return Support(True, coverage, quote, similarity)
 
     def _best_sentence(self, text: str, words: set[str], sentences: list[str]) -> tuple[str, float | None]:
