@@ -144,6 +144,7 @@ class CorpusStats(BaseModel):
     by_source_type: dict[str, int]
     by_year: dict[str, int]
     title_only: int
+    full_text: int = 0  # research documents stored as full text (PMC), not abstracts
     last_ingest: datetime | None = None
 
 

@@ -88,7 +88,11 @@ def _print_stats(stats, *, as_json: bool) -> None:
     click.echo(f"passages:  {stats.passages:,}")
     click.echo("by source type:")
     for name, count in stats.by_source_type.items():
-        click.echo(f"  {name:<16} {count:>8,}")
+        note = ""
+        if name == "research":
+            note = (f"  ({count - stats.full_text - stats.title_only:,} abstracts, "
+                    f"{stats.title_only:,} title-only, {stats.full_text:,} full text)")
+        click.echo(f"  {name:<16} {count:>8,}{note}")
     click.echo("by year:")
     for year, count in stats.by_year.items():
         click.echo(f"  {year:<16} {count:>8,}")

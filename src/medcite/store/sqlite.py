@@ -258,13 +258,15 @@ class SQLiteStore:
                 for year, n in conn.execute(
                     "SELECT year, count(*) FROM documents GROUP BY year ORDER BY year")
             }
-            documents, title_only, last = conn.execute(
-                "SELECT count(*), coalesce(sum(title_only), 0), max(ingested_at) FROM documents"
+            documents, title_only, full_text, last = conn.execute(
+                "SELECT count(*), coalesce(sum(title_only), 0), "
+                "coalesce(sum(source_type = 'research' AND pmcid IS NOT NULL AND key LIKE 'pmc:%'), 0), "
+                "max(ingested_at) FROM documents"
             ).fetchone()
             passages = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
         return CorpusStats(
             documents=documents, passages=passages, by_source_type=by_type, by_year=by_year,
-            title_only=title_only, last_ingest=datetime.fromisoformat(last) if last else None,
+            title_only=title_only, full_text=full_text, last_ingest=datetime.fromisoformat(last) if last else None,
         )
 
     @staticmethod
