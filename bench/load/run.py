@@ -104,12 +104,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen:
+def start_server(home: Path, port: int, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "MEDCITE_HOME": str(home), "MEDCITE_STORE_URL": "",
            "MEDCITE_ASK_RATE_LIMIT": "1000000000", "MEDCITE_SECRET_KEY": secrets.token_urlsafe(32)}
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "medcite.web.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         "--workers", str(workers)],
         env=env,
     )
 
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per phase")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients")
     parser.add_argument("--max-requests", type=int, default=100_000, help="cap per phase")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (medcite serve --workers)")
     args = parser.parse_args()
 
     home = Settings.load().home_path
@@ -179,7 +181,7 @@ def main() -> None:
         copy_home(home, Path(tmp))
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        server = start_server(Path(tmp), port)
+        server = start_server(Path(tmp), port, args.workers)
         try:
             wait_until_ready(base_url, server)
             started = time.perf_counter()
@@ -211,7 +213,7 @@ def main() -> None:
                 server.kill()
 
     print(f"machine: {machine()}")
-    print(f"server: uvicorn, one process, 127.0.0.1; store copied from {home}; "
+    print(f"server: uvicorn, {args.workers} worker process(es), 127.0.0.1; store copied from {home}; "
           f"warm-up: {len(warm_up)} questions asked in {warm_up_s:.1f} s")
     print(f"phases: {args.duration:g} s each, {args.clients} clients\n")
     print("| phase | clients | requests | errors | throughput (req/s) | p50 ms | p95 ms | p99 ms |")

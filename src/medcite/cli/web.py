@@ -12,7 +12,9 @@ from medcite.errors import MissingDependencyError
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; the default serves this machine only.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-def serve(host: str, port: int) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes; they share the store (SQLite in WAL mode).")
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the web pages and the JSON API (/api/v1) from the configured store."""
     try:
         import uvicorn
@@ -21,4 +23,8 @@ def serve(host: str, port: int) -> None:
     except ModuleNotFoundError as exc:
         raise MissingDependencyError(f"the web server ({exc.name})", "pip install 'medcite[web]'") from exc
     click.echo(f"medcite is serving on http://{host}:{port}/ (API at /api/v1, Ctrl+C stops it)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    else:  # each worker process builds its own app from the factory
+        uvicorn.run("medcite.web.app:create_app", factory=True, host=host, port=port,
+                    workers=workers, log_level="info")
