@@ -8,6 +8,8 @@ scores; they are gentle on purpose so that relevance still dominates.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import NamedTuple
 
 from medcite.models import DocumentRecord, SourceType, StudyDesign
 
@@ -58,8 +60,20 @@ _TITLE_PATTERNS: tuple[tuple[StudyDesign, re.Pattern[str]], ...] = (
 )
 
 
+class _Facts(NamedTuple):
+    source_type: SourceType
+    publication_types: tuple[str, ...]
+    title: str
+
+
 def study_design(document: DocumentRecord) -> StudyDesign:
     """Classify a stored document on the evidence hierarchy."""
+    return _design(document.source_type, tuple(document.publication_types), document.title)
+
+
+@lru_cache(maxsize=65_536)
+def _design(source_type: SourceType, publication_types: tuple[str, ...], title: str) -> StudyDesign:
+    document = _Facts(source_type, publication_types, title)
     if document.source_type is SourceType.GUIDELINE:
         return StudyDesign.GUIDELINE
     if document.source_type is SourceType.DRUG_LABEL:

@@ -45,8 +45,10 @@ _DOC_COLUMNS = (
 )
 
 
-# A query term in more than this share of passages (and more than COMMON_MIN_PASSAGES of them)
-# is left out of OR queries; see SQLiteStore._without_common.
+# On a store of at least PRUNE_FROM_PASSAGES passages, a query term in more than COMMON_SHARE of
+# them (and more than COMMON_MIN_PASSAGES) is left out of OR queries; see _without_common.
+# Smaller stores rank every match faster than the counts would cost.
+PRUNE_FROM_PASSAGES = 250_000
 COMMON_SHARE = 0.02
 COMMON_MIN_PASSAGES = 20_000
 
@@ -90,6 +92,8 @@ class SQLiteStore:
         self._local = threading.local()
         self._df_cache: dict[str, int] = {}
         self._df_total = -1
+        # Document metadata read by searches, by id; emptied whenever documents are written.
+        self._records: dict[int, DocumentRecord] = {}
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = self._connect()
@@ -139,6 +143,7 @@ class SQLiteStore:
                 raise
 
     def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
+        self._records.clear()
         try:
             return self.write(lambda conn: self._apply(conn, records))
         except sqlite3.Error as exc:
@@ -286,8 +291,21 @@ class SQLiteStore:
 
     def documents(self, ids: Sequence[int]) -> dict[int, DocumentRecord]:
         with self.reading() as conn:
-            return {row[0]: self._record(row) for row in rows_in(
-                conn, f"SELECT {_DOC_COLUMNS} FROM documents WHERE id IN ({{marks}})", ids)}
+            # data_version changes when any other connection or process commits.
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != getattr(self._local, "records_version", None):
+            self._records.clear()
+            self._local.records_version = version
+        found = {i: self._records[i] for i in ids if i in self._records}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            with self.reading() as conn:
+                for row in rows_in(conn, f"SELECT {_DOC_COLUMNS} FROM documents WHERE id IN ({{marks}})",
+                                   missing):
+                    found[row[0]] = self._records[row[0]] = self._record(row)
+            if len(self._records) > 50_000:  # bounded: a search touches at most a few hundred
+                self._records.clear()
+        return found
 
     _PASSAGE_SELECT = (
         "SELECT p.id, d.key, p.ordinal, p.section, t.body, p.char_start, p.char_end, p.sentences, "
@@ -328,9 +346,9 @@ class SQLiteStore:
         if len(phrases) < 2:
             return phrases
         total = conn.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()[0]
-        cutoff = max(COMMON_MIN_PASSAGES, int(total * COMMON_SHARE))
-        if total <= cutoff:
+        if total < PRUNE_FROM_PASSAGES:
             return phrases
+        cutoff = max(COMMON_MIN_PASSAGES, int(total * COMMON_SHARE))
         if self._df_total != total:  # the store changed: counts may have too
             self._df_cache.clear()
             self._df_total = total
