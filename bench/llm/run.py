@@ -64,6 +64,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: all)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per completion")
     parser.add_argument("--show", type=int, default=0, help="print the model's reply for the first N")
+    parser.add_argument("--only", default="", help="only these question numbers (1-based, comma-separated)")
+    parser.add_argument("--kept", action="store_true", help="print each kept statement and its quote")
     args = parser.parse_args()
 
     from medcite.answer import Engine
@@ -83,7 +85,10 @@ def main() -> None:
         engine = Engine(store, Settings.load(dense="off"), backend=backend)
         backend.checker  # load the encoder before timing anything
         rows = []
+        only = {int(n) for n in args.only.split(",") if n.strip()}
         for number, question in enumerate(questions, 1):
+            if only and number not in only:
+                continue
             analysis = analyse(question, engine.searcher.vocabulary)
             request = engine.request_for(analysis, Audience.CLINICIAN)
             tokens.clear()
@@ -100,9 +105,27 @@ def main() -> None:
                   f"{'  repaired' if e.repaired else ''}"
                   f"{'  FALLBACK: ' + drafted.fallback[:70] if drafted.fallback else ''}  | {question[:60]}",
                   flush=True)
+            if args.kept and e.kept:
+                for statement in _kept_statements(backend, request, drafted):
+                    print(f"      kept: {statement.text!r}\n       quote {statement.citations}: "
+                          f"{statement.quote!r}", flush=True)
             if number <= args.show:
                 print(f"      reply: {e.reply[:1500]}\n      dropped: {dict(e.dropped)}", flush=True)
     report(rows, args, store)
+
+
+def _kept_statements(backend: OpenAIBackend, request, drafted) -> list:
+    """The statements the support check kept; a fall-back article does not show them, so the
+    draft is assembled again from the model's last reply (no second model call)."""
+    if not drafted.fallback:
+        return [s for s in drafted.article.statements() if s.quote]
+    from medcite.synthesis.openai_backend import Enforcement, _Assembly
+    from medcite.synthesis.prompt import number_evidence, parse_draft
+
+    numbered = number_evidence(request, backend.limits)
+    article = _Assembly(request, numbered, backend.checker, Enforcement()).article(
+        parse_draft(drafted.enforcement.reply))
+    return [s for s in article.statements() if s.quote]
 
 
 def report(rows: list[dict], args: argparse.Namespace, store: SQLiteStore) -> None:
@@ -126,7 +149,8 @@ def report(rows: list[dict], args: argparse.Namespace, store: SQLiteStore) -> No
     print(f"| latency p50 / p95 / max (s) | {percentile(seconds, 50):.1f} / {percentile(seconds, 95):.1f}"
           f" / {max(seconds):.1f} |")
     print(f"| tokens streamed (mean per question) | {tokens / len(rows):.0f} |")
-    print(f"| generation throughput (tokens/s over all questions) | {tokens / sum(seconds):.1f} |")
+    print(f"| tokens streamed per second of wall time (prompt evaluation included) | "
+          f"{tokens / sum(seconds):.1f} |")
     print(f"| first reply invalid JSON (repair asked) | {sum(r['repaired'] for r in rows)} / {len(rows)} |")
     print(f"| model statements kept after support checks | {kept} / {drafted} "
           f"({kept / drafted:.1%}) |" if drafted else "| model statements kept | 0 / 0 |")

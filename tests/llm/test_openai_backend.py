@@ -168,14 +168,15 @@ def test_wrong_doses_and_unsupported_claims_are_dropped(server, corpus, lexical_
         {"text": "Magnesium glycinate enhances the antidepressant effect of mirtazapine in "
                  "treatment-resistant patients.", "citations": [3]},
         {"text": "Mirtazapine is started at 15 mg/kg taken at bedtime.", "citations": [1]},
+        {"text": "Is mirtazapine preferred when insomnia or weight loss are concerns?", "citations": [1]},
     ]
     server.reply(completion(draft))
     article = backend_for(server, lexical_checker).write(request_for(corpus))
 
     text = " ".join(s.text for s in article.statements())
     assert "30 mg" not in text and "60 mg" not in text and "mg/kg" not in text
-    assert "enhances" not in text
-    assert "5 of 9 drafted statements" in article.backend_note
+    assert "enhances" not in text and "?" not in text
+    assert "5 of 10 drafted statements" in article.backend_note
     assert_guarantees(article, corpus)
 
 

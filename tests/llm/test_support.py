@@ -98,3 +98,11 @@ def test_the_encoder_is_optional_and_used_when_it_loads(tmp_path):
     support = checker.check("Mirtazapine is started at 15 mg/day at bedtime.", passage(LABEL))
     assert support.supported and support.similarity is not None and support.similarity > 0.7
     assert support.quote == "Mirtazapine is started at 15 mg/day taken at bedtime."
+
+
+def test_the_quote_is_a_whole_sentence_not_a_heading():
+    text = ("Insulin's Role in Blood Glucose Control\n"
+            "- Insulin helps move glucose from the blood into cells, where it is used for energy.")
+    support = SupportChecker(None).check("Insulin's role is to move blood glucose into cells.", passage(text))
+    assert support.supported, support.reason
+    assert support.quote == "Insulin helps move glucose from the blood into cells, where it is used for energy."

@@ -394,6 +394,8 @@ class _Assembly:
         reason = None
         if len(text.split()) < 4:
             reason = "too short to be a statement"
+        elif text.endswith("?"):
+            reason = "a question, not a statement"  # small models copy MedQuAD question titles
         elif instruction_like(text):
             reason = "instruction-like"
         elif text.lower() in self.seen:

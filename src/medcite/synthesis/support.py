@@ -261,6 +261,15 @@ class SupportChecker:
         return Support(True, coverage, quote, similarity)
 
     def _best_sentence(self, text: str, words: set[str], sentences: list[str]) -> tuple[str, float | None]:
+        from medcite.synthesis.sentences import quotable
+
+        # A heading, table row or fragment does not show a reader why a statement holds; quote
+        # a whole sentence when the passage has one (quotable() only trims a leading list mark,
+        # so the quote stays verbatim).
+        whole = [q for q in map(quotable, sentences) if q]
+        similarity = self._similarity(text, sentences)
+        if whole:
+            sentences = whole
         stated = quantities(text)
         # A sentence that states the statement's numbers is the one that licenses them.
         overlap = [(len(words & content_words(s)) + sum(_matches(q, quantities(s)) for q in stated))
@@ -270,9 +279,16 @@ class SupportChecker:
             return sentences[best], None
         vectors = self._encode([text, *sentences])
         cosine = vectors[1:] @ vectors[0]
-        # Word overlap decides the quote; the encoder breaks ties and adds the similarity signal.
+        # Word overlap decides the quote; the encoder breaks ties.
         best = max(range(len(sentences)), key=lambda i: (overlap[i] + 0.5 * float(cosine[i]), -i))
-        return sentences[best], float(cosine.max())
+        return sentences[best], similarity
+
+    def _similarity(self, text: str, sentences: list[str]) -> float | None:
+        """Cosine of the statement to its closest passage sentence (the tuned veto signal)."""
+        if self.encoder is None:
+            return None
+        vectors = self._encode([text, *sentences])
+        return float((vectors[1:] @ vectors[0]).max())
 
 
     def _encode(self, texts: list[str]) -> np.ndarray:
