@@ -45,7 +45,7 @@ from medcite.synthesis.prompt import (
     repair_messages,
     response_schema,
 )
-from medcite.synthesis.references import ReferenceBook, renumber
+from medcite.synthesis.references import ReferenceBook
 from medcite.synthesis.support import (
     SupportChecker,
     instruction_like,
@@ -53,6 +53,7 @@ from medcite.synthesis.support import (
     missing_quantities,
     strip_markers,
 )
+from medcite.synthesis.verify import keep_statements
 
 MIN_STATEMENTS = 2  # fewer supported clinical statements than this: show the extractive article
 MAX_STATEMENTS = 30  # a runaway draft is cut here, not checked sentence by sentence forever
@@ -356,18 +357,8 @@ def _fallback(request: AnswerRequest, enforcement: Enforcement, note: str) -> Dr
 def _without_instructions(article: Article) -> Article:
     """The extractive article minus quotes that address a model ("ignore previous instructions"):
     a verbatim span of a hostile document is still not a clinical statement."""
-    def keep(statements: list[Statement]) -> list[Statement]:
-        return [s for s in statements if not instruction_like(s.quote or s.text)]
-
-    sections = []
-    for section in article.sections:
-        subsections = [sub.model_copy(update={"statements": keep(sub.statements)})
-                       for sub in section.subsections]
-        subsections = [sub for sub in subsections if sub.statements]
-        if subsections:
-            sections.append(section.model_copy(update={"subsections": subsections}))
-    return renumber(article.model_copy(update={"bottom_line": keep(article.bottom_line),
-                                               "sections": sections}))
+    return keep_statements(article, lambda statements: [
+        s for s in statements if not instruction_like(s.quote or s.text)])
 
 
 class _Assembly:

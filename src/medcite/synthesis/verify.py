@@ -7,6 +7,7 @@ citations. Failures are dropped and counted, never repaired.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from medcite.models import Article, Statement, StatementKind, VerificationSummary
@@ -70,6 +71,20 @@ def check_article(article: Article, store: SQLiteStore) -> VerificationReport:
     return VerificationReport([checker.check(s) for s in article.statements()])
 
 
+def keep_statements(article: Article, keep: Callable[[list[Statement]], list[Statement]]) -> Article:
+    """The article with ``keep`` applied to the bottom line and every sub-section; empty
+    sub-sections and sections go, and references are renumbered to those still cited."""
+    sections = []
+    for section in article.sections:
+        subsections = [sub.model_copy(update={"statements": keep(sub.statements)})
+                       for sub in section.subsections]
+        subsections = [sub for sub in subsections if sub.statements]
+        if subsections:
+            sections.append(section.model_copy(update={"subsections": subsections}))
+    return renumber(article.model_copy(update={"bottom_line": keep(article.bottom_line),
+                                               "sections": sections}))
+
+
 def verify_article(article: Article, store: SQLiteStore) -> Article:
     """Drop statements that fail their check, renumber references, record the counts."""
     checker = _Checker(article, store)
@@ -86,15 +101,6 @@ def verify_article(article: Article, store: SQLiteStore) -> Article:
                 dropped += 1
         return kept
 
-    sections = []
-    for section in article.sections:
-        subsections = [sub.model_copy(update={"statements": keep(sub.statements)})
-                       for sub in section.subsections]
-        subsections = [sub for sub in subsections if sub.statements]
-        if subsections:
-            sections.append(section.model_copy(update={"subsections": subsections}))
-    verified = article.model_copy(update={"bottom_line": keep(article.bottom_line),
-                                          "sections": sections})
-    verified = renumber(verified)
+    verified = keep_statements(article, keep)
     return verified.model_copy(update={"verification": VerificationSummary(
         checked=checked, dropped=dropped, passed=True)})
