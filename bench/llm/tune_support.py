@@ -135,6 +135,9 @@ def report(name: str, examples: list[Example], rows: list[Signals]) -> None:
                           qty & ((cov >= 0.6) | ((cov >= low) & (sim >= s)))))
         for t, s in ((0.5, 0.5), (0.6, 0.5), (0.6, 0.6)):
             rules.append((f"qty ∧ cov ≥ {t} ∧ cos ≥ {s}", qty & (cov >= t) & (sim >= s)))
+        for q in (0.3, 0.4, 0.5):
+            rules.append((f"qty ∧ cov ≥ 0.6 ∧ cos ≥ 0.5 ∧ quote cov ≥ {q}",
+                          qty & (cov >= 0.6) & (sim >= 0.5) & (sent >= q)))
     for rule, kept in rules:
         tp = (kept & labels).sum()
         precision = tp / kept.sum() if kept.sum() else 0.0

@@ -78,9 +78,8 @@ def _patient_subsection(sub: SubSection, consumer_numbers: set[int]) -> SubSecti
 
 
 def _reword(statement: Statement, how) -> Statement:
-    if statement.kind is StatementKind.EVIDENCE_BASE:
-        return statement.model_copy(update={"text": how(statement.text)})
-    return statement.model_copy(update={"text": how(statement.quote or statement.text)})
+    # The shown text is reworded; ``quote`` stays verbatim for verification.
+    return statement.model_copy(update={"text": how(statement.text)})
 
 
 def adapt(article: Article, audience: Audience) -> Article:

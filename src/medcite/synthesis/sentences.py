@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.base import Evidence
+from medcite.synthesis.support import instruction_like
 
 MIN_CHARS = 40
 MAX_CHARS = 420
@@ -92,6 +93,8 @@ def quotable(text: str) -> str | None:
     if _TABLE_ROW.search(text) or text.endswith(":") or text.startswith("#"):
         return None
     if not re.search(r"[a-z]", text) or len(text.split()) < 6:
+        return None
+    if instruction_like(text):  # text addressed to a model is data, never a clinical statement
         return None
     return text
 

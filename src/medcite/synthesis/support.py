@@ -28,7 +28,10 @@ Coverage 0.5 keeps more (R 0.66 / 0.64 / 0.56) at lower precision (0.69 / 0.79 /
 little precision for a large recall loss. Coverage alone has AUC 0.82 on the mis-citation set and
 0.73 on K-QA (0.57 on the expert labels, where "Partial" claims share the evidence's words). A
 rescue route (coverage >= 0.45 with cosine >= 0.75) was rejected: the statements it adds are
-only 54-67% supported. The quantity check alone fails 24 K-QA claims, 22 of them unsupported.
+only 54-67% supported; so was a floor on the quote's own coverage (0.3-0.5: precision no better,
+recall 3-16 points lower). The quantity check alone fails 24 K-QA claims, 22 of them unsupported.
+These are lexical and embedding checks, not entailment: a model that recombines a passage's words
+into a different claim can still pass, so the pipeline keeps the quote beside the prose.
 
 Sentences that address a reader as instructions ("ignore previous instructions ...") can never
 support a statement: text inside a document is data, not instructions.
