@@ -19,6 +19,7 @@ from medcite.models import (
     StatementKind,
     SubSection,
 )
+from medcite.retrieval.evidence import RANK
 from medcite.synthesis.base import AnswerRequest, Evidence
 from medcite.synthesis.references import ReferenceBook
 from medcite.synthesis.sentences import Candidate, candidates_from, is_near_duplicate
@@ -234,8 +235,6 @@ class _Plan:
 
 
 def _design_rank(candidate: Candidate) -> int:
-    from medcite.retrieval.evidence import RANK
-
     return RANK[candidate.evidence.design]
 
 
