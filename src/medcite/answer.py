@@ -25,7 +25,7 @@ from medcite.retrieval.search import Searcher
 from medcite.settings import Settings
 from medcite.store import SQLiteStore, open_store
 from medcite.synthesis.audience import adapt
-from medcite.synthesis.base import AnswerBackend, AnswerRequest, Evidence
+from medcite.synthesis.base import AnswerBackend, AnswerRequest, Evidence, Progress
 from medcite.synthesis.extractive import ExtractiveBackend
 from medcite.synthesis.safety import EMERGENCY_NOTICE, REFUSAL, disclaimer
 from medcite.synthesis.verify import verify_article
@@ -118,7 +118,7 @@ class Engine:
 
     # -- articles -----------------------------------------------------------------------------
 
-    def write_article(self, analysis: QueryAnalysis) -> Article:
+    def write_article(self, analysis: QueryAnalysis, progress: Progress | None = None) -> Article:
         """A verified, unsaved article for the clinician audience (deterministic)."""
         stats = self.store.stats()
         fingerprint = hashlib.sha1(stats.model_dump_json().encode()).hexdigest()[:16]
@@ -128,6 +128,7 @@ class Engine:
                               backend="none", intent=str(analysis.intent))
         else:
             request = self.request_for(analysis, Audience.CLINICIAN)
+            request.progress = progress
             article = verify_article(self.backend.write(request), self.store)
             article = article.model_copy(update={"slug": slugify(analysis.question)})
         if analysis.red_flags:
@@ -136,7 +137,9 @@ class Engine:
                                           "disclaimer": disclaimer(Audience.CLINICIAN)})
 
     def ask(self, question: str, *, audience: Audience = Audience.CLINICIAN,
-            follow_up_of: str | None = None, save: bool = True) -> Article:
+            follow_up_of: str | None = None, save: bool = True,
+            progress: Progress | None = None) -> Article:
+        """The stored answer to ``question`` or a new one; ``progress`` hears a model write."""
         from medcite.review.articles import ArticleRepository
 
         repository = ArticleRepository(self.store)
@@ -150,7 +153,7 @@ class Engine:
             if save else None
         if existing is not None:
             return adapt(existing, audience)
-        article = self.write_article(analysis)
+        article = self.write_article(analysis, progress)
         if parent is not None:
             article = article.model_copy(update={"parent_id": parent.id,
                                                  "thread_id": parent.thread_id or parent.id})
@@ -177,10 +180,11 @@ def engine_for(store: SQLiteStore | None = None, settings: Settings | None = Non
 
 def ask(question: str, *, audience: Audience | str = Audience.CLINICIAN,
         follow_up_of: str | None = None, store: SQLiteStore | None = None,
-        settings: Settings | None = None, save: bool = True) -> Article:
+        settings: Settings | None = None, save: bool = True,
+        progress: Progress | None = None) -> Article:
     """Answer a clinical question with a verified, cited article (saved as Submitted)."""
     return engine_for(store, settings).ask(question, audience=Audience(audience),
-                                           follow_up_of=follow_up_of, save=save)
+                                           follow_up_of=follow_up_of, save=save, progress=progress)
 
 
 def _unique_mentions(analysis: QueryAnalysis):

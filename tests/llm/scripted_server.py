@@ -21,12 +21,13 @@ class Reply:
     content: str | None = None  # the assistant's message; None for error replies
     body: str | None = None  # a raw body instead of a completion
     delay: float = 0.0
+    pace: float = 0.0  # seconds between streamed pieces, for a model that writes slowly
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def completion(content: str | dict[str, Any], delay: float = 0.0) -> Reply:
+def completion(content: str | dict[str, Any], delay: float = 0.0, pace: float = 0.0) -> Reply:
     text = content if isinstance(content, str) else json.dumps(content)
-    return Reply(content=text, delay=delay)
+    return Reply(content=text, delay=delay, pace=pace)
 
 
 def error(status: int, message: str, **headers: str) -> Reply:
@@ -54,7 +55,7 @@ class ScriptedServer:
                 time.sleep(reply.delay)
                 try:
                     if reply.content is not None and request.get("stream"):
-                        self._stream(reply.content)
+                        self._stream(reply.content, reply.pace)
                     else:
                         self._send(reply)
                 except (BrokenPipeError, ConnectionResetError):
@@ -76,7 +77,7 @@ class ScriptedServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, content: str) -> None:
+            def _stream(self, content: str, pace: float) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.end_headers()
@@ -84,6 +85,9 @@ class ScriptedServer:
                 for piece in pieces:
                     chunk = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    if pace:
+                        self.wfile.flush()
+                        time.sleep(pace)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,16 +44,36 @@ def chromium() -> str:
     return path
 
 
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The app under uvicorn on a free 127.0.0.1 port."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def server_url(settings: Settings, store: SQLiteStore, shared_data: Path) -> Iterator[str]:
-    """The app on a free 127.0.0.1 port, over a store holding a small real corpus."""
+    """The app over a store holding a small real corpus."""
     try:
         import medcite.answer  # noqa: F401
         from medcite.ingest.runner import ingest_paths
     except ImportError as exc:
         pytest.fail(f"the pipeline or the ingest parsers are not importable ({exc})", pytrace=False)
-    import uvicorn
-
     from medcite.web.app import create_app
 
     report = ingest_paths(store, [
@@ -61,21 +82,8 @@ def server_url(settings: Settings, store: SQLiteStore, shared_data: Path) -> Ite
     ], progress=False)
     assert not report.failed, report.summary_lines()
     UserAccounts(store).add_user("rita", PASSWORD, "reviewer")
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, store)) as url:
+        yield url
 
 
 def test_ask_personalise_follow_up_and_approve(chromium: str, server_url: str):
@@ -115,7 +123,7 @@ def test_ask_personalise_follow_up_and_approve(chromium: str, server_url: str):
 
             page.fill("#follow-up-question", FOLLOW_UP)
             page.click("form.ask-form[action$='/follow-up'] button[type=submit]")
-            page.wait_for_url(lambda url: article_path not in url)
+            page.wait_for_url(lambda url: "/articles/" in url and article_path not in url)
             expect(page.locator("h1")).to_have_text(FOLLOW_UP)
             expect(page.locator(".thread")).to_contain_text(QUESTION)
             shot("04-follow-up")
@@ -138,3 +146,42 @@ def test_ask_personalise_follow_up_and_approve(chromium: str, server_url: str):
             assert blocked == []
         finally:
             browser.close()
+
+
+def test_a_slow_model_shows_how_far_it_has_got(chromium: str, home: Path, store: SQLiteStore,
+                                               monkeypatch: pytest.MonkeyPatch):
+    """With the openai backend the ask page opens a progress page that counts the model's
+    tokens (updated by medcite.js) and then opens the article."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from medcite.web import pages
+    from medcite.web.app import create_app
+    from tests.llm.conftest import DOCUMENTS
+    from tests.llm.scripted_server import ScriptedServer, completion
+    from tests.llm.test_openai_backend import GOOD
+
+    store.write_batch(DOCUMENTS)
+    monkeypatch.setattr(pages, "ASK_WAIT_SECONDS", 0.1)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with ScriptedServer() as model, sync_playwright() as playwright:
+        model.reply(completion(GOOD, pace=0.03))  # about five seconds of streaming
+        settings = Settings.load(backend="openai", openai_base_url=model.base_url,
+                                 openai_model="scripted-model")
+        with serving(create_app(settings, store)) as url:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(60_000)
+                page.goto(url + "/")
+                page.fill("#question", QUESTION)
+                page.click("form[action='/ask'] button[type=submit]")
+                page.wait_for_url("**/asks/**")
+                expect(page.locator(".progress-state")).to_contain_text("tokens so far")
+                page.screenshot(path=str(ARTIFACTS / "10-model-writing.png"), full_page=True)
+                page.wait_for_url("**/articles/**")
+                expect(page.locator("h1")).to_have_text(QUESTION)
+                expect(page.locator("#references li").first).to_be_visible()
+                page.screenshot(path=str(ARTIFACTS / "11-model-article.png"), full_page=True)
+            finally:
+                browser.close()
+        assert model.requests and model.requests[0]["stream"] is True

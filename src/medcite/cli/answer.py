@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -24,6 +26,42 @@ def render(article: Article, fmt: str) -> str:
             "html": renderers.render_html}[fmt](article)
 
 
+class WritingMeter:
+    """Shows on stderr how far a language model has got: a line rewritten in place on a
+    terminal, a plain line every few seconds in a log."""
+
+    def __init__(self, writer: str, stream: TextIO | None = None) -> None:
+        self.writer = writer
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
+        self.interval = 0.1 if self.live else 5.0
+        self.started = time.monotonic()
+        self.shown_at = 0.0
+        self.tokens = 0
+
+    def __call__(self, tokens: int) -> None:
+        self.tokens = tokens
+        now = time.monotonic()
+        if now - self.shown_at >= self.interval:
+            self.shown_at = now
+            self._show(now)
+
+    def _show(self, now: float) -> None:
+        elapsed = max(now - self.started, 1e-6)
+        line = (f"{self.writer} is writing the article: {self.tokens:,} tokens, "
+                f"{self.tokens / elapsed:.1f} tokens/s, {elapsed:.0f} s")
+        self.stream.write(f"\r{line}\x1b[K" if self.live else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """The final count, so the last line says how long the model took."""
+        if self.tokens:
+            self._show(time.monotonic())
+            if self.live:
+                self.stream.write("\n")
+                self.stream.flush()
+
+
 @cli.command()
 @click.argument("question")
 @click.option("--audience", type=click.Choice([a.value for a in Audience]), default="clinician",
@@ -42,10 +80,12 @@ def ask(question: str, audience: str, fmt: str, follow_up_of: str | None, backen
     overrides = {"backend": backend} if backend else {}
     settings = Settings.load(**overrides)
     store = open_store(settings)
+    meter = WritingMeter(settings.openai_model or "the language model")
     try:
         article = ask_question(question, audience=audience, follow_up_of=follow_up_of,
-                               store=store, settings=settings, save=not no_save)
+                               store=store, settings=settings, save=not no_save, progress=meter)
     finally:
+        meter.close()
         store.close()
     click.echo(render(article, fmt))
 

@@ -129,6 +129,28 @@ MIGRATIONS: list[tuple[str, str]] = [
         # "ORDER BY rank LIMIT n" runs inside FTS5 without sorting every match.
         "INSERT INTO passage_text (passage_text, rank) VALUES ('rank', 'bm25(0.5, 0.2, 1.0)');",
     ),
+    (
+        "0004_ask_jobs",
+        # Questions being answered, so a progress page served by any process can show one.
+        """
+        CREATE TABLE ask_jobs (
+            id TEXT PRIMARY KEY,
+            question TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            follow_up_of TEXT,
+            state TEXT NOT NULL CHECK (state IN ('writing', 'done', 'failed')),
+            tokens INTEGER NOT NULL DEFAULT 0,
+            article_id TEXT,
+            article_slug TEXT,
+            error_code TEXT,
+            error_status INTEGER,
+            error_message TEXT,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX ask_jobs_updated ON ask_jobs (updated_at);
+        """,
+    ),
 ]
 
 

@@ -8,12 +8,17 @@ afterwards, whatever the backend, so a backend cannot add a reference that is no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from medcite.models import Article, Audience, DocumentRecord, Passage, SearchDescription, StudyDesign
 
 if TYPE_CHECKING:
     from medcite.retrieval.analysis import QueryAnalysis
+
+
+# Called with the number of tokens received so far while a model writes (CLI meter, web page).
+Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class AnswerRequest:
     # Inverse document frequency of each of the user's terms in the store: rare words carry
     # the topic, so coverage is measured by weight, not by count.
     term_weights: dict[str, float] = field(default_factory=dict)
+    # Told how far a slow backend has got; a backend that answers at once never calls it.
+    progress: Progress | None = None
 
 
 class AnswerBackend(Protocol):

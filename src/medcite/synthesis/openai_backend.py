@@ -19,7 +19,6 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 from medcite.errors import BackendError, ConfigurationError, MissingDependencyError
 from medcite.models import Article, ArticleSection, Statement, StatementKind, SubSection
 from medcite.settings import Settings
-from medcite.synthesis.base import AnswerRequest, Evidence
+from medcite.synthesis.base import AnswerRequest, Evidence, Progress
 from medcite.synthesis.extractive import ExtractiveBackend
 from medcite.synthesis.prompt import (
     EVIDENCE_REVIEW,
@@ -61,8 +60,6 @@ FALLBACK_BACKEND = "extractive (fallback from openai)"
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+")  # "1. ", "- " that models prefix
 # Words a headline may use about the evidence itself without a statement saying them.
 _NEUTRAL_WORDS = "evidence indexed sources say says summary overview review known information"
-
-Progress = Callable[[int], None]  # tokens received so far, while the model writes
 
 # Tried in order until the server accepts one; "plain" asks for JSON in the prompt only.
 _FORMATS = ("json_schema", "json_object_schema", "json_object", "plain")
@@ -299,12 +296,14 @@ class OpenAIBackend:
                                                    "extractive article.")
         messages = messages_for(request, numbered, self.limits)
         schema = response_schema(len(numbered), self.limits)
-        reply = enforcement.reply = self._chat(messages, schema)
+        progress = request.progress or self.progress
+        reply = enforcement.reply = self._chat(messages, schema, progress)
         try:
             draft = parse_draft(reply)
         except DraftError as first:
             enforcement.repaired = True
-            enforcement.reply = self._chat(repair_messages(messages, reply, str(first)), schema)
+            enforcement.reply = self._chat(repair_messages(messages, reply, str(first)), schema,
+                                           progress)
             try:
                 draft = parse_draft(enforcement.reply)
             except DraftError as second:
@@ -322,7 +321,8 @@ class OpenAIBackend:
                 f"supported by the passages they cite and kept.")
         return Drafted(article.model_copy(update={"backend_note": note}), enforcement)
 
-    def _chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+    def _chat(self, messages: list[dict[str, str]], schema: dict[str, Any],
+              progress: Progress | None) -> str:
         level = self._format
         while True:
             payload: dict[str, Any] = {"messages": messages, "temperature": 0,
@@ -336,7 +336,7 @@ class OpenAIBackend:
             elif kind == "json_object":
                 payload["response_format"] = {"type": "json_object"}
             try:
-                reply = self.client.complete(payload, self.progress)
+                reply = self.client.complete(payload, progress)
             except _FormatRejected as exc:
                 if kind == "plain":
                     raise BackendError(f"the language model server rejected the request ({exc})",

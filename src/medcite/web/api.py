@@ -16,7 +16,15 @@ from pydantic import BaseModel, Field
 from medcite.errors import AuthError
 from medcite.models import Article, Audience, ReviewStatus
 from medcite.review import ArticleSummary, ArticleVersion, ReviewEvent, User
-from medcite.web.services import ask_question, authenticate, decide, for_audience, services
+from medcite.web.asks import AskJob
+from medcite.web.services import (
+    ask_question,
+    authenticate,
+    decide,
+    for_audience,
+    services,
+    start_ask,
+)
 
 
 class ErrorBody(BaseModel):
@@ -80,6 +88,22 @@ def reviewer(request: Request,
 def ask(request: Request, body: AskRequest) -> Article:
     """Answer a question with a cited article (or return the stored answer to it)."""
     return ask_question(request, body.question, body.audience, body.follow_up_of)
+
+
+@router.post("/asks", response_model=AskJob, status_code=202, responses=_errors(429))
+def start_asking(request: Request, body: AskRequest) -> AskJob:
+    """Start answering a question without waiting (a language model can take a minute).
+
+    Poll ``GET /api/v1/asks/{id}``: ``tokens`` counts what the model has written so far; when
+    ``state`` is ``done`` the article is at ``article_slug``, when ``failed`` ``error`` says why.
+    """
+    return start_ask(request, body.question, body.audience, body.follow_up_of)
+
+
+@router.get("/asks/{job_id}", response_model=AskJob)
+def asking(request: Request, job_id: str) -> AskJob:
+    """How far the answer to a question started with ``POST /api/v1/asks`` has got."""
+    return services(request).asks.get(job_id)
 
 
 @router.get("/articles", response_model=ArticleList)

@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, store: SQLiteStore | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.services.asks.close()
         if owned:
             store.close()
 

@@ -10,22 +10,26 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from medcite.errors import AuthError
-from medcite.models import Article, Audience, ReviewStatus
+from medcite.models import Audience, ReviewStatus
 from medcite.review.workflow import moves_for
+from medcite.web.asks import AskJob, AskState
 from medcite.web.security import CSRF_FIELD, check_csrf, rotate_csrf
 from medcite.web.services import (
-    ask_question,
     authenticate,
     decide,
     for_audience,
     require_session_user,
     services,
     session_user,
+    start_ask,
 )
 
 AUDIENCE_COOKIE = "medcite_audience"
 AUDIENCE_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
 LIBRARY_PAGE_SIZE = 25
+# How long a page that asks waits before showing the progress page instead: the extractive
+# backend answers well within it, a language model does not.
+ASK_WAIT_SECONDS = 2.0
 QUEUE_STATUSES = (ReviewStatus.SUBMITTED, ReviewStatus.UNDER_REVIEW, ReviewStatus.REJECTED,
                   ReviewStatus.APPROVED)
 
@@ -63,9 +67,15 @@ def _remember(response: Response, audience: Audience) -> Response:
     return response
 
 
-def _to_article(article: Article, audience: Audience) -> Response:
-    url = f"/articles/{article.slug}?{urlencode({'audience': audience.value})}"
-    return _remember(RedirectResponse(url, status_code=303), audience)
+def _article_url(slug: str, audience: Audience) -> str:
+    return f"/articles/{slug}?{urlencode({'audience': audience.value})}"
+
+
+def _after_ask(job: AskJob) -> Response:
+    """To the article when it is written, else to the page that follows the answer."""
+    url = _article_url(job.article_slug, job.audience) if job.state is AskState.DONE and \
+        job.article_slug else f"/asks/{job.id}"
+    return _remember(RedirectResponse(url, status_code=303), job.audience)
 
 
 def _local_path(target: str | None, default: str) -> str:
@@ -85,8 +95,19 @@ def home(request: Request) -> Response:
 @router.post("/ask")
 def ask(request: Request, question: QuestionField,
         audience: Annotated[Audience | None, Form()] = None) -> Response:
-    reader = _reader(request, audience)
-    return _to_article(ask_question(request, question, reader), reader)
+    return _after_ask(start_ask(request, question, _reader(request, audience),
+                                wait_seconds=ASK_WAIT_SECONDS))
+
+
+@router.get("/asks/{job_id}")
+def ask_progress(request: Request, job_id: str) -> Response:
+    """How far the answer has got; the page refreshes itself until the article is there."""
+    job = services(request).asks.get(job_id)
+    if job.state is AskState.FAILED:
+        raise job.failure()
+    if job.state is AskState.DONE and job.article_slug:
+        return RedirectResponse(_article_url(job.article_slug, job.audience), status_code=303)
+    return _page(request, "asking.html", {"job": job})
 
 
 @router.get("/articles/{slug}")
@@ -115,8 +136,8 @@ def article_page(request: Request, slug: str, audience: Audience | None = None,
 @router.post("/articles/{slug}/follow-up")
 def follow_up(request: Request, slug: str, question: QuestionField) -> Response:
     parent = services(request).articles.get_by_slug(slug)
-    reader = _reader(request)
-    return _to_article(ask_question(request, question, reader, follow_up_of=parent.id), reader)
+    return _after_ask(start_ask(request, question, _reader(request), follow_up_of=parent.id,
+                                wait_seconds=ASK_WAIT_SECONDS))
 
 
 @router.post("/articles/{slug}/review")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from starlette.requests import Request
 
@@ -12,9 +13,12 @@ from medcite.review import ArticleRepository, ReviewEvent, ReviewWorkflow, User,
 from medcite.review.workflow import check_transition
 from medcite.settings import Settings
 from medcite.store.sqlite import SQLiteStore
+from medcite.synthesis.base import Progress
+from medcite.web.asks import AskJob, AskJobs
 from medcite.web.security import SlidingWindowLimiter, client_address
 
 FAILED_SIGN_INS_PER_MINUTE = 10
+ASK_WORKERS = 4
 
 
 @dataclass
@@ -26,15 +30,28 @@ class WebServices:
     accounts: UserAccounts
     ask_limiter: SlidingWindowLimiter
     sign_in_failures: SlidingWindowLimiter
+    asks: AskJobs
 
     @classmethod
     def build(cls, settings: Settings, store: SQLiteStore) -> WebServices:
         articles = ArticleRepository(store)
+
+        def answer(question: str, audience: Audience, follow_up_of: str | None,
+                   progress: Progress) -> Article:
+            from medcite.answer import ask  # loads retrieval models; import it when used
+
+            return ask(question, audience=audience, follow_up_of=follow_up_of, store=store,
+                       settings=settings, progress=progress)
+
+        # An answer that has not been heard from for this long was lost with its process: every
+        # model call (and its retries and one repair) has a timeout.
+        stale_after = timedelta(seconds=max(300.0, 8 * settings.openai_timeout))
         return cls(
             settings=settings, store=store, articles=articles,
             workflow=ReviewWorkflow(articles), accounts=UserAccounts(store),
             ask_limiter=SlidingWindowLimiter(settings.ask_rate_limit),
             sign_in_failures=SlidingWindowLimiter(FAILED_SIGN_INS_PER_MINUTE),
+            asks=AskJobs(store, answer, workers=ASK_WORKERS, stale_after=stale_after),
         )
 
 
@@ -42,12 +59,8 @@ def services(request: Request) -> WebServices:
     return request.app.state.services
 
 
-def ask_question(request: Request, question: str, audience: Audience,
-                 follow_up_of: str | None = None) -> Article:
-    """Run the answer pipeline for one web client: rate-limited, with the question checked.
-
-    The pipeline returns a stored article (a new one, Submitted, or the existing answer).
-    """
+def _accepted_question(request: Request, question: str) -> str:
+    """The question, once this client is within its rate limit and the text is usable."""
     web = services(request)
     web.ask_limiter.hit(client_address(request), "questions")
     question = question.strip()
@@ -57,10 +70,31 @@ def ask_question(request: Request, question: str, audience: Audience,
     if len(question) > limit:
         raise QueryError(f"the question has {len(question):,} characters; "
                          f"the limit is {limit:,} characters")
+    return question
+
+
+def ask_question(request: Request, question: str, audience: Audience,
+                 follow_up_of: str | None = None) -> Article:
+    """Run the answer pipeline for one web client and wait for the article.
+
+    The pipeline returns a stored article (a new one, Submitted, or the existing answer).
+    """
+    question = _accepted_question(request, question)
     from medcite.answer import ask  # the pipeline loads retrieval models; import it when used
 
+    web = services(request)
     return ask(question, audience=audience, follow_up_of=follow_up_of, store=web.store,
                settings=web.settings)
+
+
+def start_ask(request: Request, question: str, audience: Audience,
+              follow_up_of: str | None = None, wait_seconds: float = 0.0) -> AskJob:
+    """Start answering in the background; the job says how far the answer has got. Waits up to
+    ``wait_seconds`` so a quick answer is ready at once (an error then raises here)."""
+    question = _accepted_question(request, question)
+    asks = services(request).asks
+    job = asks.start(question, audience, follow_up_of)
+    return asks.wait(job.id, wait_seconds) if wait_seconds > 0 else job
 
 
 def decide(request: Request, article: Article, to: ReviewStatus, user: User,
