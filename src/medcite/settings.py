@@ -42,7 +42,8 @@ SETTINGS: tuple[Setting, ...] = (
             "http://127.0.0.1:8080/v1. Required for the openai backend."),
     Setting("openai_model", "", "Model name sent to the OpenAI-compatible server."),
     Setting("openai_api_key", "", "API key for the OpenAI-compatible server, if it needs one."),
-    Setting("openai_timeout", 60.0, "Seconds to wait for one completion.", float),
+    Setting("openai_timeout", 300.0, "Seconds to wait for one completion (a model on a CPU "
+            "can take minutes to write an article).", float),
     Setting("dense", "auto", "Dense retrieval: 'on', 'off', or 'auto' (on when the store has "
             "embeddings and the model package is installed).", str),
     Setting("ingest_batch", 500, "Documents per ingest transaction.", int),

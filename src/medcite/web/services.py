@@ -43,9 +43,9 @@ class WebServices:
             return ask(question, audience=audience, follow_up_of=follow_up_of, store=store,
                        settings=settings, progress=progress)
 
-        # An answer that has not been heard from for this long was lost with its process: every
-        # model call (and its retries and one repair) has a timeout.
-        stale_after = timedelta(seconds=max(300.0, 8 * settings.openai_timeout))
+        # An answer not heard from for this long was lost with its process: tokens refresh the
+        # job every second, and a silent model call times out (three tries at most).
+        stale_after = timedelta(seconds=max(300.0, 3 * settings.openai_timeout + 60))
         return cls(
             settings=settings, store=store, articles=articles,
             workflow=ReviewWorkflow(articles), accounts=UserAccounts(store),
