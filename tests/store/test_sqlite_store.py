@@ -104,3 +104,27 @@ def test_stats_by_type_and_year(store: SQLiteStore):
     assert stats.by_year == {"unknown": 1, "2020": 1, "2023": 1}
     assert stats.title_only == 1
     assert stats.passages == 2
+
+
+def test_corpus_facts_are_cached_until_another_process_changes_the_documents(store: SQLiteStore):
+    store.write_batch([research("1", "Mirtazapine improved sleep.")])
+    before = store.stats()
+    generation = store.corpus_generation()
+    assert store.stats() is before  # cached: every answer quotes the counts
+    record = store.documents([1])[1]
+
+    other = SQLiteStore(store.location)  # a second process (an ingest) writes the same file
+    other.write(lambda conn: conn.execute(
+        "CREATE TABLE IF NOT EXISTS unrelated (x)"))  # a non-document write changes nothing
+    assert store.corpus_generation() == generation and store.stats() is before
+    other.write_batch([research("1", "Mirtazapine improved sleep.")])  # unchanged: same generation
+    assert store.corpus_generation() == generation
+    other.write_batch([research("1", "Mirtazapine improved sleep and appetite.", revision=2,
+                                title="Revised"),
+                       research("2", "Magnesium lowered blood pressure.")])
+    other.close()
+    assert store.corpus_generation() == generation + 1
+    after = store.stats()
+    assert (before.documents, after.documents) == (1, 2)
+    assert store.documents([record.id]).get(record.id) != record  # the stale record is gone
+    assert store.document("pmid:1").title == "Revised"

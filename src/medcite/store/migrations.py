@@ -151,6 +151,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX ask_jobs_updated ON ask_jobs (updated_at);
         """,
     ),
+    (
+        "0005_corpus_generation",
+        # Bumped by every write that changes documents, so caches of corpus facts (statistics,
+        # document metadata) stay valid while articles and reviews are written around them.
+        """
+        CREATE TABLE corpus_generation (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            generation INTEGER NOT NULL
+        );
+        INSERT INTO corpus_generation (id, generation) VALUES (1, 0);
+        """,
+    ),
 ]
 
 

@@ -92,8 +92,12 @@ class SQLiteStore:
         self._local = threading.local()
         self._df_cache: dict[str, int] = {}
         self._df_total = -1
-        # Document metadata read by searches, by id; emptied whenever documents are written.
+        # Document metadata read by searches, by id, and the corpus statistics every answer
+        # quotes; both belong to one corpus generation and are dropped when it changes.
         self._records: dict[int, DocumentRecord] = {}
+        self._records_generation = -1
+        self._stats: tuple[int, CorpusStats] | None = None
+        self._cache_lock = threading.Lock()
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = self._connect()
@@ -181,6 +185,8 @@ class SQLiteStore:
             doc_id = self._insert(conn, record, digest, now)
             outcome.passages += self._insert_passages(conn, doc_id, record)
             existing[record.key] = (doc_id, digest, record.revision)
+        if outcome.added or outcome.replaced or outcome.deleted:
+            conn.execute("UPDATE corpus_generation SET generation = generation + 1")
         return outcome
 
     @staticmethod
@@ -254,7 +260,22 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"reading {self.location} failed: {exc}") from exc
 
+    def corpus_generation(self) -> int:
+        """A number that changes whenever documents are added, replaced or deleted, by any
+        process (articles and reviews do not change it)."""
+        with self.reading() as conn:
+            return conn.execute("SELECT generation FROM corpus_generation").fetchone()[0]
+
     def stats(self) -> CorpusStats:
+        generation = self.corpus_generation()
+        cached = self._stats
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        stats = self._count()
+        self._stats = (generation, stats)
+        return stats
+
+    def _count(self) -> CorpusStats:
         with self.reading() as conn:
             by_type = dict(conn.execute(
                 "SELECT source_type, count(*) FROM documents GROUP BY source_type ORDER BY 1"))
@@ -290,12 +311,11 @@ class SQLiteStore:
         return self._record(row) if row else None
 
     def documents(self, ids: Sequence[int]) -> dict[int, DocumentRecord]:
-        with self.reading() as conn:
-            # data_version changes when any other connection or process commits.
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != getattr(self._local, "records_version", None):
-            self._records.clear()
-            self._local.records_version = version
+        generation = self.corpus_generation()
+        with self._cache_lock:
+            if generation != self._records_generation:
+                self._records.clear()
+                self._records_generation = generation
         found = {i: self._records[i] for i in ids if i in self._records}
         missing = [i for i in ids if i not in found]
         if missing:
