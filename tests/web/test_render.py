@@ -82,3 +82,30 @@ def test_html_export_is_a_standalone_page():
     assert html.index("Call emergency services now.") < html.index('class="headline"')
     assert 'id="ref-2"' in html and "Professional disclaimer" in html
     assert "csrf" not in html and "<form" not in html
+
+
+def test_recently_used_keeps_the_newest_entries():
+    from medcite.web.render import RecentlyUsed
+
+    made: list[int] = []
+    cache: RecentlyUsed[int, int] = RecentlyUsed(2)
+
+    def square(n: int) -> int:
+        made.append(n)
+        return n * n
+
+    for n in (1, 2, 1, 3, 1, 2):
+        assert cache.get_or_make(n, lambda n=n: square(n)) == n * n
+    assert made == [1, 2, 3, 2]  # 1 stayed in use; 2 was the least recent when 3 came
+
+
+def test_an_article_body_is_rendered_once_per_stored_version_and_audience():
+    from medcite.models import Audience
+    from medcite.web.render import article_body
+
+    first = article_body(_article())
+    assert article_body(_article()) is first  # the same stored version: rendered once
+    assert "Mirtazapine" in first
+    assert article_body(_article(audience=Audience.PATIENT)) is not first
+    unsaved = sample_article()
+    assert unsaved.id is None and article_body(unsaved) is not article_body(unsaved)

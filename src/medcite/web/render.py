@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
+from typing import Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from medcite.models import (
     Article,
@@ -37,6 +41,52 @@ AUDIENCE_LABELS = {
     Audience.STUDENT: "Student",
     Audience.PATIENT: "Patient or caregiver",
 }
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class RecentlyUsed(Generic[K, V]):
+    """A bounded, thread-safe map that forgets the least recently used entry first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()  # outside the lock: two threads may both make it, harmlessly
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return value
+
+
+def stored_version_key(article: Article) -> tuple[str, int, str] | None:
+    """What identifies a stored article's content: a version's text never changes (the store
+    refuses updates), and the audience rendering is a function of it."""
+    if article.id is None or article.version is None:
+        return None
+    return (article.id, article.version, article.audience.value)
+
+
+_BODIES: RecentlyUsed[tuple[str, int, str], Markup] = RecentlyUsed(1024)
+
+
+def article_body(article: Article) -> Markup:
+    """The article's content (headline to disclaimer) as HTML, rendered once per stored
+    version and audience; the page around it (review state, forms) is rendered per request."""
+    def render() -> Markup:
+        return Markup(TEMPLATES.get_template("_article_body.html").render(article=article))
+
+    key = stored_version_key(article)
+    return render() if key is None else _BODIES.get_or_make(key, render)
+
 
 _PMID = re.compile(r"\d{1,9}")
 _PMCID = re.compile(r"PMC\d{1,9}")
@@ -238,7 +288,7 @@ def _environment() -> Environment:
         reference_links=reference_links, reference_details=reference_details,
         searched_lines=searched_lines, review_steps=review_steps, PENDING_BANNER=PENDING_BANNER,
         DEFAULT_DISCLAIMER=DEFAULT_DISCLAIMER, AUDIENCE_LABELS=AUDIENCE_LABELS,
-        ReviewStatus=ReviewStatus,
+        ReviewStatus=ReviewStatus, article_body=article_body,
     )
     return env
 

@@ -15,6 +15,7 @@ from medcite.settings import Settings
 from medcite.store.sqlite import SQLiteStore
 from medcite.synthesis.base import Progress
 from medcite.web.asks import AskJob, AskJobs
+from medcite.web.render import RecentlyUsed, stored_version_key
 from medcite.web.security import SlidingWindowLimiter, client_address
 
 FAILED_SIGN_INS_PER_MINUTE = 10
@@ -117,11 +118,19 @@ def decide(request: Request, article: Article, to: ReviewStatus, user: User,
     return web.articles.events(article.id)[-1]
 
 
+_ADAPTED: RecentlyUsed[tuple[str, int, str, str], Article] = RecentlyUsed(1024)
+
+
 def for_audience(article: Article, audience: Audience) -> Article:
-    """The same evidence in language for this reader."""
+    """The same evidence in language for this reader (worked out once per stored version)."""
     from medcite.synthesis.audience import adapt
 
-    return adapt(article, audience)
+    key = stored_version_key(article)
+    if key is None:
+        return adapt(article, audience)
+    adapted = _ADAPTED.get_or_make((*key, audience.value), lambda: adapt(article, audience))
+    # The review state is not part of the version's text: take it from the article read now.
+    return adapted.model_copy(update={"status": article.status, "updated_at": article.updated_at})
 
 
 def session_user(request: Request) -> User | None:
