@@ -60,6 +60,11 @@ class Engine:
         self.settings = settings
         self.searcher: Searcher = searcher_for(store, settings)
         self.backend = backend or backend_named(settings.backend, settings)
+        # How many documents each question word appears in, for the corpus generation they
+        # were counted in: the same words come back in question after question.
+        self._document_counts: dict[str, int] = {}
+        self._counts_generation = -1
+        self._counts_lock = threading.Lock()
 
     # -- evidence -----------------------------------------------------------------------------
 
@@ -113,8 +118,20 @@ class Engine:
 
     def _term_weights(self, terms: list[str], documents: int) -> dict[str, float]:
         # A word the store has never seen gets the highest weight: it is the topic the corpus lacks.
-        return {t: math.log((documents + 1) / (len(self.store.matching_documents([t])) + 0.5))
-                for t in terms}
+        return {t: math.log((documents + 1) / (self._documents_with(t) + 0.5)) for t in terms}
+
+    def _documents_with(self, term: str) -> int:
+        generation = self.store.corpus_generation()
+        with self._counts_lock:
+            if generation != self._counts_generation or len(self._document_counts) > 100_000:
+                self._document_counts.clear()
+                self._counts_generation = generation
+            count = self._document_counts.get(term)
+        if count is None:
+            count = len(self.store.matching_documents([term]))
+            with self._counts_lock:
+                self._document_counts[term] = count
+        return count
 
     # -- articles -----------------------------------------------------------------------------
 
