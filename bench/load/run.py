@@ -1,6 +1,6 @@
 """Load benchmark: the web app under concurrent clients, stored article pages vs fresh questions.
 
-Run: .venv/bin/python bench/load/run.py [--duration 60] [--clients 20]
+Run: .venv/bin/python bench/load/run.py [--duration 60] [--clients 20] [--workers 2]
 
 Needs MEDCITE_HOME set to a home with an ingested corpus (for example after `medcite corpus demo`).
 The store is copied to a temporary home first, so the articles the run creates do not stay. The
@@ -10,9 +10,12 @@ two phases run for --duration seconds each:
 
   pages: every client fetches the stored article pages, round robin (GET /articles/{slug});
   ask:   every client asks questions never asked before (POST /api/v1/ask), taken in order from
-         MedicationQA (shared data), until the time or the questions run out.
+         MedicationQA, then K-QA and MedQuAD (shared data), each question once.
 
-Requests go only to 127.0.0.1 and are bounded by time and by --max-requests per phase.
+The load comes from wrk (Debian package ``wrk``; a C client, so the server keeps the cores) with
+bench/load/wrk.lua, or, where wrk is not installed, from an httpx async client in this process
+(``--client httpx``), which takes a good share of a small machine's CPU itself. Requests go only
+to 127.0.0.1 and are bounded by time (and, for httpx, by --max-requests per phase).
 """
 
 from __future__ import annotations
@@ -45,39 +48,48 @@ from medcite.settings import Settings  # noqa: E402
 WARM_UP_QUESTIONS = 5
 REQUEST_TIMEOUT_S = 120.0
 STARTUP_TIMEOUT_S = 120.0
+WRK_THREADS = 2
+# Fresh questions, in this order: (file under shared data, the question's field).
+QUESTION_SOURCES = (("medicationqa/medicationqa.jsonl", "question"),
+                    ("k_qa/questions.jsonl", "Question"),
+                    ("medquad/medquad_answered.jsonl", "question"))
 
 
 @dataclass
 class Phase:
     name: str
     clients: int
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # httpx: every successful request
     errors: int = 0
     elapsed_s: float = 0.0
+    measured: dict[str, float] = field(default_factory=dict)  # wrk: its own counts and percentiles
 
     @property
     def requests(self) -> int:
-        return len(self.latencies_ms) + self.errors
+        return int(self.measured["requests"]) if self.measured else len(self.latencies_ms) + self.errors
+
+    def ms(self, q: int) -> str:
+        if self.measured:
+            return f"{self.measured[f'p{q}_ms']:,.1f}"
+        return f"{percentile(self.latencies_ms, q):,.1f}" if self.latencies_ms else "—"
 
     def row(self) -> str:
-        def ms(q: float) -> str:
-            return f"{percentile(self.latencies_ms, q):,.1f}" if self.latencies_ms else "—"
-
-        rate = len(self.latencies_ms) / self.elapsed_s if self.elapsed_s else 0.0
+        rate = (self.requests - self.errors) / self.elapsed_s if self.elapsed_s else 0.0
         return (f"| {self.name} | {self.clients} | {self.requests:,} | {self.errors:,} | "
-                f"{rate:,.1f} | {ms(50)} | {ms(95)} | {ms(99)} |")
+                f"{rate:,.1f} | {self.ms(50)} | {self.ms(95)} | {self.ms(99)} |")
 
 
-def questions(path: Path) -> list[str]:
-    """MedicationQA questions in file order, each normalised form once."""
+def questions(data: Path) -> list[str]:
+    """Real questions, each normalised form once, in source order."""
     seen: set[str] = set()
     found = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        question = json.loads(line)["question"].strip()
-        key = normalise_question(question)
-        if question and key not in seen:
-            seen.add(key)
-            found.append(question)
+    for name, key in QUESTION_SOURCES:
+        for line in (data / name).read_text(encoding="utf-8").splitlines():
+            question = " ".join(json.loads(line)[key].split())
+            normalised = normalise_question(question)
+            if question and normalised not in seen and len(question) <= 2000:
+                seen.add(normalised)
+                found.append(question)
     return found
 
 
@@ -162,20 +174,44 @@ async def run_phase(phase: Phase, base_url: str, next_request: Callable[[], Requ
     phase.elapsed_s = time.monotonic() - started
 
 
+def run_wrk(phase: Phase, base_url: str, mode: str, lines: list[str], duration_s: float) -> None:
+    """One phase under wrk; its Lua script prints the counts and percentiles as JSON."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as work:
+        work.write("\n".join(lines) + "\n")
+        work.flush()
+        env = {**os.environ, "MEDCITE_WRK_MODE": mode, "MEDCITE_WRK_INPUT": work.name,
+               "MEDCITE_WRK_THREADS": str(WRK_THREADS)}
+        script = Path(__file__).with_name("wrk.lua")
+        done = subprocess.run(
+            ["wrk", f"-t{WRK_THREADS}", f"-c{phase.clients}", f"-d{duration_s:g}s",
+             f"--timeout={REQUEST_TIMEOUT_S:g}s", "-s", str(script), base_url],
+            env=env, capture_output=True, text=True, check=False)
+    result = next((line.removeprefix("MEDCITE_RESULT ") for line in done.stdout.splitlines()
+                   if line.startswith("MEDCITE_RESULT ")), None)
+    if done.returncode != 0 or result is None:
+        sys.exit(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    phase.measured = json.loads(result)
+    phase.errors = int(phase.measured["errors"])
+    phase.elapsed_s = phase.measured["seconds"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per phase")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients")
     parser.add_argument("--max-requests", type=int, default=100_000, help="cap per phase")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (medcite serve --workers)")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (medcite serve --workers)")
+    parser.add_argument("--client", choices=["wrk", "httpx"],
+                        default="wrk" if shutil.which("wrk") else "httpx",
+                        help="load generator (default: wrk when installed)")
     args = parser.parse_args()
 
     home = Settings.load().home_path
     if not (home / "medcite.sqlite").is_file():
         sys.exit(f"no store at {home}/medcite.sqlite; set MEDCITE_HOME to an ingested home")
-    pool = questions(shared_data() / "medicationqa" / "medicationqa.jsonl")
-    warm_up, fresh = pool[:WARM_UP_QUESTIONS], iter(pool[WARM_UP_QUESTIONS:])
+    pool = questions(shared_data())
+    warm_up, fresh = pool[:WARM_UP_QUESTIONS], pool[WARM_UP_QUESTIONS:]
 
     with tempfile.TemporaryDirectory(prefix="medcite-load-") as tmp:
         copy_home(home, Path(tmp))
@@ -195,16 +231,23 @@ def main() -> None:
             warm_up_s = time.perf_counter() - started
 
             pages = Phase("pages: GET a stored article page", args.clients)
-            page_paths = itertools.cycle(f"/articles/{slug}" for slug in slugs)
-            asyncio.run(run_phase(pages, base_url, lambda: ("GET", next(page_paths), None),
-                                  args.duration, args.max_requests))
-
-            def next_question() -> tuple[str, str, dict] | None:
-                question = next(fresh, None)
-                return None if question is None else ("POST", "/api/v1/ask", {"question": question})
-
             asks = Phase("ask: POST /api/v1/ask, a new question", args.clients)
-            asyncio.run(run_phase(asks, base_url, next_question, args.duration, args.max_requests))
+            page_paths = [f"/articles/{slug}" for slug in slugs]
+            if args.client == "wrk":
+                run_wrk(pages, base_url, "pages", page_paths, args.duration)
+                run_wrk(asks, base_url, "ask", [json.dumps({"question": q}) for q in fresh],
+                        args.duration)
+            else:
+                cycle = itertools.cycle(page_paths)
+                asyncio.run(run_phase(pages, base_url, lambda: ("GET", next(cycle), None),
+                                      args.duration, args.max_requests))
+                remaining = iter(fresh)
+
+                def next_question() -> tuple[str, str, dict] | None:
+                    question = next(remaining, None)
+                    return None if question is None else ("POST", "/api/v1/ask", {"question": question})
+
+                asyncio.run(run_phase(asks, base_url, next_question, args.duration, args.max_requests))
         finally:
             server.terminate()
             try:
@@ -215,7 +258,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"server: uvicorn, {args.workers} worker process(es), 127.0.0.1; store copied from {home}; "
           f"warm-up: {len(warm_up)} questions asked in {warm_up_s:.1f} s")
-    print(f"phases: {args.duration:g} s each, {args.clients} clients\n")
+    print(f"load generator: {args.client}; phases: {args.duration:g} s each, {args.clients} clients\n")
     print("| phase | clients | requests | errors | throughput (req/s) | p50 ms | p95 ms | p99 ms |")
     print("|---|---|---|---|---|---|---|---|")
     print(pages.row())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.base import Evidence
@@ -72,7 +73,7 @@ class Candidate:
 
     @property
     def tokens(self) -> frozenset[str]:
-        return frozenset(_TOKEN.findall(self.quote.lower()))
+        return _traits(self.quote).tokens
 
 
 _INLINE_LABEL = re.compile(r"^([A-Z][A-Z &/,-]{2,40}): ")
@@ -84,6 +85,7 @@ def inline_label(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+@lru_cache(maxsize=65_536)  # the same passages come back across questions
 def quotable(text: str) -> str | None:
     """The sentence as it may be quoted, or None when it is a fragment, table row or heading.
     Only a leading list marker or structured-abstract label is trimmed, never a word inside."""
@@ -107,6 +109,24 @@ def concept_names(names_by_concept: dict[str, list[str]], sentence: str) -> froz
     )
 
 
+@dataclass(frozen=True)
+class _Traits:
+    """What a sentence says regardless of the question."""
+
+    tokens: frozenset[str]
+    recommendation: bool
+    caution: bool
+    framing: bool
+
+
+@lru_cache(maxsize=65_536)
+def _traits(quote: str) -> _Traits:
+    return _Traits(tokens=frozenset(_TOKEN.findall(quote.lower())),
+                   recommendation=bool(_RECOMMENDATION.search(quote)),
+                   caution=bool(_CAUTION.search(quote)),
+                   framing=bool(_STUDY_FRAMING.search(quote)))
+
+
 def _contains_word(haystack: str, needle: str) -> bool:
     start = haystack.find(needle)
     while start != -1:
@@ -119,6 +139,7 @@ def _contains_word(haystack: str, needle: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)
 def section_weight(label: str) -> float:
     for pattern, weight in _SECTION_WEIGHTS:
         if pattern.search(label):
@@ -143,6 +164,7 @@ def candidates_from(
     found: list[Candidate] = []
     term_set = {t.lower() for t in terms}
     context = context or {}
+    lowered_names = {cid: [n.lower() for n in names if n] for cid, names in names_by_concept.items()}
     for item in evidence:
         design_weight = 1.0 + 0.08 * (len(RANK) - RANK[item.design])
         year = item.document.year or (newest_year - 15)
@@ -154,16 +176,16 @@ def candidates_from(
             quote = quotable(raw)
             if quote is None:
                 continue
-            concepts = concept_names(names_by_concept, quote)
-            tokens = set(_TOKEN.findall(quote.lower()))
+            concepts = concept_names(lowered_names, quote)
+            traits = _traits(quote)
+            tokens = traits.tokens
             term_hits = len(term_set & tokens)
             context_hits = max((len(context.get(c, frozenset()) & tokens) for c in concepts), default=0)
             relevance = 2.0 * len(concepts) + 0.5 * term_hits + 0.6 * min(context_hits, 3) + 0.1
-            framing = 0.4 if _STUDY_FRAMING.search(quote) else 1.0
+            framing = 0.4 if traits.framing else 1.0
             found.append(Candidate(
                 quote=quote, evidence=item, concepts=concepts, term_hits=term_hits,
-                recommendation=bool(_RECOMMENDATION.search(quote)),
-                caution=bool(_CAUTION.search(quote)),
+                recommendation=traits.recommendation, caution=traits.caution,
                 score=relevance * design_weight * recency * where * framing * (1.0 + item.score),
                 context_hits=context_hits,
             ))
