@@ -175,7 +175,7 @@ class Engine:
             article = article.model_copy(update={"parent_id": parent.id,
                                                  "thread_id": parent.thread_id or parent.id})
         if save:
-            article = repository.save_new(article)
+            article = repository.save_answer(article)
         return adapt(article, audience)
 
 

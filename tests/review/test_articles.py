@@ -24,9 +24,19 @@ def test_save_new_assigns_identity_version_and_submitted_event(articles: Article
 
 def test_slug_clash_gets_a_short_suffix(articles: ArticleRepository):
     first = articles.save_new(sample_article("Sertraline in pregnancy?"))
-    second = articles.save_new(sample_article("Sertraline in pregnancy!"))
+    second = articles.save_new(sample_article("Sertraline, in pregnancy?"))
     assert first.slug == "sertraline-in-pregnancy"
     assert second.slug.startswith("sertraline-in-pregnancy-") and len(second.slug) == len(first.slug) + 5
+
+
+def test_an_answer_saved_twice_is_stored_once(articles: ArticleRepository):
+    """Two readers asking the same new question at once: the second answer written finds the
+    first one stored and returns it."""
+    first = articles.save_answer(sample_article("Sertraline in pregnancy?"))
+    second = articles.save_answer(sample_article("SERTRALINE  in pregnancy"))
+    assert second.id == first.id and len(articles.list()) == 1
+    follow_up = articles.save_answer(sample_article("Sertraline in pregnancy?", parent_id=first.id))
+    assert follow_up.id != first.id  # the same words in a thread are another question
 
 
 def test_slugify_folds_accents_and_bounds_length():

@@ -25,6 +25,17 @@ def test_ask_saves_a_submitted_article_and_reasking_returns_it(saved, clinical_s
     assert again.id == saved.id
 
 
+def test_readers_asking_a_new_question_together_get_one_article(clinical_store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    question = "Does lithium interact with ibuprofen in older adults?"
+    settings = Settings.load(dense="off")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: ask(question, store=clinical_store, settings=settings),
+                                range(4)))
+    assert len({a.id for a in answers}) == 1
+
+
 def test_follow_up_inherits_the_parent_entities(saved, clinical_store):
     child = ask("What about with sertraline?", follow_up_of=saved.id, store=clinical_store,
                 settings=Settings.load(dense="off"))

@@ -110,10 +110,31 @@ class ArticleRepository:
 
     def save_new(self, article: Article) -> Article:
         """Store a generated article as version 1, Submitted; returns it with id and slug set."""
+        saved = self._insert_new(article, reuse=False)
+        assert saved is not None
+        return saved
+
+    def save_answer(self, article: Article) -> Article:
+        """Store a freshly written answer, unless the question was answered meanwhile (two
+        readers asked it at once, in this process or another): then the stored answer, approved
+        version first, as ``find_for_question`` gives it. Checked inside the write, so a
+        question gets one article however many ask it together."""
+        saved = self._insert_new(article, reuse=True)
+        if saved is not None:
+            return saved
+        existing = self.find_for_question(article.question, parent_id=article.parent_id)
+        assert existing is not None
+        return existing
+
+    def _insert_new(self, article: Article, *, reuse: bool) -> Article | None:
         now = _now()
         article_id = _random_token(10)
 
-        def insert(conn: sqlite3.Connection) -> Article:
+        def insert(conn: sqlite3.Connection) -> Article | None:
+            if reuse and conn.execute(
+                    "SELECT 1 FROM articles WHERE question_norm = ? AND parent_id IS ? LIMIT 1",
+                    (normalise_question(article.question), article.parent_id)).fetchone():
+                return None
             thread_id = article_id
             if article.parent_id is not None:
                 parent = conn.execute("SELECT thread_id FROM articles WHERE id = ?",
