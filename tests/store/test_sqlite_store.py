@@ -128,3 +128,56 @@ def test_corpus_facts_are_cached_until_another_process_changes_the_documents(sto
     assert (before.documents, after.documents) == (1, 2)
     assert store.documents([record.id]).get(record.id) != record  # the stale record is gone
     assert store.document("pmid:1").title == "Revised"
+
+
+def _varied_store(store: SQLiteStore) -> None:
+    # Passages of different lengths mixing common words, rarer ones and two-word names, so
+    # BM25 scores differ and the two rankings below disagree.
+    import random
+
+    rng = random.Random(7)
+    common = ["weight", "sleep", "dose", "patients", "depression", "risk"]
+    rare = ["remeron", "zoloft", "sertraline hydrochloride", "mirtazapine", "lustral"]
+    docs = []
+    for i in range(120):
+        words = rng.choices(common, k=rng.randint(3, 30)) + rng.sample(rare, k=rng.randint(0, 2))
+        rng.shuffle(words)
+        docs.append(research(str(i), " ".join(words) + ".", year=2000 + i % 25))
+    docs.append(guideline("mdd", "Mirtazapine (Remeron) for depression with poor sleep.", 2023))
+    store.write_batch(docs)
+
+
+@pytest.mark.parametrize("limit", [1, 5, 40, 500])
+def test_lexical_lists_equal_two_lexical_searches(store: SQLiteStore, limit: int):
+    _varied_store(store)
+    cases = [
+        (["weight", "sleep"], ["mirtazapine", "Remeron", "remeron"]),
+        (["mirtazapine", "depression"], ["mirtazapine", "Zoloft", "sertraline hydrochloride"]),
+        (["dose"], ["dose"]),                      # the expansions add nothing
+        ([], ["lustral", "zoloft"]),               # no terms of the user's own
+        (["nothingmatches"], ["remeron"]),
+        (["risk", "patients"], ["nothingmatches"]),
+        (['"', "sleep", "NEAR("], ['a" OR "b', "(((", "*", "remeron"]),  # text, never syntax
+    ]
+    for filters in (None, SearchFilters(source_types=(SourceType.RESEARCH,)),
+                    SearchFilters(since_year=2010, until_year=2020)):
+        for terms, expansions in cases:
+            expected = (store.lexical_search(terms, limit=limit, filters=filters),
+                        store.lexical_search([*terms, *expansions], limit=limit, filters=filters))
+            assert store.lexical_lists(terms, expansions, limit=limit, filters=filters) == expected
+
+
+def test_lexical_lists_equal_two_lexical_searches_when_common_terms_are_pruned(
+        store: SQLiteStore, monkeypatch: pytest.MonkeyPatch):
+    import medcite.store.sqlite as sqlite_store
+
+    _varied_store(store)
+    # Make this small store prune terms found in over 30% of passages.
+    monkeypatch.setattr(sqlite_store, "PRUNE_FROM_PASSAGES", 1)
+    monkeypatch.setattr(sqlite_store, "COMMON_MIN_PASSAGES", 1)
+    monkeypatch.setattr(sqlite_store, "COMMON_SHARE", 0.3)
+    for terms, expansions in [(["weight", "remeron"], ["mirtazapine", "zoloft"]),
+                              (["weight", "sleep"], ["lustral"]),  # all terms common
+                              (["weight", "sleep"], ["dose", "risk"])]:
+        expected = (store.lexical_search(terms, limit=10), store.lexical_search([*terms, *expansions], limit=10))
+        assert store.lexical_lists(terms, expansions, limit=10) == expected

@@ -103,14 +103,18 @@ class Searcher:
             return []
         lists: list[tuple[float, list[int]]] = []
         owners: dict[int, int] = {}  # passage id -> document id
-        user = self.store.lexical_search(analysis.terms, limit=candidates, filters=filters)
-        lists.append((self.weights.user_terms, [h.passage_id for h in user]))
-        owners.update((h.passage_id, h.document_id) for h in user)
         if expansion_terms:
-            expanded = self.store.lexical_search(
-                [*analysis.terms, *expansion_terms], limit=candidates, filters=filters)
-            lists.append((self.weights.expanded, [h.passage_id for h in expanded]))
-            owners.update((h.passage_id, h.document_id) for h in expanded)
+            # Both rankings at once: the store shares the costly part (ranking every passage
+            # a common word matches) between them.
+            user, expanded = self.store.lexical_lists(
+                analysis.terms, expansion_terms, limit=candidates, filters=filters)
+            lexical = [(self.weights.user_terms, user), (self.weights.expanded, expanded)]
+        else:
+            user = self.store.lexical_search(analysis.terms, limit=candidates, filters=filters)
+            lexical = [(self.weights.user_terms, user)]
+        for weight, hits in lexical:
+            lists.append((weight, [h.passage_id for h in hits]))
+            owners.update((h.passage_id, h.document_id) for h in hits)
         dense_ranked: list[int] = []
         if self.dense_enabled:
             vector = self.encoder.encode([analysis.question])[0]
@@ -159,12 +163,13 @@ class Searcher:
         passages = self.store.passages([item[1] for item in chosen])
         lexical_rank = {pid: r for r, pid in enumerate(lists[0][1])}
         dense_rank = {pid: r for r, pid in enumerate(dense_ranked)}
+        explain = _Explainer(analysis)
         results = []
         for score, passage_id, document, design in chosen:
             result = SearchResult(
                 passage=passages[passage_id], document=document, design=design, score=score,
                 lexical_rank=lexical_rank.get(passage_id), dense_rank=dense_rank.get(passage_id))
-            _explain(result, analysis)
+            explain(result)
             results.append(result)
         return results
 
@@ -181,13 +186,23 @@ def _passes(document: DocumentRecord, filters: SearchFilters | None) -> bool:
     return True
 
 
-def _explain(result: SearchResult, analysis: QueryAnalysis) -> None:
-    """Record which of the user's terms and which recognised concepts the passage contains."""
-    haystack = f"{result.document.title} {result.passage.text}".lower()
-    result.matched_terms = [t for t in analysis.terms
-                            if re.search(r"\b" + re.escape(_stem(t.lower())), haystack)]
-    for mention in analysis.mentions:
-        names = [mention.surface, mention.concept.name, *analysis.expansions.get(mention.concept.id, [])]
-        if any(name.lower() in haystack for name in names if name):
-            if mention.concept.id not in result.matched_concepts:
-                result.matched_concepts.append(mention.concept.id)
+class _Explainer:
+    """Which of the user's terms and which recognised concepts a passage contains.
+
+    The patterns and lowercased names are prepared once per search, not once per result.
+    """
+
+    def __init__(self, analysis: QueryAnalysis) -> None:
+        self.terms = [(t, re.compile(r"\b" + re.escape(_stem(t.lower())))) for t in analysis.terms]
+        self.concepts: list[tuple[str, list[str]]] = []
+        for mention in analysis.mentions:
+            names = [mention.surface, mention.concept.name,
+                     *analysis.expansions.get(mention.concept.id, [])]
+            self.concepts.append((mention.concept.id, [n.lower() for n in names if n]))
+
+    def __call__(self, result: SearchResult) -> None:
+        haystack = f"{result.document.title} {result.passage.text}".lower()
+        result.matched_terms = [t for t, pattern in self.terms if pattern.search(haystack)]
+        for concept_id, names in self.concepts:
+            if concept_id not in result.matched_concepts and any(n in haystack for n in names):
+                result.matched_concepts.append(concept_id)

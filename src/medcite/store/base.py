@@ -81,6 +81,14 @@ class Store(Protocol):
         out terms found in a large share of passages (plain BM25 baselines turn it off)."""
         ...
 
+    def lexical_lists(
+        self, terms: Sequence[str], expansions: Sequence[str], *, limit: int,
+        filters: SearchFilters | None = None, prune_common: bool = True,
+    ) -> tuple[list[LexicalHit], list[LexicalHit]]:
+        """``lexical_search(terms)`` and ``lexical_search([*terms, *expansions])`` together
+        (an implementation may share work between the two rankings)."""
+        ...
+
     def matching_documents(self, terms: Sequence[str], *, limit: int = 100_000) -> set[int]:
         """Ids of documents with a passage matching any of the phrases (unranked)."""
         ...

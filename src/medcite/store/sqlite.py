@@ -397,14 +397,57 @@ class SQLiteStore:
         self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None,
         prune_common: bool = True,
     ) -> list[LexicalHit]:
-        phrases = [fts_phrase(t) for t in dict.fromkeys(t.strip() for t in terms) if t]
+        phrases = _phrases(terms)
         if not phrases or limit <= 0:
             return []
-        filters = filters or SearchFilters()
         if prune_common:
             with self.reading() as conn:
                 phrases = self._without_common(conn, phrases)
-        match = " OR ".join(phrases)
+        return self._ranked(" OR ".join(phrases), limit, filters)
+
+    def lexical_lists(
+        self, terms: Sequence[str], expansions: Sequence[str], *, limit: int,
+        filters: SearchFilters | None = None, prune_common: bool = True,
+    ) -> tuple[list[LexicalHit], list[LexicalHit]]:
+        """``lexical_search(terms)`` and ``lexical_search([*terms, *expansions])``, the same
+        hits and scores, for about the cost of the first alone.
+
+        BM25 is a sum over the query's phrases (idf and length normalisation do not depend on
+        the rest of the query), and a phrase adds nothing to a passage it does not match. So a
+        passage that matches no expansion keeps its terms-only score, and the combined top
+        ``limit`` lies among: the terms-only top ``limit``, the top of "terms AND expansions"
+        and the top of "expansions NOT terms". Expansions are specific names (brands, salts),
+        so those two queries touch few passages; only the first ranks every passage a common
+        word matches, where two OR queries ranked them all twice.
+        """
+        if limit <= 0:
+            return [], []
+        user = _phrases(terms)
+        combined = _phrases([*terms, *expansions])
+        if prune_common:
+            with self.reading() as conn:
+                user = self._without_common(conn, user)
+                combined = self._without_common(conn, combined)
+        user_hits = self._ranked(" OR ".join(user), limit, filters) if user else []
+        extra = [p for p in combined if p not in user]
+        if not extra and combined == user:
+            return user_hits, user_hits  # the expansions add no phrase
+        if not user or [p for p in combined if p in user] != user:
+            # Pruning kept other terms in the combined query: it is not a sum over these two.
+            return user_hits, self._ranked(" OR ".join(combined), limit, filters)
+        u, e = " OR ".join(user), " OR ".join(extra)
+        # The small queries' scores replace the terms-only ones. A terms-only hit that matches
+        # an expansion but is not among them keeps too low a score, harmlessly: ``limit``
+        # passages of "terms AND expansions" beat its true score already.
+        hits = {h.passage_id: h for h in user_hits}
+        for query in (f"({u}) AND ({e})", f"({e}) NOT ({u})"):
+            hits.update((h.passage_id, h) for h in self._ranked(query, limit, filters))
+        # The order the SQL gives: rank (= -score), then rowid.
+        return user_hits, sorted(hits.values(), key=lambda h: (-h.score, h.passage_id))[:limit]
+
+    def _ranked(self, match: str, limit: int, filters: SearchFilters | None) -> list[LexicalHit]:
+        """Passages for one FTS5 MATCH expression, best BM25 first, at most ``limit``."""
+        filters = filters or SearchFilters()
         if not (filters.source_types or filters.since_year is not None or filters.until_year is not None):
             sql = ("SELECT t.rowid, p.document_id, t.rank FROM (SELECT rowid, rank FROM passage_text "
                    "WHERE passage_text MATCH ? ORDER BY rank LIMIT ?) t "
@@ -429,3 +472,8 @@ class SQLiteStore:
             rows = conn.execute(sql, params).fetchall()
         # FTS5's bm25() is negative (smaller is better); flip it so higher is better everywhere.
         return [LexicalHit(passage_id=r[0], document_id=r[1], score=-r[2]) for r in rows]
+
+
+def _phrases(terms: Sequence[str]) -> list[str]:
+    """Each distinct term once, quoted as an FTS5 phrase."""
+    return [fts_phrase(t) for t in dict.fromkeys(t.strip() for t in terms) if t]
