@@ -60,9 +60,9 @@ class Engine:
         self.settings = settings
         self.searcher: Searcher = searcher_for(store, settings)
         self.backend = backend or backend_named(settings.backend, settings)
-        # How many documents each question word appears in, for the corpus generation they
-        # were counted in: the same words come back in question after question.
-        self._document_counts: dict[str, int] = {}
+        # How many passages each question word appears in, for the corpus generation they were
+        # counted in: the same words come back in question after question.
+        self._passage_counts: dict[str, int] = {}
         self._counts_generation = -1
         self._counts_lock = threading.Lock()
 
@@ -114,23 +114,24 @@ class Engine:
         )
         return AnswerRequest(analysis=analysis, evidence=self._evidence(results), audience=audience,
                              searched=searched, by_concept=by_concept,
-                             term_weights=self._term_weights(analysis.terms, stats.documents))
+                             term_weights=self._term_weights(analysis.terms, stats.passages))
 
-    def _term_weights(self, terms: list[str], documents: int) -> dict[str, float]:
-        # A word the store has never seen gets the highest weight: it is the topic the corpus lacks.
-        return {t: math.log((documents + 1) / (self._documents_with(t) + 0.5)) for t in terms}
+    def _term_weights(self, terms: list[str], passages: int) -> dict[str, float]:
+        # Inverse passage frequency. A word the store has never seen gets the highest weight:
+        # it is the topic the corpus lacks.
+        return {t: math.log((passages + 1) / (self._passages_with(t) + 0.5)) for t in terms}
 
-    def _documents_with(self, term: str) -> int:
+    def _passages_with(self, term: str) -> int:
         generation = self.store.corpus_generation()
         with self._counts_lock:
-            if generation != self._counts_generation or len(self._document_counts) > 100_000:
-                self._document_counts.clear()
+            if generation != self._counts_generation or len(self._passage_counts) > 100_000:
+                self._passage_counts.clear()
                 self._counts_generation = generation
-            count = self._document_counts.get(term)
+            count = self._passage_counts.get(term)
         if count is None:
-            count = len(self.store.matching_documents([term]))
+            count = self.store.passage_frequency(term)
             with self._counts_lock:
-                self._document_counts[term] = count
+                self._passage_counts[term] = count
         return count
 
     # -- articles -----------------------------------------------------------------------------

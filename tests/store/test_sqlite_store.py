@@ -181,3 +181,13 @@ def test_lexical_lists_equal_two_lexical_searches_when_common_terms_are_pruned(
                               (["weight", "sleep"], ["dose", "risk"])]:
         expected = (store.lexical_search(terms, limit=10), store.lexical_search([*terms, *expansions], limit=10))
         assert store.lexical_lists(terms, expansions, limit=10) == expected
+
+
+def test_passage_frequency_counts_matching_passages(store: SQLiteStore):
+    store.write_batch([research("1", "Mirtazapine improved sleep."),
+                       research("2", "Mirtazapine caused weight gain."),
+                       research("3", "Magnesium lowered blood pressure.")])
+    assert store.passage_frequency("mirtazapine") == 2
+    assert store.passage_frequency("MIRTAZAPINE") == 2  # the phrase is analysed like the index
+    assert store.passage_frequency("lithium") == 0
+    assert store.passage_frequency('" OR *') == 0 and store.passage_frequency("  ") == 0

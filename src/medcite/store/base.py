@@ -89,6 +89,10 @@ class Store(Protocol):
         (an implementation may share work between the two rankings)."""
         ...
 
+    def passage_frequency(self, term: str) -> int:
+        """How many passages match the phrase."""
+        ...
+
     def matching_documents(self, terms: Sequence[str], *, limit: int = 100_000) -> set[int]:
         """Ids of documents with a passage matching any of the phrases (unranked)."""
         ...

@@ -393,6 +393,16 @@ class SQLiteStore:
                 "WHERE passage_text MATCH ? LIMIT ?", (" OR ".join(phrases), limit)).fetchall()
         return {r[0] for r in rows}
 
+    def passage_frequency(self, term: str) -> int:
+        """How many passages match the phrase (its document frequency at passage level); read
+        from the full-text index alone, without touching the passage rows."""
+        phrase = fts_phrase(term.strip()) if term.strip() else None
+        if phrase is None:
+            return 0
+        with self.reading() as conn:
+            return conn.execute("SELECT count(*) FROM passage_text WHERE passage_text MATCH ?",
+                                (phrase,)).fetchone()[0]
+
     def lexical_search(
         self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None,
         prune_common: bool = True,
