@@ -65,7 +65,8 @@ def _pack_spans(spans: Sequence[tuple[int, int]]) -> bytes:
 def _unpack_spans(blob: bytes) -> list[SentenceSpan]:
     flat = array("I")
     flat.frombytes(blob)
-    return [SentenceSpan(start=flat[i], end=flat[i + 1]) for i in range(0, len(flat), 2)]
+    # Rows this store wrote itself: constructed without re-validation (a search reads thousands).
+    return [SentenceSpan.model_construct(start=flat[i], end=flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
 def rows_in(conn: sqlite3.Connection, sql: str, values: Sequence[object]) -> Iterator[tuple]:
@@ -335,7 +336,7 @@ class SQLiteStore:
 
     @staticmethod
     def _passage(row: tuple) -> Passage:
-        return Passage(
+        return Passage.model_construct(
             id=row[0], key=f"{row[1]}#{row[2]}", document_id=row[8], document_key=row[1],
             ordinal=row[2],
             section=row[3], text=row[4], char_start=row[5], char_end=row[6],
