@@ -65,6 +65,12 @@ class Engine:
         self._passage_counts: dict[str, int] = {}
         self._counts_generation = -1
         self._counts_lock = threading.Lock()
+        # Python runs one thread's bytecode at a time, so answers computed together in one
+        # process only interleave, each taking as long as all of them. One at a time, each is
+        # quick and the queue moves as fast or faster (under load on 2 cores: more answers per
+        # second and p95 975 -> 670 ms). Waiting on a model server is not computation and is
+        # not held to it.
+        self._computing = threading.Lock()
 
     # -- evidence -----------------------------------------------------------------------------
 
@@ -145,9 +151,16 @@ class Engine:
                               headline="Outside medcite's scope", refusal=REFUSAL,
                               backend="none", intent=str(analysis.intent))
         else:
-            request = self.request_for(analysis, Audience.CLINICIAN)
-            request.progress = progress
-            article = verify_article(self.backend.write(request), self.store)
+            draft: Article | None = None
+            with self._computing:
+                request = self.request_for(analysis, Audience.CLINICIAN)
+                request.progress = progress
+                if self.backend.cpu_bound:
+                    draft = self.backend.write(request)
+            if draft is None:
+                draft = self.backend.write(request)
+            with self._computing:
+                article = verify_article(draft, self.store)
             article = article.model_copy(update={"slug": slugify(analysis.question)})
         if analysis.red_flags:
             article = article.model_copy(update={"emergency_notice": EMERGENCY_NOTICE})

@@ -51,5 +51,8 @@ class AnswerRequest:
 
 class AnswerBackend(Protocol):
     name: str
+    # True when writing is computation in this process (extractive), False when it is waiting
+    # on a model server: the pipeline runs computation one answer at a time per process.
+    cpu_bound: bool
 
     def write(self, request: AnswerRequest) -> Article: ...

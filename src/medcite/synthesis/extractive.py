@@ -41,6 +41,7 @@ class Caps:
 
 class ExtractiveBackend:
     name = "extractive"
+    cpu_bound = True
 
     def __init__(self, caps: Caps | None = None) -> None:
         self.caps = caps or Caps()

@@ -246,6 +246,7 @@ class Drafted:
 
 class OpenAIBackend:
     name = "openai"
+    cpu_bound = False  # the model server computes; this process waits
 
     def __init__(self, client: ChatClient, *, checker: SupportChecker | None = None,
                  limits: PromptLimits | None = None, max_tokens: int = 900,
