@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/ingest/run.py
 Measures, in one run: (a) parsing alone, (b) the baseline — bare SQLite FTS5 inserting the same
 abstracts into one table, no schema, no sentences — and (c) the full medcite ingest (parse,
-sentence split, passages, metadata, FTS5) into a fresh store.
+sentence split, passages, metadata, FTS5; a file this large is parsed in a second process
+while the first writes) into a fresh store.
 """
 
 from __future__ import annotations

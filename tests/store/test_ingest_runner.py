@@ -69,8 +69,14 @@ def test_killed_ingest_resumes_to_the_same_store(tmp_path, pubmed_2021):
                 continue
             if n >= 1000:
                 break
+    children = _children(process.pid)
+    assert children, "a file this large is parsed in a second process"
     process.send_signal(signal.SIGKILL)
     process.wait()
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in children):  # the parser notices and stops
+        assert time.monotonic() < deadline, "the parsing process outlived the killed writer"
+        time.sleep(0.1)
     partial, _ = consistency(str(location))
     assert 0 < partial < 20_000, "the kill should land mid-file"
 
@@ -82,6 +88,20 @@ def test_killed_ingest_resumes_to_the_same_store(tmp_path, pubmed_2021):
     ingest_paths(clean_store, [pubmed_2021], progress=False)
     clean_store.close()
     assert resumed == consistency(str(tmp_path / "clean" / "medcite.sqlite"))
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def _entity_bomb() -> bytes:
@@ -119,7 +139,11 @@ def _bad_inputs(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def test_malformed_inputs_are_reported_and_nothing_stored_is_lost(store, shared_data, tmp_path):
+@pytest.mark.parametrize("aside", [False, True], ids=["parsed-in-process", "parsed-aside"])
+def test_malformed_inputs_are_reported_and_nothing_stored_is_lost(store, shared_data, tmp_path,
+                                                                  monkeypatch, aside):
+    if aside:  # every file parsed in a second process, as large files are
+        monkeypatch.setattr("medcite.ingest.runner.PARSE_ASIDE_FROM_BYTES", 0)
     ingest_paths(store, [shared_data / "medquad" / "xml_samples"], progress=False)
     before = consistency(store.location)
     bad = _bad_inputs(tmp_path / "bad")
@@ -147,3 +171,34 @@ def test_cli_exit_code_and_summary_for_a_bad_file(home, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "medcite.cli.__main__", "ingest", str(tmp_path / "nope*.xml")],
                              capture_output=True, text=True, env={**os.environ, "MEDCITE_HOME": str(home)})
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_a_file_parsed_aside_gives_the_same_store(tmp_path, shared_data, monkeypatch):
+    """Same records, same order, same errors, whichever process parses."""
+    files = [shared_data / "medquad" / "xml_samples", shared_data / "dailymed_spl_samples" / "humira.xml"]
+    in_process = SQLiteStore(tmp_path / "a" / "medcite.sqlite")
+    first = ingest_paths(in_process, files, progress=False)
+    monkeypatch.setattr("medcite.ingest.runner.PARSE_ASIDE_FROM_BYTES", 0)
+    aside = SQLiteStore(tmp_path / "b" / "medcite.sqlite")
+    second = ingest_paths(aside, files, progress=False)
+    assert first.summary_lines() == second.summary_lines()
+    in_process.close()
+    aside.close()
+    assert consistency(str(tmp_path / "a" / "medcite.sqlite")) == consistency(str(tmp_path / "b" / "medcite.sqlite"))
+
+
+def test_a_parser_crash_in_the_parsing_process_is_raised_with_its_traceback(tmp_path, monkeypatch):
+    from medcite.ingest.runner import parsed
+
+    class Broken:
+        name = "broken"
+
+        def parse(self, path):
+            yield from ()
+            raise ZeroDivisionError("a bug in a parser")
+
+    monkeypatch.setattr("medcite.ingest.runner.PARSE_ASIDE_FROM_BYTES", 0)
+    path = tmp_path / "any.xml"
+    path.write_text("<x/>")
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: a bug in a parser"):
+        list(parsed(Broken(), path))

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import multiprocessing
+import os
+import queue
+import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +21,17 @@ from pathlib import Path
 from tqdm import tqdm
 
 from medcite.errors import IngestInputError, MedciteError
-from medcite.ingest.base import ParsedRecord
+from medcite.ingest.base import Ingestor, ParsedRecord
 from medcite.ingest.formats import UnrecognisedFormatError, detect
 from medcite.models import Deletion, Document, RecordError
 from medcite.store.base import BatchOutcome, Store
 
 DEFAULT_BATCH = 500
+# Files at least this large are parsed in a second process while this one writes; for smaller
+# ones starting it costs more than it saves.
+PARSE_ASIDE_FROM_BYTES = 2 << 20
+_CHUNK = 250  # records per hand-over from the parsing process
+_CHUNKS_IN_FLIGHT = 8  # bounded, so a slow writer holds the parser back and memory stays flat
 
 
 @dataclass
@@ -116,12 +125,84 @@ def ingest_paths(
                     continue
                 bar.set_postfix_str(f"{path.name} ({ingestor.name})", refresh=False)
                 outcome, errors_before = BatchOutcome(), len(report.record_errors)
-                ingest_records(store, ingestor.parse(path), report, bar, batch_size, outcome)
+                ingest_records(store, parsed(ingestor, path), report, bar, batch_size, outcome)
                 if len(report.record_errors) == errors_before:
                     store.mark_file_done(fingerprint, str(path), outcome)
             except MedciteError as exc:
                 report.file_errors.append(f"{path}: {exc}" if str(path) not in str(exc) else str(exc))
     return report
+
+
+def parsed(ingestor: Ingestor, path: Path) -> Iterator[ParsedRecord]:
+    """The file's records; a large file is parsed in a second process while the caller writes
+    (parsing is a third of the work and the writer cannot use a second core otherwise)."""
+    if path.stat().st_size < PARSE_ASIDE_FROM_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        return ingestor.parse(path)
+    return _parsed_aside(ingestor, path)
+
+
+def _parsed_aside(ingestor: Ingestor, path: Path) -> Iterator[ParsedRecord]:
+    context = multiprocessing.get_context("fork")
+    channel = context.Queue(_CHUNKS_IN_FLIGHT)
+    parser = context.Process(target=_parse_into, args=(ingestor, path, channel, os.getpid()),
+                             name="medcite-parse", daemon=True)
+    parser.start()
+    try:
+        while True:
+            try:
+                kind, payload = channel.get(timeout=1.0)
+            except queue.Empty:
+                if not parser.is_alive():
+                    raise IngestInputError(f"{path}: the parsing process stopped unexpectedly "
+                                           f"(exit code {parser.exitcode})") from None
+                continue
+            if kind == "records":
+                yield from payload
+            elif kind == "input_error":
+                message, hint = payload
+                raise IngestInputError(message, hint=hint)
+            elif kind == "crash":
+                raise RuntimeError(f"parsing {path} failed in the parsing process:\n{payload}")
+            else:
+                return
+    finally:
+        # The caller stopped (done, failed or interrupted): the parser must not outlive it.
+        if parser.is_alive():
+            parser.terminate()
+        parser.join(timeout=5)
+        channel.close()
+
+
+def _parse_into(ingestor: Ingestor, path: Path, channel: multiprocessing.Queue, writer: int) -> None:
+    """Runs in the parsing process: records in chunks, then how it ended."""
+
+    def send(kind: str, payload: object) -> None:
+        while True:
+            try:
+                channel.put((kind, payload), timeout=0.5)
+                return
+            except queue.Full:
+                if os.getppid() != writer:  # the writer was killed: stop, do not linger
+                    os._exit(1)
+
+    try:
+        chunk: list[ParsedRecord] = []
+        for record in ingestor.parse(path):
+            chunk.append(record)
+            if len(chunk) >= _CHUNK:
+                send("records", chunk)
+                chunk = []
+                if os.getppid() != writer:
+                    os._exit(1)
+        send("records", chunk)
+        send("done", None)
+    except MedciteError as exc:
+        send("input_error", (exc.message, exc.hint))
+    except Exception:  # noqa: BLE001 - a parser bug, reported with its traceback by the writer
+        send("crash", traceback.format_exc())
+    finally:
+        channel.close()
+        channel.join_thread()  # everything sent reaches the pipe before the process exits
 
 
 def ingest_records(
