@@ -34,7 +34,8 @@ KEEP_FINISHED = timedelta(days=1)
 _COLUMNS = ("id, question, audience, follow_up_of, state, tokens, article_id, article_slug, "
             "error_code, error_status, error_message, started_at, updated_at")
 
-Answer = Callable[[str, Audience, str | None, Progress], Article]
+# The pipeline: question, audience, article followed up (if any), progress callback.
+Answer = Callable[[str, Audience, str | None, Progress | None], Article]
 
 
 class AskState(StrEnum):

@@ -38,7 +38,7 @@ class WebServices:
         articles = ArticleRepository(store)
 
         def answer(question: str, audience: Audience, follow_up_of: str | None,
-                   progress: Progress) -> Article:
+                   progress: Progress | None) -> Article:
             from medcite.answer import ask  # loads retrieval models; import it when used
 
             return ask(question, audience=audience, follow_up_of=follow_up_of, store=store,
@@ -81,11 +81,7 @@ def ask_question(request: Request, question: str, audience: Audience,
     The pipeline returns a stored article (a new one, Submitted, or the existing answer).
     """
     question = _accepted_question(request, question)
-    from medcite.answer import ask  # the pipeline loads retrieval models; import it when used
-
-    web = services(request)
-    return ask(question, audience=audience, follow_up_of=follow_up_of, store=web.store,
-               settings=web.settings)
+    return services(request).asks.answer(question, audience, follow_up_of, None)
 
 
 def start_ask(request: Request, question: str, audience: Audience,
