@@ -44,6 +44,13 @@ def test_follow_up_inherits_the_parent_entities(saved, clinical_store):
     assert child.parent_id == saved.id and child.thread_id == saved.id
 
 
+def test_the_package_level_ask_is_the_pipeline(saved, clinical_store):
+    import medcite
+
+    again = medcite.ask(QUESTION, store=clinical_store, settings=Settings.load(dense="off"))
+    assert again.id == saved.id and medcite.__version__ != "0+unknown"
+
+
 def test_patient_audience_from_the_api(saved, clinical_store):
     patient = ask(QUESTION, audience="patient", store=clinical_store, settings=Settings.load(dense="off"))
     assert patient.id == saved.id and patient.audience is Audience.PATIENT
