@@ -110,7 +110,7 @@ def review_move(article: str, to: str, username: str, comment: str, password_std
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def articles(ctx: click.Context) -> None:
-    """Stored articles (``list`` when no subcommand is given)."""
+    """Stored articles (lists them when no subcommand is given)."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(articles_list)
 
