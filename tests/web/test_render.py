@@ -39,6 +39,9 @@ def test_reference_links_from_identifiers():
     assert reference_links(with_doi) == [("DOI", "https://doi.org/10.1/x")]
     unsafe = guideline.model_copy(update={"url": "javascript:alert(1)"})
     assert reference_links(unsafe) == []
+    # A record whose own URL is its PubMed page shows that link once.
+    own_page = research.model_copy(update={"doi": None, "url": "http://www.pubmed.ncbi.nlm.nih.gov/9"})
+    assert reference_links(own_page) == [("PubMed", "https://pubmed.ncbi.nlm.nih.gov/9/")]
 
 
 def test_review_steps():

@@ -135,12 +135,22 @@ def reference_links(ref: Reference) -> list[tuple[str, str]]:
         links.append(("DOI", "https://doi.org/" + quote(ref.doi.strip(), safe="/:;()._-")))
     url = _web_url(ref.url)
     host = urlsplit(url).netloc.lower() if url else ""
-    if url and not (ref.doi and host in ("doi.org", "dx.doi.org")):  # the DOI link says it
+    shown = {_same_page(link) for _, link in links}
+    if url and _same_page(url) in shown:
+        pass  # the source's own URL is one of the links above (PubMed's page, usually)
+    elif url and not (ref.doi and host in ("doi.org", "dx.doi.org")):  # the DOI link says it
         links.append(("DailyMed" if host.endswith("dailymed.nlm.nih.gov") else host, url))
     elif ref.spl_set_id and not url:
         links.append(("DailyMed", "https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid="
                       + quote(ref.spl_set_id.strip(), safe="")))
     return links
+
+
+def _same_page(url: str) -> str:
+    """A URL compared without scheme, "www." or trailing slash."""
+    parts = urlsplit(url)
+    host = parts.netloc.lower().removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}?{parts.query}"
 
 
 def reference_details(ref: Reference) -> str:
