@@ -66,6 +66,28 @@ def test_every_statement_is_cited_verbatim_and_verifies(article, clinical_store)
     assert first_use == numbers  # numbered in order of first use
 
 
+def test_the_magnesium_evidence_is_not_about_another_salt(article):
+    """The reader asked about magnesium glycinate, an oral supplement: intravenous magnesium
+    sulfate for asthma (in the GINA guideline here) is another product and is not shown as
+    evidence on it."""
+    magnesium = next(sub for sub in article.sections[0].subsections
+                     if sub.heading.lower().startswith("magnesium"))
+    for statement in [*magnesium.statements, *article.bottom_line]:
+        assert "magnesium sulfate" not in statement.text.lower(), statement.text
+
+
+def test_a_sentence_naming_another_form_is_recognised():
+    from medcite.synthesis.sentences import AskedForm, names_another_form
+
+    glycinate = AskedForm(moiety_names=("magnesium",), words=frozenset({"glycinate"}))
+    assert names_another_form("Consider magnesium sulfate IV for severe exacerbations.", glycinate)
+    assert not names_another_form("Magnesium supplements can cause diarrhea.", glycinate)
+    assert not names_another_form("Magnesium glycinate and magnesium oxide were compared.", glycinate)
+    assert not names_another_form("Serum magnesium was low.", glycinate)
+    tartrate = AskedForm(moiety_names=("metoprolol",), words=frozenset({"tartrate"}))
+    assert names_another_form("Metoprolol succinate once daily reduced mortality.", tartrate)
+
+
 def test_same_store_same_question_same_json(engine, article):
     again = engine.write_article(analyse(QUESTION, engine.searcher.vocabulary))
     assert again.model_dump_json() == article.model_dump_json()

@@ -22,7 +22,8 @@ from medcite.models import (
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.base import AnswerRequest, Evidence
 from medcite.synthesis.references import ReferenceBook
-from medcite.synthesis.sentences import Candidate, candidates_from, is_near_duplicate
+from medcite.synthesis.sentences import AskedForm, Candidate, candidates_from, is_near_duplicate
+from medcite.vocab.salts import counter_ions
 
 EVIDENCE_REVIEW = "Evidence Review"
 IMPLICATIONS = "Clinical Implications"
@@ -67,7 +68,8 @@ class _Plan:
         self.terms = [t for t in analysis.terms if t.lower() not in name_words]
         self.candidates = candidates_from(
             _unique_evidence(request.evidence, request.by_concept), self.names,
-            self.terms, max(years, default=2024), _context(request.by_concept, name_words))
+            self.terms, max(years, default=2024), _context(request.by_concept, name_words),
+            _asked_forms(analysis))
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -237,6 +239,19 @@ class _Plan:
 
 def _design_rank(candidate: Candidate) -> int:
     return RANK[candidate.evidence.design]
+
+
+def _asked_forms(analysis) -> dict[str, AskedForm]:
+    """Concepts the reader named in a particular salt or form, with the substance's own names."""
+    asked: dict[str, AskedForm] = {}
+    for mention in analysis.mentions:
+        if mention.form and mention.concept.id not in asked:
+            concept = mention.concept
+            names = {concept.name.lower(), *(s.lower() for s in concept.synonyms
+                                             if not set(s.lower().split()) & counter_ions())}
+            asked[concept.id] = AskedForm(moiety_names=tuple(sorted(names)),
+                                          words=frozenset(mention.form.lower().split()))
+    return asked
 
 
 def _ordered_concepts(analysis) -> dict[str, tuple[str, list[str]]]:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.base import Evidence
 from medcite.synthesis.support import instruction_like
+from medcite.vocab.salts import counter_ions
 
 MIN_CHARS = 40
 MAX_CHARS = 420
@@ -110,6 +111,34 @@ def concept_names(names_by_concept: dict[str, list[str]], sentence: str) -> froz
 
 
 @dataclass(frozen=True)
+class AskedForm:
+    """The salt or form the reader named ("glycinate" in "magnesium glycinate")."""
+
+    moiety_names: tuple[str, ...]  # lower-case names of the substance itself ("magnesium")
+    words: frozenset[str]  # the form's words ("glycinate")
+
+
+def names_another_form(sentence: str, asked: AskedForm) -> bool:
+    """The sentence is about a different salt or form of the substance than the one asked
+    about ("magnesium sulfate IV" for a question on magnesium glycinate): another product, often
+    another route and indication. A sentence naming the substance alone, or the asked form too,
+    is not."""
+    words = _TOKEN.findall(sentence.lower())
+    other = False
+    for i, word in enumerate(words[:-1]):
+        for name in asked.moiety_names:
+            parts = name.split()
+            if words[i:i + len(parts)] != parts or i + len(parts) >= len(words):
+                continue
+            following = words[i + len(parts)]
+            if following in asked.words:
+                return False
+            if following in counter_ions():
+                other = True
+    return other
+
+
+@dataclass(frozen=True)
 class _Traits:
     """What a sentence says regardless of the question."""
 
@@ -153,13 +182,15 @@ def candidates_from(
     terms: list[str],
     newest_year: int,
     context: dict[str, frozenset[str]] | None = None,
+    asked_forms: dict[str, AskedForm] | None = None,
 ) -> list[Candidate]:
     """Every quotable sentence of the evidence, scored.
 
     ``terms`` are the user's words other than concept names; ``context`` maps a concept id to
     words typical of the *other* concepts' evidence (e.g. "depression" for magnesium when the
     question is about mirtazapine), so a sentence about magnesium in depression outranks one
-    about magnesium in asthma.
+    about magnesium in asthma. A sentence about another salt or form of a substance than the
+    one in ``asked_forms`` does not count as evidence on that substance.
     """
     found: list[Candidate] = []
     term_set = {t.lower() for t in terms}
@@ -177,6 +208,9 @@ def candidates_from(
             if quote is None:
                 continue
             concepts = concept_names(lowered_names, quote)
+            if asked_forms and concepts & asked_forms.keys():
+                concepts = frozenset(c for c in concepts if c not in asked_forms
+                                     or not names_another_form(quote, asked_forms[c]))
             traits = _traits(quote)
             tokens = traits.tokens
             term_hits = len(term_set & tokens)
