@@ -109,6 +109,43 @@ def test_the_ask_page_follows_a_slow_model_to_its_article(server, corpus, monkey
         assert client.get(done.headers["location"]).status_code == 200
 
 
+def test_resubmitting_with_a_slow_model_is_followed_on_the_progress_page(server, corpus,
+                                                                       monkeypatch):
+    from medcite.models import ReviewStatus
+    from medcite.review import ArticleRepository, ReviewWorkflow, UserAccounts
+    from tests.review.factories import sample_article
+    from tests.web.conftest import PASSWORD, sign_in
+
+    monkeypatch.setattr(pages, "ASK_WAIT_SECONDS", 0.05)
+    articles = ArticleRepository(corpus)
+    accounts = UserAccounts(corpus)
+    rita = accounts.add_user("rita", PASSWORD, "reviewer")
+    accounts.add_user("eddie", PASSWORD, "editor")
+    article = articles.save_new(sample_article(QUESTION))
+    workflow = ReviewWorkflow(articles)
+    workflow.move(article.id, ReviewStatus.UNDER_REVIEW, rita)
+    workflow.move(article.id, ReviewStatus.REJECTED, rita, "misses the QT caution")
+
+    server.reply(completion(GOOD, pace=0.01))
+    with TestClient(create_app(openai_settings(server), corpus)) as client:
+        sign_in(client, "eddie")
+        page = f"/articles/{article.slug}"
+        moved = client.post(f"{page}/review", data={"to": "submitted", "comment": "label added",
+                                                    "csrf_token": csrf_of(client, page)},
+                            follow_redirects=False)
+        assert moved.status_code == 303 and moved.headers["location"].startswith("/asks/")
+        job_id = moved.headers["location"].rsplit("/", 1)[1]
+        deadline = time.monotonic() + 60
+        while (job := client.get(f"/api/v1/asks/{job_id}").json())["state"] == "writing":
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        assert job["state"] == "done" and job["article_id"] == article.id, job
+    revised = articles.get(article.id)
+    assert (revised.version, revised.status) == (2, ReviewStatus.SUBMITTED)
+    assert revised.backend in ("openai", FALLBACK_BACKEND) and server.requests
+    assert articles.events(article.id)[-1].comment == "label added"
+
+
 def test_a_failed_model_is_reported_on_the_page_and_by_the_api(server, corpus):
     server.reply(*[error(400, "context length exceeded")] * 4)  # refused in every format
     with TestClient(create_app(openai_settings(server), corpus)) as client:

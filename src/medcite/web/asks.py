@@ -36,6 +36,8 @@ _COLUMNS = ("id, question, audience, follow_up_of, state, tokens, article_id, ar
 
 # The pipeline: question, audience, article followed up (if any), progress callback.
 Answer = Callable[[str, Audience, str | None, Progress | None], Article]
+# Other work that writes an article, such as answering a rejected article's question again.
+Work = Callable[[Progress | None], Article]
 
 
 class AskState(StrEnum):
@@ -101,7 +103,9 @@ class AskJobs:
         self._running: dict[str, Future[Article]] = {}
         self._lock = threading.Lock()
 
-    def start(self, question: str, audience: Audience, follow_up_of: str | None = None) -> AskJob:
+    def start(self, question: str, audience: Audience, follow_up_of: str | None = None,
+              work: Work | None = None) -> AskJob:
+        """Answer ``question`` in the background (or do ``work``, which writes its article)."""
         job_id = secrets.token_urlsafe(12)
         now = _now()
 
@@ -113,7 +117,8 @@ class AskJobs:
                          (job_id, question, audience.value, follow_up_of, now, now))
 
         self.store.write(insert)
-        future = self._pool.submit(self._run, job_id, question, audience, follow_up_of)
+        job: Work = work or (lambda progress: self.answer(question, audience, follow_up_of, progress))
+        future = self._pool.submit(self._run, job_id, question, job)
         with self._lock:
             self._running[job_id] = future
         future.add_done_callback(lambda _: self._forget(job_id))
@@ -154,7 +159,7 @@ class AskJobs:
         with self._lock:
             self._running.pop(job_id, None)
 
-    def _run(self, job_id: str, question: str, audience: Audience, follow_up_of: str | None) -> Article:
+    def _run(self, job_id: str, question: str, work: Work) -> Article:
         last_write = 0.0
 
         def progress(tokens: int) -> None:
@@ -164,7 +169,7 @@ class AskJobs:
                 self._update(job_id, "tokens = ?", (tokens,))
 
         try:
-            article = self.answer(question, audience, follow_up_of, progress)
+            article = work(progress)
         except MedciteError as exc:
             self._fail(job_id, exc.code, exc.http_status, str(exc))
             raise

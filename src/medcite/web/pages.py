@@ -22,6 +22,7 @@ from medcite.web.services import (
     services,
     session_user,
     start_ask,
+    start_resubmission,
 )
 
 AUDIENCE_COOKIE = "medcite_audience"
@@ -145,6 +146,9 @@ def review_action(request: Request, slug: str, to: Annotated[ReviewStatus, Form(
                   comment: Annotated[str, Form(max_length=4000)] = "") -> Response:
     user = require_session_user(request)
     article = services(request).articles.get_by_slug(slug)
+    if to is ReviewStatus.SUBMITTED:  # answered again: followed like a question being asked
+        return _after_ask(start_resubmission(request, article, user, comment, _reader(request),
+                                             ASK_WAIT_SECONDS))
     decide(request, article, to, user, comment)
     return RedirectResponse(f"/articles/{article.slug}#review", status_code=303)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -96,22 +97,42 @@ def start_ask(request: Request, question: str, audience: Audience,
 
 def decide(request: Request, article: Article, to: ReviewStatus, user: User,
            comment: str) -> ReviewEvent:
-    """A review decision from a page or the API.
-
-    Resubmitting a rejected article (editors and admins) writes a revised version: the question
-    is answered again from the store as it is now, for instance after missing sources were added.
-    """
+    """A review decision from a page or the API, made before it returns (the API's way)."""
     web = services(request)
     assert article.id is not None
     if to is not ReviewStatus.SUBMITTED:
         return web.workflow.move(article.id, to, user, comment)
-    check_transition(article.status, to, user.role)  # refuse before the costly regeneration
-    from medcite.answer import ask
-
-    revised = ask(article.question, follow_up_of=article.parent_id, store=web.store,
-                  settings=web.settings, save=False)
-    web.workflow.revise(article.id, revised, user, comment or "answered again from the store")
+    _resubmission(web, article, user, comment)(None)
     return web.articles.events(article.id)[-1]
+
+
+def start_resubmission(request: Request, article: Article, user: User, comment: str,
+                       audience: Audience, wait_seconds: float) -> AskJob:
+    """Resubmit in the background, as an ask job the page can follow (a language model may
+    take minutes to write the revision); waits up to ``wait_seconds`` for a quick one."""
+    asks = services(request).asks
+    work = _resubmission(services(request), article, user, comment)
+    job = asks.start(article.question, audience, article.parent_id, work=work)
+    return asks.wait(job.id, wait_seconds)
+
+
+def _resubmission(web: WebServices, article: Article, user: User,
+                  comment: str) -> Callable[[Progress | None], Article]:
+    """Resubmitting a rejected article (editors and admins) writes a revised version: the
+    question is answered again from the store as it is now, for instance after missing sources
+    were added. Refused here, before the costly regeneration, when the move is not allowed."""
+    assert article.id is not None
+    check_transition(article.status, ReviewStatus.SUBMITTED, user.role)
+
+    def revise(progress: Progress | None) -> Article:
+        from medcite.answer import ask
+
+        revised = ask(article.question, follow_up_of=article.parent_id, store=web.store,
+                      settings=web.settings, save=False, progress=progress)
+        return web.workflow.revise(article.id, revised, user,
+                                   comment or "answered again from the store")
+
+    return revise
 
 
 _ADAPTED: RecentlyUsed[tuple[str, int, str, str], Article] = RecentlyUsed(1024)
