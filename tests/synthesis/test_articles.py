@@ -141,3 +141,28 @@ def test_consumer_health_reference_is_typed(engine):
     article = engine.write_article(analyse("What is an A1C test?", engine.searcher.vocabulary))
     types = {r.source_type for r in article.references}
     assert SourceType.CONSUMER_HEALTH in types
+
+
+def test_with_two_agents_a_sentence_that_merely_names_one_is_left_out(store):
+    from medcite.models import Document, Section
+
+    def research(pmid: str, title: str, text: str) -> Document:
+        return Document(key=f"pmid:{pmid}", source_type=SourceType.RESEARCH, title=title,
+                        pmid=pmid, year=2020, source="J Test",
+                        sections=[Section(label="RESULTS", text=text)])
+
+    store.write_batch([
+        research("1", "Mirtazapine in major depression", "Mirtazapine improved depressive "
+                 "symptoms and sleep in adults with major depression over eight weeks."),
+        research("2", "Oral magnesium in depression", "Oral magnesium supplementation reduced "
+                 "depressive symptoms in adults with mild to moderate depression."),
+        research("3", "Bacterial transformation", "Bacterial cultures grown with added magnesium "
+                 "ions reached competence for transformation at an earlier growth phase."),
+    ])
+    engine = Engine(store, Settings.load(dense="off"))
+    question = "Can magnesium be taken with mirtazapine for depression?"
+    article = engine.write_article(analyse(question, engine.searcher.vocabulary))
+    quoted = " ".join(s.text for s in article.statements())
+    assert "Oral magnesium supplementation reduced depressive symptoms" in quoted
+    assert "Bacterial cultures" not in quoted
+    assert "pmid:3" not in {r.document_key for r in article.references}

@@ -124,8 +124,12 @@ class _Plan:
                 review.append(SubSection(heading=self._joined(agents) + " together",
                                          statements=statements))
 
+        several = len(self.concepts) >= 2
         for cid, (kind, _) in self.concepts.items():
-            pool = [c for c in self.candidates if cid in c.concepts and not c.caution]
+            # With several concepts asked about, a sentence that merely names one of them (a
+            # bacterial study that uses magnesium ions) is not evidence for the reader's question.
+            pool = [c for c in self.candidates if cid in c.concepts and not c.caution
+                    and (c.on_topic or not several)]
             statements = self._take(pool, self.caps.per_subsection)
             if statements:
                 review.append(SubSection(heading=self._display(cid), statements=statements))
