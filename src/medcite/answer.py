@@ -118,7 +118,8 @@ class Engine:
             passages_considered=len(results) + sum(len(v) for v in by_concept.values()),
             documents_addressing_all=len(together),
         )
-        return AnswerRequest(analysis=analysis, evidence=self._evidence(results), audience=audience,
+        evidence, by_concept = _one_document_per_work(self._evidence(results), by_concept)
+        return AnswerRequest(analysis=analysis, evidence=evidence, audience=audience,
                              searched=searched, by_concept=by_concept,
                              term_weights=self._term_weights(analysis.terms, stats.passages))
 
@@ -216,6 +217,30 @@ def ask(question: str, *, audience: Audience | str = Audience.CLINICIAN,
     """Answer a clinical question with a verified, cited article (saved as Submitted)."""
     return engine_for(store, settings).ask(question, audience=Audience(audience),
                                            follow_up_of=follow_up_of, save=save, progress=progress)
+
+
+def _work(document) -> str:
+    """What identifies a publication across its stored forms: a PMC full text and its PubMed
+    abstract are two documents but one paper."""
+    if document.pmid:
+        return f"pmid:{document.pmid}"
+    if document.doi:
+        return f"doi:{document.doi.strip().lower()}"
+    return document.key
+
+
+def _one_document_per_work(evidence: list[Evidence], by_concept: dict[str, list[Evidence]]
+                           ) -> tuple[list[Evidence], dict[str, list[Evidence]]]:
+    """The evidence with each paper in one stored form only (the first met, ranked evidence
+    first), so an article never lists the same paper as two references."""
+    chosen: dict[str, int] = {}
+    for item in [*evidence, *(e for items in by_concept.values() for e in items)]:
+        chosen.setdefault(_work(item.document), item.document.id)
+
+    def kept(items: list[Evidence]) -> list[Evidence]:
+        return [e for e in items if chosen[_work(e.document)] == e.document.id]
+
+    return kept(evidence), {cid: kept(items) for cid, items in by_concept.items()}
 
 
 def _unique_mentions(analysis: QueryAnalysis):

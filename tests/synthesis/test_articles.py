@@ -166,3 +166,24 @@ def test_with_two_agents_a_sentence_that_merely_names_one_is_left_out(store):
     assert "Oral magnesium supplementation reduced depressive symptoms" in quoted
     assert "Bacterial cultures" not in quoted
     assert "pmid:3" not in {r.document_key for r in article.references}
+
+
+def test_a_paper_stored_as_full_text_and_abstract_is_one_reference(store):
+    from medcite.models import Document, Section
+
+    text = ("Mirtazapine improved depressive symptoms and sleep in adults with major depression "
+            "over eight weeks of treatment.")
+    store.write_batch([
+        Document(key="pmid:77", source_type=SourceType.RESEARCH, pmid="77", year=2020,
+                 title="Mirtazapine for depression", sections=[Section(label="RESULTS", text=text)]),
+        Document(key="pmc:PMC77", source_type=SourceType.RESEARCH, pmid="77", pmcid="PMC77",
+                 year=2020, title="Mirtazapine for depression",
+                 sections=[Section(label="Results", text=(
+                     "Mirtazapine at 30 mg daily improved sleep quality in outpatients with "
+                     "depression compared with placebo."))]),
+    ])
+    engine = Engine(store, Settings.load(dense="off"))
+    article = engine.write_article(analyse("Does mirtazapine help depression and sleep?",
+                                           engine.searcher.vocabulary))
+    assert article.references and len({r.pmid for r in article.references}) == len(article.references)
+    assert len(article.references) == 1
