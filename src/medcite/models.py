@@ -71,6 +71,10 @@ class Document(BaseModel):
     # Source revision (PubMed <PMID Version>, SPL versionNumber): a higher one replaces a lower one.
     revision: int = 1
     title_only: bool = False  # PubMed records without an abstract
+    # Names the record says are conditions, each [name, *synonyms], for the vocabulary to learn
+    # (a MedQuAD focus in the Disorders group, a MeSH heading with a disease-only qualifier).
+    # Neither stored nor part of the content hash.
+    condition_names: list[list[str]] = Field(default_factory=list, exclude=True)
 
 
 class Deletion(BaseModel):

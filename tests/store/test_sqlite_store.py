@@ -191,3 +191,11 @@ def test_passage_frequency_counts_matching_passages(store: SQLiteStore):
     assert store.passage_frequency("MIRTAZAPINE") == 2  # the phrase is analysed like the index
     assert store.passage_frequency("lithium") == 0
     assert store.passage_frequency('" OR *') == 0 and store.passage_frequency("  ") == 0
+
+
+def test_condition_names_offered_by_a_record_do_not_change_its_content_hash():
+    from medcite.store.sqlite import content_hash
+
+    plain = research("5", "Lithium levels need monitoring.")
+    offered = plain.model_copy(update={"condition_names": [["Bipolar Disorder"]]})
+    assert content_hash(plain) == content_hash(offered)  # stores ingested earlier stay unchanged

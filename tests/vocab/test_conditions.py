@@ -87,3 +87,44 @@ def test_learned_inverted_heading_is_named_in_natural_order(own_vocabulary):
     assert (concept.id, concept.name) == (
         "condition:pulmonary-hypertension", "pulmonary hypertension")
     assert own_vocabulary.normalise("pulmonary arterial hypertension") == concept
+
+
+PUBMED_WITH_MESH = b"""<?xml version="1.0"?>
+<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID Version="1">901</PMID>
+<Article><ArticleTitle>Betahistine in vertigo.</ArticleTitle><Abstract><AbstractText>Betahistine
+reduced vertigo attacks in adults with Meniere disease over six months.</AbstractText></Abstract>
+</Article>
+<MeshHeadingList>
+<MeshHeading><DescriptorName UI="D008575">Meniere Disease</DescriptorName>
+<QualifierName UI="Q000188">drug therapy</QualifierName></MeshHeading>
+<MeshHeading><DescriptorName UI="D001604">Betahistine</DescriptorName>
+<QualifierName UI="Q000627">therapeutic use</QualifierName></MeshHeading>
+<MeshHeading><DescriptorName UI="D004432">Ear, Inner</DescriptorName>
+<QualifierName UI="Q000503">physiopathology</QualifierName></MeshHeading>
+<MeshHeading><DescriptorName UI="D006801">Humans</DescriptorName></MeshHeading>
+</MeshHeadingList></MedlineCitation></PubmedArticle></PubmedArticleSet>"""
+
+
+def test_ingest_teaches_the_vocabulary_conditions_named_by_the_records(own_vocabulary, shared_data,
+                                                                     tmp_path):
+    """MedQuAD foci of the Disorders group and MeSH headings with a disease qualifier become
+    condition names; drugs, organs and check tags do not."""
+    from medcite.ingest.runner import ingest_paths
+    from medcite.store import SQLiteStore
+
+    pubmed = tmp_path / "pubmed.xml"
+    pubmed.write_bytes(PUBMED_WITH_MESH)
+    settings = Settings.load()
+    store = SQLiteStore(settings.store_location)
+    report = ingest_paths(store, [pubmed, shared_data / "medquad" / "xml_samples"], progress=False)
+    store.close()
+    assert "Meniere Disease" in report.condition_names
+    assert not {"Betahistine", "Ear, Inner", "Humans"} & report.condition_names.keys()
+    assert "Abdominal aortic aneurysm" in report.condition_names  # GARD, Disorders group
+    assert report.learn_conditions(settings) >= 10
+    assert "condition names learned" in " ".join(report.summary_lines())
+
+    for text in ("Meniere disease", "abdominal aortic aneurysm", "Aarskog syndrome"):
+        mentions = own_vocabulary.recognise(f"What helps {text}?")
+        assert [m.concept.kind for m in mentions] == ["condition"], (text, mentions)
+    assert own_vocabulary.normalise("betahistine").kind == "drug"  # never taken over

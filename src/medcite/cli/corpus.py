@@ -41,6 +41,7 @@ def ingest(paths: tuple[str, ...], batch_size: int | None, quiet: bool) -> None:
     try:
         report = ingest_paths(store, paths, batch_size=batch_size or settings.ingest_batch,
                               progress=not quiet)
+        report.learn_conditions(settings)
     finally:
         store.close()
     _finish(report)
@@ -74,6 +75,7 @@ def corpus_demo(quiet: bool) -> None:
                 ingest_records(store, documents_from_open_medicine_wheel(demo.guideline_wheel),
                                report, bar, file_outcome=wheel_outcome)
             store.mark_file_done(fingerprint, str(demo.guideline_wheel), wheel_outcome)
+        report.learn_conditions(settings)
         _print_stats(store.stats(), as_json=False)
     finally:
         store.close()

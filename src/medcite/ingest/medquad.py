@@ -51,8 +51,15 @@ class _Keys:
         return base if count == 1 else f"{base}~{count}"
 
 
+# UMLS semantic types of the Disorders group: a focus of one of these types is a condition the
+# vocabulary may learn (a drug or supplement focus is not). The XML and JSONL forms both carry
+# the types; the learned names still pass the vocabulary's own filters.
+DISORDER_TYPES = frozenset({"T019", "T020", "T033", "T037", "T046", "T047", "T048", "T049",
+                            "T050", "T184", "T190", "T191"})
+
+
 def _document(key: str, source: str, question: str, qtype: str, answer: str, url: str | None,
-              focus: str, synonyms: list[str]) -> Document:
+              focus: str, synonyms: list[str], disorder: bool = False) -> Document:
     keywords = list(dict.fromkeys(k for k in (collapse(focus), *map(collapse, synonyms)) if k))
     return Document(
         key=key,
@@ -64,6 +71,7 @@ def _document(key: str, source: str, question: str, qtype: str, answer: str, url
         url=(url or "").strip() or None,
         keywords=keywords,
         mesh_terms=[],
+        condition_names=[keywords] if disorder and keywords else [],
     )
 
 
@@ -88,6 +96,8 @@ class MedquadXmlIngestor:
             source = (doc.get("source") or "").strip()
             focus = collapse(doc.findtext("Focus"))
             synonyms = [s.text or "" for s in doc.iterfind("FocusAnnotations/Synonyms/Synonym")]
+            disorder = any((t.text or "").strip() in DISORDER_TYPES for t in
+                           doc.iterfind("FocusAnnotations/UMLS/SemanticTypes/SemanticType"))
             for ordinal, pair in enumerate(doc.iterfind("QAPairs/QAPair"), 1):
                 question_el = pair.find("Question")
                 answer = clean_lines(_text(pair.find("Answer")))
@@ -102,7 +112,7 @@ class MedquadXmlIngestor:
                     continue
                 yield _document(keys(source, qid), source, question,
                                 question_el.get("qtype") or "", answer, doc.get("url"), focus,
-                                synonyms)
+                                synonyms, disorder)
 
 
 def _text(el: etree._Element | None) -> str:
@@ -138,9 +148,10 @@ class MedquadJsonlIngestor:
                 continue
             source = _str(row.get("source")).strip()
             synonyms = row.get("synonyms") if isinstance(row.get("synonyms"), list) else []
+            types = row.get("semantic_types") if isinstance(row.get("semantic_types"), list) else []
             yield _document(keys(source, qid), source, question, _str(row.get("qtype")), answer,
                             _str(row.get("url")), _str(row.get("focus")),
-                            [_str(s) for s in synonyms])
+                            [_str(s) for s in synonyms], bool(DISORDER_TYPES & set(map(_str, types))))
 
 
 def _str(value: Any) -> str:

@@ -60,6 +60,20 @@ def _mixed_text(el: etree._Element) -> str:
     return "".join(parts)
 
 
+# MeSH qualifiers used with diseases (tree categories C and F03): a heading that carries one
+# names a condition. Those also allowed on organs or procedures ("surgery", "physiopathology",
+# "mortality", "pathology") would not tell.
+_DISEASE_QUALIFIERS = frozenset({
+    "drug therapy", "therapy", "diet therapy", "diagnosis", "prevention & control",
+    "epidemiology", "etiology", "complications", "chemically induced", "rehabilitation",
+})
+
+
+def _disease_qualified(heading: etree._Element) -> bool:
+    return any((q.text or "").strip().lower() in _DISEASE_QUALIFIERS
+               for q in heading.iterfind("QualifierName"))
+
+
 def _descriptor(heading: etree._Element) -> etree._Element | None:
     """A MeshHeading's DescriptorName, which the DTD puts first."""
     if len(heading) and heading[0].tag == "DescriptorName":
@@ -140,6 +154,7 @@ class PubmedIngestor:
                 pubmed_data = child
         pmid_el = article = None
         mesh: list[str] = []
+        conditions: list[list[str]] = []
         keywords: list[str] = []
         if citation is not None:
             for child in citation:
@@ -150,6 +165,8 @@ class PubmedIngestor:
                     article = child
                 elif tag == "MeshHeadingList":
                     mesh = _texts(_descriptor(h) for h in child)
+                    conditions = [[name] for name in _texts(
+                        _descriptor(h) for h in child if _disease_qualified(h))]
                 elif tag == "KeywordList":
                     keywords.extend(_texts(child))
         pmid = (pmid_el.text or "").strip() if pmid_el is not None else ""
@@ -214,6 +231,7 @@ class PubmedIngestor:
             url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/",
             publication_types=publication_types,
             mesh_terms=mesh,
+            condition_names=conditions,
             keywords=keywords,
             language=language or None,
             revision=_revision(pmid_el),

@@ -24,6 +24,7 @@ from medcite.errors import IngestInputError, MedciteError
 from medcite.ingest.base import Ingestor, ParsedRecord
 from medcite.ingest.formats import UnrecognisedFormatError, detect
 from medcite.models import Deletion, Document, RecordError
+from medcite.settings import Settings
 from medcite.store.base import BatchOutcome, Store
 
 DEFAULT_BATCH = 500
@@ -45,6 +46,9 @@ class IngestReport:
     title_only: int = 0
     record_errors: list[RecordError] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
+    # Condition names the records offered (name -> synonyms), and how many the vocabulary took.
+    condition_names: dict[str, list[str]] = field(default_factory=dict)
+    conditions_learned: int = 0
 
     @property
     def failed(self) -> bool:
@@ -62,9 +66,20 @@ class IngestReport:
         if self.not_corpus:
             lines.append(f"skipped {len(self.not_corpus)} file(s) in folders that are not a corpus "
                          f"format: {', '.join(self.not_corpus[:5])}{' ...' if len(self.not_corpus) > 5 else ''}")
+        if self.conditions_learned:
+            lines.append(f"condition names learned for question analysis: {self.conditions_learned}")
         if self.record_errors:
             lines.append(f"records that failed: {len(self.record_errors)}")
         return lines
+
+    def learn_conditions(self, settings: Settings) -> int:
+        """Teach the vocabulary the condition names these records offered (MedQuAD foci, MeSH
+        headings of diseases), so questions about them are recognised; returns how many."""
+        from medcite.vocab.conditions import learn_conditions
+
+        if self.condition_names:
+            self.conditions_learned = learn_conditions(self.condition_names.items(), settings)
+        return self.conditions_learned
 
 
 def expand_paths(specs: Iterable[str | Path]) -> dict[Path, bool]:
@@ -228,8 +243,11 @@ def ingest_records(
         if isinstance(record, RecordError):
             report.record_errors.append(record)
             continue
-        if isinstance(record, Document) and record.title_only:
-            report.title_only += 1
+        if isinstance(record, Document):
+            report.title_only += record.title_only
+            for name, *synonyms in record.condition_names:
+                known = report.condition_names.setdefault(name, [])
+                known.extend(s for s in synonyms if s not in known)
         batch.append(record)
         if len(batch) >= batch_size:
             flush()
