@@ -61,11 +61,11 @@ def _mixed_text(el: etree._Element) -> str:
 
 
 # MeSH qualifiers used with diseases (tree categories C and F03): a heading that carries one
-# names a condition. Those also allowed on organs or procedures ("surgery", "physiopathology",
-# "mortality", "pathology") would not tell.
+# names a condition. Those also allowed on organs, procedures or places ("surgery",
+# "physiopathology", "mortality", "epidemiology": "Laos/epidemiology") would not tell.
 _DISEASE_QUALIFIERS = frozenset({
-    "drug therapy", "therapy", "diet therapy", "diagnosis", "prevention & control",
-    "epidemiology", "etiology", "complications", "chemically induced", "rehabilitation",
+    "drug therapy", "therapy", "diet therapy", "diagnosis", "prevention & control", "etiology",
+    "complications", "chemically induced", "rehabilitation",
 })
 
 
