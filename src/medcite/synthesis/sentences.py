@@ -125,7 +125,7 @@ def names_another_form(sentence: str, asked: AskedForm) -> bool:
     is not."""
     words = _TOKEN.findall(sentence.lower())
     other = False
-    for i, word in enumerate(words[:-1]):
+    for i in range(len(words) - 1):
         for name in asked.moiety_names:
             parts = name.split()
             if words[i:i + len(parts)] != parts or i + len(parts) >= len(words):
