@@ -128,7 +128,7 @@ def names_another_form(sentence: str, asked: AskedForm) -> bool:
     for i in range(len(words) - 1):
         for name in asked.moiety_names:
             parts = _TOKEN.findall(name)
-            if words[i:i + len(parts)] != parts or i + len(parts) >= len(words):
+            if not parts or words[i:i + len(parts)] != parts or i + len(parts) >= len(words):
                 continue
             following = words[i + len(parts)]
             if following in asked.words:
