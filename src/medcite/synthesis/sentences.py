@@ -102,12 +102,11 @@ def quotable(text: str) -> str | None:
     return text
 
 
-def concept_names(names_by_concept: dict[str, list[str]], sentence: str) -> frozenset[str]:
+def concept_names(lowered_names: dict[str, list[str]], sentence: str) -> frozenset[str]:
+    """The concepts whose (lower-case, non-empty) names the sentence contains as words."""
     lowered = sentence.lower()
-    return frozenset(
-        cid for cid, names in names_by_concept.items()
-        if any(_contains_word(lowered, n.lower()) for n in names if n)
-    )
+    return frozenset(cid for cid, names in lowered_names.items()
+                     if any(_contains_word(lowered, n) for n in names))
 
 
 @dataclass(frozen=True)

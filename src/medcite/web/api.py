@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from medcite.errors import AuthError
 from medcite.models import Article, Audience, ReviewStatus
 from medcite.review import ArticleSummary, ArticleVersion, ReviewEvent, User
-from medcite.web.asks import AskJob
+from medcite.web.asks import AskJob, ErrorBody
 from medcite.web.services import (
     ask_question,
     authenticate,
@@ -25,12 +25,6 @@ from medcite.web.services import (
     services,
     start_ask,
 )
-
-
-class ErrorBody(BaseModel):
-    code: str = Field(examples=["not_found"])
-    message: str
-    status: int = Field(examples=[404])
 
 
 class ErrorEnvelope(BaseModel):
@@ -147,20 +141,22 @@ def review(request: Request, id_or_slug: str, body: ReviewRequest,
                   body.comment)
 
 
+def _article_id(request: Request, id_or_slug: str) -> str:
+    article = services(request).articles.resolve(id_or_slug)
+    assert article.id is not None
+    return article.id
+
+
 @router.get("/articles/{id_or_slug}/events", response_model=EventList)
 def events(request: Request, id_or_slug: str) -> EventList:
     """Every recorded review move of the article, oldest first."""
-    web = services(request)
-    article = web.articles.resolve(id_or_slug)
-    assert article.id is not None
-    return EventList(events=web.articles.events(article.id))
+    article_id = _article_id(request, id_or_slug)
+    return EventList(events=services(request).articles.events(article_id))
 
 
 @router.get("/articles/{id_or_slug}/versions", response_model=VersionList)
 def versions(request: Request, id_or_slug: str) -> VersionList:
     """The article's versions and which one is approved."""
-    web = services(request)
-    article = web.articles.resolve(id_or_slug)
-    assert article.id is not None
-    return VersionList(versions=web.articles.versions(article.id))
+    article_id = _article_id(request, id_or_slug)
+    return VersionList(versions=services(request).articles.versions(article_id))
 

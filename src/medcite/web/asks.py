@@ -46,10 +46,12 @@ class AskState(StrEnum):
     FAILED = "failed"
 
 
-class AskFailure(BaseModel):
-    code: str = Field(examples=["backend_error"])
+class ErrorBody(BaseModel):
+    """The one error shape of the web app (also how a failed ask job reports its error)."""
+
+    code: str = Field(examples=["not_found"])
     message: str
-    status: int = Field(examples=[502])
+    status: int = Field(examples=[404])
 
 
 class AskJob(BaseModel):
@@ -63,7 +65,7 @@ class AskJob(BaseModel):
     tokens: int = Field(0, description="Tokens the language model has written so far.")
     article_id: str | None = None
     article_slug: str | None = None
-    error: AskFailure | None = None
+    error: ErrorBody | None = None
     started_at: datetime
     updated_at: datetime
 
@@ -80,7 +82,7 @@ class AskJob(BaseModel):
 
 
 def _job(row: tuple) -> AskJob:
-    error = AskFailure(code=row[8], status=row[9], message=row[10]) if row[8] else None
+    error = ErrorBody(code=row[8], status=row[9], message=row[10]) if row[8] else None
     return AskJob(id=row[0], question=row[1], audience=Audience(row[2]), follow_up_of=row[3],
                   state=AskState(row[4]), tokens=row[5], article_id=row[6], article_slug=row[7],
                   error=error, started_at=datetime.fromisoformat(row[11]),
@@ -145,7 +147,7 @@ class AskJobs:
         if job.state is AskState.WRITING and datetime.now(UTC) - job.updated_at > self.stale_after:
             # Nothing has been heard for longer than any answer takes: the process that ran it
             # stopped (a restart or a crash).
-            return job.model_copy(update={"state": AskState.FAILED, "error": AskFailure(
+            return job.model_copy(update={"state": AskState.FAILED, "error": ErrorBody(
                 code="backend_error", status=502,
                 message="the server stopped before the answer was finished; ask again")})
         return job
