@@ -15,6 +15,7 @@
     ├── AuthError                     exit 7, HTTP 401   not signed in
     │   └── PermissionDeniedError     exit 7, HTTP 403   signed in, but not allowed
     ├── ConflictError                 exit 8, HTTP 409   a review transition that is not allowed
+    │   └── StaleVersionError         exit 8, HTTP 409   a decision on a version no longer current
     └── RateLimitError                exit 9, HTTP 429   too many requests
 
 The CLI prints ``error: <message>`` and exits with ``exit_code``; the web layer answers
@@ -105,6 +106,20 @@ class ConflictError(MedciteError):
     exit_code = 8
     http_status = 409
     code = "conflict"
+
+
+class StaleVersionError(ConflictError):
+    """A review decision made on a version that is no longer the article's current one."""
+
+    code = "stale_version"
+
+    def __init__(self, decided_on: int, current_version: int, current_status: str) -> None:
+        super().__init__(
+            f"this decision was made on version {decided_on}, but the article is now at "
+            f"version {current_version} ({current_status}); read version {current_version} "
+            "and decide again")
+        self.decided_on = decided_on
+        self.current_version = current_version
 
 
 class RateLimitError(MedciteError):

@@ -141,3 +141,35 @@ def test_resolve_accepts_id_or_slug(articles: ArticleRepository):
         articles.resolve("missing")
     with pytest.raises(NotFoundError):
         articles.events("missing")
+
+
+def test_a_rejected_answer_is_not_reused(articles: ArticleRepository, people):
+    reviewer = next(iter(people.values()))
+    rejected = articles.save_answer(sample_article())
+    workflow = ReviewWorkflow(articles)
+    workflow.move(rejected.id, ReviewStatus.UNDER_REVIEW, reviewer)
+    workflow.move(rejected.id, ReviewStatus.REJECTED, reviewer, "wrong population")
+    assert articles.find_for_question(QUESTION) is None
+    fresh = articles.save_answer(sample_article())
+    assert fresh.id != rejected.id and fresh.status is ReviewStatus.SUBMITTED
+    assert articles.find_for_question(QUESTION).id == fresh.id
+
+
+def test_a_decision_on_a_version_no_longer_current_is_refused(articles: ArticleRepository,
+                                                              people):
+    from medcite.errors import StaleVersionError
+    from medcite.review import Role
+
+    saved = articles.save_new(sample_article())
+    workflow = ReviewWorkflow(articles)
+    rita = people[Role.REVIEWER]
+    workflow.move(saved.id, ReviewStatus.UNDER_REVIEW, rita, version=1)
+    workflow.move(saved.id, ReviewStatus.REJECTED, rita, "no", version=1)
+    workflow.revise(saved.id, sample_article(statement="Better."), people[Role.EDITOR],
+                    based_on=1)
+    with pytest.raises(StaleVersionError, match="now at version 2") as refused:
+        workflow.move(saved.id, ReviewStatus.UNDER_REVIEW, rita, version=1)
+    assert refused.value.current_version == 2
+    with pytest.raises(StaleVersionError):
+        workflow.revise(saved.id, sample_article(), people[Role.EDITOR], based_on=1)
+    assert [e.version for e in articles.events(saved.id)] == [1, 1, 1, 2]

@@ -63,3 +63,13 @@ def test_articles_list_and_show_formats(saved):
     assert html.startswith("<!doctype html>") and "pending human review" in html
     missing = run("articles", "show", "nothing-here")
     assert missing.exit_code == 3 and "no article 'nothing-here'" in missing.output
+
+
+def test_review_move_refuses_a_version_no_longer_current(store, saved):
+    run("user", "add", "alice", "--role", "reviewer", "--password-stdin", stdin=PASSWORD)
+    stale = CliRunner().invoke(cli, ["review", "move", saved.id, "--to", "under_review", "--as",
+                                     "alice", "--version", "2", "--password-stdin"],
+                               input=PASSWORD)
+    assert stale.exit_code == 8 and "now at version 1" in stale.output
+    run("review", "move", saved.id, "--to", "under_review", "--as", "alice", "--version", "1",
+        "--password-stdin", stdin=PASSWORD)

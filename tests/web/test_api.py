@@ -31,10 +31,10 @@ def test_list_get_events_and_versions(client, articles, article):
 
 def test_review_with_http_basic(client, articles, article, reviewer):
     path = f"/api/v1/articles/{article.id}/review"
-    started = client.post(path, json={"to": "under_review"}, auth=RITA)
+    started = client.post(path, json={"version": 1, "to": "under_review"}, auth=RITA)
     assert started.status_code == 200
     assert (started.json()["to_status"], started.json()["actor"]) == ("under_review", "rita")
-    approved = client.post(path, json={"to": "approved", "comment": "checked"}, auth=RITA)
+    approved = client.post(path, json={"version": 1, "to": "approved", "comment": "checked"}, auth=RITA)
     assert approved.json()["from_status"] == "under_review"
     assert client.get(f"/api/v1/articles/{article.id}").json()["status"] == "approved"
     assert [v["approved"] for v in client.get(f"/api/v1/articles/{article.id}/versions").json()[
@@ -43,26 +43,26 @@ def test_review_with_http_basic(client, articles, article, reviewer):
 
 def test_review_errors(client, articles, article, reviewer, store):
     path = f"/api/v1/articles/{article.id}/review"
-    missing = client.post(path, json={"to": "under_review"})
+    missing = client.post(path, json={"version": 1, "to": "under_review"})
     assert_envelope(missing, 401, "unauthenticated")
     assert missing.headers["www-authenticate"] == 'Basic realm="medcite"'
-    wrong = client.post(path, json={"to": "under_review"}, auth=("rita", "wrong password"))
+    wrong = client.post(path, json={"version": 1, "to": "under_review"}, auth=("rita", "wrong password"))
     assert assert_envelope(wrong, 401, "unauthenticated") == "invalid username or password"
-    conflict = client.post(path, json={"to": "approved"}, auth=RITA)
+    conflict = client.post(path, json={"version": 1, "to": "approved"}, auth=RITA)
     assert "from Submitted to Approved" in assert_envelope(conflict, 409, "conflict")
-    invalid = client.post(path, json={"to": "published"}, auth=RITA)
+    invalid = client.post(path, json={"version": 1, "to": "published"}, auth=RITA)
     assert "to" in assert_envelope(invalid, 422, "invalid_request")
     ReviewWorkflow(articles).move(article.id, ReviewStatus.UNDER_REVIEW, reviewer)
-    no_reason = client.post(path, json={"to": "rejected", "comment": ""}, auth=RITA)
+    no_reason = client.post(path, json={"version": 1, "to": "rejected", "comment": ""}, auth=RITA)
     assert "comment" in assert_envelope(no_reason, 400, "invalid_input")
-    client.post(path, json={"to": "rejected", "comment": "outdated"}, auth=RITA)
-    forbidden = client.post(path, json={"to": "submitted"}, auth=RITA)
+    client.post(path, json={"version": 1, "to": "rejected", "comment": "outdated"}, auth=RITA)
+    forbidden = client.post(path, json={"version": 1, "to": "submitted"}, auth=RITA)
     assert "editor or admin" in assert_envelope(forbidden, 403, "forbidden")
     UserAccounts(store).add_user("eddie", PASSWORD, "editor")
-    rejected_again = client.post(path, json={"to": "rejected", "comment": "x"},
+    rejected_again = client.post(path, json={"version": 1, "to": "rejected", "comment": "x"},
                                  auth=("eddie", PASSWORD))
     assert "from Rejected to Rejected" in assert_envelope(rejected_again, 409, "conflict")
-    unknown = client.post("/api/v1/articles/nothing/review", json={"to": "approved"}, auth=RITA)
+    unknown = client.post("/api/v1/articles/nothing/review", json={"version": 1, "to": "approved"}, auth=RITA)
     assert_envelope(unknown, 404, "not_found")
 
 
@@ -70,8 +70,8 @@ def test_repeated_failed_sign_ins_are_rate_limited(client, article, reviewer):
     path = f"/api/v1/articles/{article.id}/events"
     review = f"/api/v1/articles/{article.id}/review"
     for _ in range(10):
-        client.post(review, json={"to": "under_review"}, auth=("rita", "guess guess"))
-    limited = client.post(review, json={"to": "under_review"}, auth=RITA)
+        client.post(review, json={"version": 1, "to": "under_review"}, auth=("rita", "guess guess"))
+    limited = client.post(review, json={"version": 1, "to": "under_review"}, auth=RITA)
     assert_envelope(limited, 429, "rate_limited")
     assert client.get(path).status_code == 200  # reading is not affected
 

@@ -96,7 +96,7 @@ def test_editor_resubmits_a_rejected_article_as_a_new_version(client, pipeline, 
     page = f"/articles/{articles.get(article_id).slug}"
     assert "Answer again and resubmit" in client.get(page).text
     resubmitted = client.post(f"{page}/review", data={
-        "to": "submitted", "comment": "added the label", "csrf_token": csrf_of(client, page)},
+        "to": "submitted", "version": "1", "comment": "added the label", "csrf_token": csrf_of(client, page)},
         follow_redirects=False)
     assert resubmitted.status_code == 303
     latest = articles.get(article_id)

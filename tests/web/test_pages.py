@@ -131,14 +131,14 @@ def test_sign_in_redirects_only_to_local_paths(client, reviewer):
 
 def test_review_actions_move_the_article_and_remove_the_banner(client, article, reviewer):
     page = f"/articles/{article.slug}"
-    anonymous = client.post(f"{page}/review", data={"to": "under_review",
+    anonymous = client.post(f"{page}/review", data={"version": "1", "to": "under_review",
                                                    "csrf_token": csrf_of(client, page)})
     assert anonymous.status_code == 401
     sign_in(client)
     html = client.get(page).text
     assert 'value="under_review"' in html and 'value="approved"' not in html
     for to in ("under_review", "approved"):
-        moved = client.post(f"{page}/review", data={"to": to, "comment": f"ok {to}",
+        moved = client.post(f"{page}/review", data={"version": "1", "to": to, "comment": f"ok {to}",
                                                    "csrf_token": csrf_of(client, page)},
                             follow_redirects=False)
         assert moved.status_code == 303
@@ -147,7 +147,7 @@ def test_review_actions_move_the_article_and_remove_the_banner(client, article, 
     assert '<li class="step-current" aria-current="step">Approved</li>' in html
     for cell in ("<td>rita</td>", "<td>Under Review</td>", "<td>ok approved</td>"):
         assert cell in html
-    again = client.post(f"{page}/review", data={"to": "approved", "csrf_token": csrf_of(client, page)})
+    again = client.post(f"{page}/review", data={"version": "1", "to": "approved", "csrf_token": csrf_of(client, page)})
     assert again.status_code == 409 and "cannot move from Approved to Approved" in again.text
 
 
@@ -155,10 +155,10 @@ def test_rejection_without_comment_is_refused_then_shown(client, articles, artic
     ReviewWorkflow(articles).move(article.id, ReviewStatus.UNDER_REVIEW, reviewer)
     sign_in(client)
     page = f"/articles/{article.slug}"
-    refused = client.post(f"{page}/review", data={"to": "rejected", "comment": " ",
+    refused = client.post(f"{page}/review", data={"version": "1", "to": "rejected", "comment": " ",
                                                  "csrf_token": csrf_of(client, page)})
     assert refused.status_code == 400 and "needs a comment" in refused.text
-    client.post(f"{page}/review", data={"to": "rejected", "comment": "cites a retracted trial",
+    client.post(f"{page}/review", data={"version": "1", "to": "rejected", "comment": "cites a retracted trial",
                                        "csrf_token": csrf_of(client, page)})
     html = client.get(page).text
     assert '<li class="step-current" aria-current="step">Rejected</li>' in html

@@ -90,8 +90,12 @@ def review_list(status: str | None, limit: int) -> None:
 @click.option("--to", "to", type=click.Choice(_MOVES), required=True)
 @click.option("--as", "username", required=True, help="Your reviewer account.")
 @click.option("--comment", default="", help="Why (required to reject).")
+@click.option("--version", "version", type=click.IntRange(1, 2**63 - 1), default=None,
+              help="The version you read; refused if it is no longer current (default: the "
+                   "current version).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def review_move(article: str, to: str, username: str, comment: str, password_stdin: bool) -> None:
+def review_move(article: str, to: str, username: str, comment: str, version: int | None,
+                password_stdin: bool) -> None:
     """Move ARTICLE (id or slug) to another review status."""
     password = _password(password_stdin, confirm=False)
     with _store() as store:
@@ -99,7 +103,7 @@ def review_move(article: str, to: str, username: str, comment: str, password_std
         articles = ArticleRepository(store)
         found = articles.resolve(article)
         assert found.id is not None
-        event = ReviewWorkflow(articles).move(found.id, to, reviewer, comment)
+        event = ReviewWorkflow(articles).move(found.id, to, reviewer, comment, version=version)
     click.echo(f"{found.id} version {event.version}: {event.from_status.label if event.from_status else '-'}"
                f" -> {event.to_status.label} by {event.actor}")
 

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from medcite.errors import NotFoundError
+from medcite.errors import NotFoundError, StaleVersionError
 from medcite.models import Article, ReviewStatus
+from medcite.store import articles as sql
 from medcite.store.sqlite import SQLiteStore
 
 SYSTEM_ACTOR = "system"
@@ -95,6 +96,11 @@ def _summary(row: tuple) -> ArticleSummary:
     )
 
 
+def _check_version(current: ArticleSummary, version: int | None) -> None:
+    if version is not None and version != current.current_version:
+        raise StaleVersionError(version, current.current_version, current.status.label)
+
+
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -131,9 +137,8 @@ class ArticleRepository:
         article_id = _random_token(10)
 
         def insert(conn: sqlite3.Connection) -> Article | None:
-            if reuse and conn.execute(
-                    "SELECT 1 FROM articles WHERE question_norm = ? AND parent_id IS ? LIMIT 1",
-                    (normalise_question(article.question), article.parent_id)).fetchone():
+            if reuse and sql.servable_for_question(conn, normalise_question(article.question),
+                                                   article.parent_id):
                 return None
             thread_id = article_id
             if article.parent_id is not None:
@@ -162,16 +167,19 @@ class ArticleRepository:
 
     def save_revision(self, article_id: str, article: Article, actor: str, *,
                       comment: str = "revised",
-                      guard: Callable[[ReviewStatus], None] | None = None) -> Article:
+                      guard: Callable[[ReviewStatus], None] | None = None,
+                      based_on: int | None = None) -> Article:
         """Store ``article`` as the next version, Submitted. Earlier versions stay as they were.
 
         ``guard`` sees the current status inside the write transaction and may raise to refuse
-        (the review workflow passes its rules here).
+        (the review workflow passes its rules here); ``based_on`` is the version the editor
+        read, refused when it is no longer the current one.
         """
         now = _now()
 
         def insert(conn: sqlite3.Connection) -> Article:
             current = self._summary_of(conn, article_id)
+            _check_version(current, based_on)
             if guard is not None:
                 guard(current.status)
             version = current.current_version + 1
@@ -191,25 +199,28 @@ class ArticleRepository:
         return self.store.write(insert)
 
     def change_status(self, article_id: str, to_status: ReviewStatus, *, actor: str,
-                      comment: str = "", guard: Callable[[ReviewStatus], None] | None = None
-                      ) -> ReviewEvent:
+                      comment: str = "", guard: Callable[[ReviewStatus], None] | None = None,
+                      version: int | None = None) -> ReviewEvent:
         """Move the current version to ``to_status`` and record the event.
 
         ``guard`` is called with the current status inside the same transaction, so two
-        reviewers acting at once cannot both move the article from the same status.
+        reviewers acting at once cannot both move the article from the same status. ``version``
+        is the version the reviewer read: a decision on any other is refused
+        (``StaleVersionError``), so an approval never lands on a text nobody read.
         """
         at = _now()
 
         def move(conn: sqlite3.Connection) -> ReviewEvent:
             current = self._summary_of(conn, article_id)
+            _check_version(current, version)
             if guard is not None:
                 guard(current.status)
-            version = current.current_version
+            decided = current.current_version
             if to_status is ReviewStatus.APPROVED:
                 conn.execute("UPDATE articles SET approved_version = ? WHERE id = ?",
-                             (version, article_id))
+                             (decided, article_id))
             conn.execute("UPDATE articles SET status = ? WHERE id = ?", (to_status.value, article_id))
-            event = ReviewEvent(article_id=article_id, version=version, from_status=current.status,
+            event = ReviewEvent(article_id=article_id, version=decided, from_status=current.status,
                                 to_status=to_status, actor=actor, comment=comment, at=at)
             self._insert_event(conn, event)
             return event
@@ -297,15 +308,11 @@ class ArticleRepository:
 
         Questions match after normalisation; a follow-up matches only under the same parent,
         since "what about sertraline?" means something different in each thread. The latest
-        approved version is preferred, then the most recently updated article.
+        approved version is preferred, then the most recently updated article still in review;
+        a rejected article is never served as an answer (the question is answered afresh).
         """
         with self.store.reading() as conn:
-            row = conn.execute(
-                "SELECT id, approved_version FROM articles "
-                "WHERE question_norm = ? AND parent_id IS ? "
-                "ORDER BY approved_version IS NULL, updated_at DESC LIMIT 1",
-                (normalise_question(question), parent_id),
-            ).fetchone()
+            row = sql.servable_for_question(conn, normalise_question(question), parent_id)
         if row is None:
             return None
         return self.get(row[0], row[1])

@@ -56,8 +56,10 @@ class ReviewWorkflow:
         self.articles = articles
 
     def move(self, article_id: str, to: ReviewStatus | str, user: User,
-             comment: str = "") -> ReviewEvent:
-        """A review decision on the article's current version."""
+             comment: str = "", *, version: int | None = None) -> ReviewEvent:
+        """A review decision on ``version`` (the one the reviewer read), refused with a
+        ``StaleVersionError`` naming the current version when that is no longer current;
+        ``None`` decides on whatever version is current."""
         to = ReviewStatus(to)
 
         def guard(current: ReviewStatus) -> None:
@@ -68,12 +70,14 @@ class ReviewWorkflow:
                                     "version")
 
         return self.articles.change_status(article_id, to, actor=user.username,
-                                           comment=comment.strip(), guard=guard)
+                                           comment=comment.strip(), guard=guard, version=version)
 
     def revise(self, article_id: str, revised: Article, user: User,
-               comment: str = "revised") -> Article:
-        """Store a revised version of a rejected article; it goes back to Submitted."""
+               comment: str = "revised", *, based_on: int | None = None) -> Article:
+        """Store a revised version of a rejected article; it goes back to Submitted.
+        ``based_on`` is the version the editor read (refused when no longer current)."""
         return self.articles.save_revision(
             article_id, revised, user.username, comment=comment.strip() or "revised",
             guard=lambda current: check_transition(current, ReviewStatus.SUBMITTED, user.role),
+            based_on=based_on,
         )

@@ -17,6 +17,7 @@ from medcite.errors import AuthError
 from medcite.models import Article, Audience, ReviewStatus
 from medcite.review import ArticleSummary, ArticleVersion, ReviewEvent, User
 from medcite.web.asks import AskJob, ErrorBody
+from medcite.web.security import MAX_VERSION
 from medcite.web.services import (
     ask_question,
     authenticate,
@@ -47,6 +48,10 @@ class FollowUpRequest(BaseModel):
 class ReviewRequest(BaseModel):
     to: ReviewStatus = Field(description="under_review, approved, rejected, or submitted to "
                                          "resubmit a rejected article as a new version.")
+    version: int = Field(ge=1, le=MAX_VERSION,
+                         description="The version the reviewer read; a decision on a version "
+                                     "that is no longer current is refused (409, "
+                                     "stale_version, naming the current version).")
     comment: str = Field("", max_length=4000, description="Required when rejecting.")
 
 
@@ -138,7 +143,7 @@ def review(request: Request, id_or_slug: str, body: ReviewRequest,
     (editors and admins).
     """
     return decide(request, services(request).articles.resolve(id_or_slug), body.to, user,
-                  body.comment)
+                  body.comment, body.version)
 
 
 def _article_id(request: Request, id_or_slug: str) -> str:

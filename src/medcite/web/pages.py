@@ -13,7 +13,7 @@ from medcite.errors import AuthError
 from medcite.models import Audience, ReviewStatus
 from medcite.review.workflow import moves_for
 from medcite.web.asks import AskJob, AskState
-from medcite.web.security import CSRF_FIELD, check_csrf, rotate_csrf
+from medcite.web.security import CSRF_FIELD, MAX_VERSION, check_csrf, rotate_csrf
 from medcite.web.services import (
     authenticate,
     decide,
@@ -143,13 +143,15 @@ def follow_up(request: Request, slug: str, question: QuestionField) -> Response:
 
 @router.post("/articles/{slug}/review")
 def review_action(request: Request, slug: str, to: Annotated[ReviewStatus, Form()],
+                  version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
                   comment: Annotated[str, Form(max_length=4000)] = "") -> Response:
+    """A decision on the version the form was shown with (a stale form is refused)."""
     user = require_session_user(request)
     article = services(request).articles.get_by_slug(slug)
     if to is ReviewStatus.SUBMITTED:  # answered again: followed like a question being asked
-        return _after_ask(start_resubmission(request, article, user, comment, _reader(request),
-                                             ASK_WAIT_SECONDS))
-    decide(request, article, to, user, comment)
+        return _after_ask(start_resubmission(request, article, user, comment, version,
+                                             _reader(request), ASK_WAIT_SECONDS))
+    decide(request, article, to, user, comment, version)
     return RedirectResponse(f"/articles/{article.slug}#review", status_code=303)
 
 

@@ -27,6 +27,8 @@ SESSION_COOKIE = "medcite_session"
 SESSION_MAX_AGE = 12 * 60 * 60
 CSRF_FIELD = "csrf_token"
 MAX_BODY_BYTES = 64 * 1024
+# Numbers from clients end up as SQLite integers, which are signed 64-bit.
+MAX_VERSION = 2**63 - 1
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from starlette.requests import Request
 
-from medcite.errors import AuthError, QueryError
+from medcite.errors import AuthError, QueryError, StaleVersionError
 from medcite.models import Article, Audience, ReviewStatus
 from medcite.review import ArticleRepository, ReviewEvent, ReviewWorkflow, User, UserAccounts
 from medcite.review.workflow import check_transition
@@ -96,32 +96,36 @@ def start_ask(request: Request, question: str, audience: Audience,
 
 
 def decide(request: Request, article: Article, to: ReviewStatus, user: User,
-           comment: str) -> ReviewEvent:
-    """A review decision from a page or the API, made before it returns (the API's way)."""
+           comment: str, version: int) -> ReviewEvent:
+    """A review decision from a page or the API on ``version``, the version the reviewer
+    read (``article`` is the current one), made before it returns (the API's way)."""
     web = services(request)
     assert article.id is not None
     if to is not ReviewStatus.SUBMITTED:
-        return web.workflow.move(article.id, to, user, comment)
-    _resubmission(web, article, user, comment)(None)
+        return web.workflow.move(article.id, to, user, comment, version=version)
+    _resubmission(web, article, user, comment, version)(None)
     return web.articles.events(article.id)[-1]
 
 
 def start_resubmission(request: Request, article: Article, user: User, comment: str,
-                       audience: Audience, wait_seconds: float) -> AskJob:
+                       version: int, audience: Audience, wait_seconds: float) -> AskJob:
     """Resubmit in the background, as an ask job the page can follow (a language model may
     take minutes to write the revision); waits up to ``wait_seconds`` for a quick one."""
     asks = services(request).asks
-    work = _resubmission(services(request), article, user, comment)
+    work = _resubmission(services(request), article, user, comment, version)
     job = asks.start(article.question, audience, article.parent_id, work=work)
     return asks.wait(job.id, wait_seconds)
 
 
-def _resubmission(web: WebServices, article: Article, user: User,
-                  comment: str) -> Callable[[Progress | None], Article]:
+def _resubmission(web: WebServices, article: Article, user: User, comment: str,
+                  version: int) -> Callable[[Progress | None], Article]:
     """Resubmitting a rejected article (editors and admins) writes a revised version: the
     question is answered again from the store as it is now, for instance after missing sources
-    were added. Refused here, before the costly regeneration, when the move is not allowed."""
+    were added. Refused here, before the costly regeneration, when the move is not allowed or
+    the editor read another version than the current one (checked again when it is stored)."""
     assert article.id is not None
+    if version != article.version:
+        raise StaleVersionError(version, article.version, article.status.label)
     check_transition(article.status, ReviewStatus.SUBMITTED, user.role)
 
     def revise(progress: Progress | None) -> Article:
@@ -130,7 +134,7 @@ def _resubmission(web: WebServices, article: Article, user: User,
         revised = ask(article.question, follow_up_of=article.parent_id, store=web.store,
                       settings=web.settings, save=False, progress=progress)
         return web.workflow.revise(article.id, revised, user,
-                                   comment or "answered again from the store")
+                                   comment or "answered again from the store", based_on=version)
 
     return revise
 
