@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from medcite.errors import PermissionDeniedError, RateLimitError
+from medcite.errors import ConfigurationError, PermissionDeniedError, RateLimitError
 from medcite.settings import Settings
 
 SESSION_COOKIE = "medcite_session"
@@ -41,19 +41,42 @@ SECURITY_HEADERS = {
 }
 
 
+MIN_SECRET_KEY_CHARS = 32
+
+
 def secret_key(settings: Settings) -> str:
     """The configured key, else one generated once and kept in ``<home>/secret_key`` (0600),
-    so sessions survive restarts and every replica sharing the home signs alike."""
+    so sessions survive restarts and every replica sharing the home signs alike.
+
+    The file is written whole under a temporary name and linked into place, so a second process
+    never reads it half-written; a key shorter than ``MIN_SECRET_KEY_CHARS`` is refused.
+    """
     if settings.secret_key:
-        return settings.secret_key
+        return _long_enough(settings.secret_key, "MEDCITE_SECRET_KEY")
     path = Path(settings.home_path) / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        key = secrets.token_urlsafe(48)
-        fh.write(key)
+    if not path.exists():
+        temporary = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(temporary, path)  # fails if another process linked its key first
+            except FileExistsError:
+                pass
+        finally:
+            temporary.unlink(missing_ok=True)
+    return _long_enough(path.read_text().strip(), str(path))
+
+
+def _long_enough(key: str, where: str) -> str:
+    if len(key) < MIN_SECRET_KEY_CHARS:
+        raise ConfigurationError(
+            f"the secret key in {where} has {len(key)} characters; at least "
+            f"{MIN_SECRET_KEY_CHARS} are needed to sign sessions",
+            hint="set a longer MEDCITE_SECRET_KEY, or delete the key file to have one generated")
     return key
 
 
