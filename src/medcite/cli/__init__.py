@@ -30,8 +30,23 @@ def cli() -> None:
     """medcite: clinical questions answered with cited, verified articles, offline."""
 
 
+def _undecodable_argument() -> str | None:
+    """The first argument that is not valid text in the locale's encoding, as typed."""
+    for argument in sys.argv[1:]:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            return os.fsencode(argument).decode("utf-8", "backslashreplace")
+    return None
+
+
 def main() -> None:
     from medcite.cli import corpus  # noqa: F401  (registers commands)
+
+    undecodable = _undecodable_argument()
+    if undecodable is not None:  # click and the store would fail on it later, with a traceback
+        click.echo(f"error: the argument {undecodable!r} is not valid UTF-8 text", err=True)
+        sys.exit(2)
 
     for module in ("search", "answer", "web", "review", "evaluate"):
         try:

@@ -28,12 +28,18 @@ def _store() -> Iterator[SQLiteStore]:
 
 
 def _password(from_stdin: bool, *, confirm: bool) -> str:
-    if from_stdin:
-        line = sys.stdin.readline().rstrip("\r\n")
-        if not line:
-            raise InputError("no password on standard input")
-        return line
-    return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    try:
+        if from_stdin:
+            line = sys.stdin.readline().rstrip("\r\n")
+            if not line:
+                raise InputError("no password on standard input")
+            password = line
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+        password.encode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        raise InputError("the password is not valid UTF-8 text") from None
+    return password
 
 
 def _print_summaries(items: list[ArticleSummary]) -> None:

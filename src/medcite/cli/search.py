@@ -18,8 +18,8 @@ _TYPES = [t.value for t in SourceType]
 @click.argument("query")
 @click.option("--type", "types", multiple=True, type=click.Choice(_TYPES),
               help="Only this source type (repeatable).")
-@click.option("--since", type=int, help="Only documents from this year on.")
-@click.option("--until", type=int, help="Only documents up to this year.")
+@click.option("--since", type=click.IntRange(0, 9999), help="Only documents from this year on.")
+@click.option("--until", type=click.IntRange(0, 9999), help="Only documents up to this year.")
 @click.option("--limit", type=click.IntRange(1, 200), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def search(query: str, types: tuple[str, ...], since: int | None, until: int | None,

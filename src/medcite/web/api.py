@@ -11,13 +11,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from medcite.errors import AuthError
 from medcite.models import Article, Audience, ReviewStatus
 from medcite.review import ArticleSummary, ArticleVersion, ReviewEvent, User
 from medcite.web.asks import AskJob, ErrorBody
-from medcite.web.security import MAX_VERSION
+from medcite.web.security import MAX_VERSION, unicode_text
+
+# JSON may carry lone surrogates ("\ud800") that no store or page can encode: refused as 422.
+Text = Annotated[str, AfterValidator(unicode_text)]
 from medcite.web.services import (
     ask_question,
     authenticate,
@@ -35,13 +38,13 @@ class ErrorEnvelope(BaseModel):
 
 
 class AskRequest(BaseModel):
-    question: str = Field(description="The clinical question, as the reader would ask it.")
+    question: Text = Field(description="The clinical question, as the reader would ask it.")
     audience: Audience = Audience.CLINICIAN
     follow_up_of: str | None = Field(None, description="Id of the article this question follows.")
 
 
 class FollowUpRequest(BaseModel):
-    question: str
+    question: Text
     audience: Audience = Audience.CLINICIAN
 
 
@@ -52,7 +55,7 @@ class ReviewRequest(BaseModel):
                          description="The version the reviewer read; a decision on a version "
                                      "that is no longer current is refused (409, "
                                      "stale_version, naming the current version).")
-    comment: str = Field("", max_length=4000, description="Required when rejecting.")
+    comment: Text = Field("", max_length=4000, description="Required when rejecting.")
 
 
 class ArticleList(BaseModel):
@@ -111,7 +114,7 @@ def list_articles(
     status: ReviewStatus | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Words of the question.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
 ) -> ArticleList:
     """Stored articles, most recently updated first."""
     return ArticleList(articles=services(request).articles.list(status, q, limit=limit,
@@ -120,7 +123,7 @@ def list_articles(
 
 @router.get("/articles/{id_or_slug}", response_model=Article)
 def get_article(request: Request, id_or_slug: str, audience: Audience | None = None,
-                version: Annotated[int | None, Query(ge=1)] = None) -> Article:
+                version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None) -> Article:
     """One article (its latest version unless ``version`` is given), optionally for a reader."""
     article = services(request).articles.resolve(id_or_slug, version)
     return for_audience(article, audience) if audience is not None else article

@@ -113,7 +113,7 @@ def ask_progress(request: Request, job_id: str) -> Response:
 
 @router.get("/articles/{slug}")
 def article_page(request: Request, slug: str, audience: Audience | None = None,
-                 version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                 version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None) -> Response:
     web = services(request)
     stored = web.articles.get_by_slug(slug, version)
     assert stored.id is not None and stored.thread_id is not None

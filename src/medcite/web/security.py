@@ -30,6 +30,17 @@ MAX_BODY_BYTES = 64 * 1024
 # Numbers from clients end up as SQLite integers, which are signed 64-bit.
 MAX_VERSION = 2**63 - 1
 
+
+
+def unicode_text(value: str) -> str:
+    """``value`` if it is encodable text: a lone surrogate (JSON's "\\ud800") is refused."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the text contains a lone surrogate, which is not a character") from None
+    return value
+
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -17,7 +17,7 @@ from medcite.store.sqlite import SQLiteStore
 from medcite.synthesis.base import Progress
 from medcite.web.asks import AskJob, AskJobs
 from medcite.web.render import RecentlyUsed, stored_version_key
-from medcite.web.security import SlidingWindowLimiter, client_address
+from medcite.web.security import SlidingWindowLimiter, client_address, unicode_text
 
 FAILED_SIGN_INS_PER_MINUTE = 10
 ASK_WORKERS = 4
@@ -69,6 +69,10 @@ def _accepted_question(request: Request, question: str) -> str:
     limit = web.settings.max_question_chars
     if not question:
         raise QueryError("the question is empty")
+    try:
+        unicode_text(question)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
     if len(question) > limit:
         raise QueryError(f"the question has {len(question):,} characters; "
                          f"the limit is {limit:,} characters")
