@@ -4,6 +4,7 @@ stored articles from the command line."""
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -42,6 +43,14 @@ def _password(from_stdin: bool, *, confirm: bool) -> str:
     return password
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with control and format characters shown as escapes (``\\x1b``): questions come
+    from anonymous visitors, and an escape sequence must not reach an operator's terminal."""
+    return "".join(ch if ch == " " or unicodedata.category(ch)[0] not in "CZ"
+                   or unicodedata.category(ch) == "Zs"
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def _print_summaries(items: list[ArticleSummary]) -> None:
     if not items:
         click.echo("no articles")
@@ -49,7 +58,7 @@ def _print_summaries(items: list[ArticleSummary]) -> None:
     for item in items:
         approved = f", approved v{item.approved_version}" if item.approved_version else ""
         click.echo(f"{item.id}  {item.status.label:<12}  v{item.current_version}{approved}  "
-                   f"{item.updated_at:%Y-%m-%d}  {item.question}")
+                   f"{item.updated_at:%Y-%m-%d}  {terminal_safe(item.question)}")
 
 
 # -- accounts --------------------------------------------------------------------------------

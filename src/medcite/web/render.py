@@ -116,12 +116,20 @@ def citation_marker(numbers: Sequence[int]) -> str:
     return f"[{', '.join(str(n) for n in numbers)}]" if numbers else ""
 
 
+# Characters a URL keeps as they are; anything else (spaces, newlines, parentheses, brackets,
+# quotes, control bytes) is percent-encoded, so no export format can end a link early and read
+# the rest of a source's URL as markup (a Markdown "[x](javascript:...)" after a newline).
+_URL_SAFE = "/:?#@!$&'*+,;=%~-._"
+
+
 def _web_url(url: str | None) -> str | None:
     """Only http(s) links leave the page: a source's ``javascript:`` URL is never a link."""
     if not url:
         return None
     parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url.strip(), safe=_URL_SAFE)
 
 
 def reference_links(ref: Reference) -> list[tuple[str, str]]:
