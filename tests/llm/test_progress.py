@@ -131,6 +131,7 @@ def test_resubmitting_with_a_slow_model_is_followed_on_the_progress_page(server,
         sign_in(client, "eddie")
         page = f"/articles/{article.slug}"
         moved = client.post(f"{page}/review", data={"to": "submitted", "comment": "label added",
+                                                    "version": str(article.version),
                                                     "csrf_token": csrf_of(client, page)},
                             follow_redirects=False)
         assert moved.status_code == 303 and moved.headers["location"].startswith("/asks/")
