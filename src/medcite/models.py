@@ -191,6 +191,8 @@ class StudyDesign(StrEnum):
     DRUG_LABEL = "drug label"
     CONSUMER = "consumer health information"
     OTHER = "other"
+    # Animal, in-vitro or microbial work: never typed as a clinical design, ranked last.
+    PRECLINICAL = "animal or in-vitro study"
 
 
 class Statement(BaseModel):
@@ -206,6 +208,15 @@ class Statement(BaseModel):
     citations: list[int] = Field(default_factory=list)  # reference numbers, 1-based
     kind: StatementKind = StatementKind.CLINICAL
     passage_keys: list[str] = Field(default_factory=list)  # where each citation's span lives
+    # Concept ids of the agents or conditions the statement stands under ("about"), and the
+    # class name when it is about the agent only through a class it names ("SSRIs").
+    about: list[str] = Field(default_factory=list)
+    via_class: str | None = None
+    # Where the quote comes from, for a reader: "Lipitor (atorvastatin) label, Drug Interactions".
+    where: str | None = None
+    # Plain words for the clinical terms of the quote (patients and students); the quote itself
+    # is never altered.
+    gloss: str | None = None
 
 
 class SubSection(BaseModel):
@@ -258,9 +269,128 @@ class SearchDescription(BaseModel):
 
 
 class VerificationSummary(BaseModel):
+    """Both checks run on every shown clinical statement: its wording is a span of the cited
+    passage, and it is about its sub-section's agent and fits the question's population."""
+
     checked: int = 0
     dropped: int = 0
     passed: bool = True
+    wording_dropped: int = 0
+    relevance_checked: int = 0
+    relevance_dropped: int = 0
+
+
+# -- question frame -----------------------------------------------------------------------------
+
+
+class AskedFor(StrEnum):
+    """What the question asks for; the verdict must state it or say it was not found."""
+
+    DOSE = "dose"
+    MAXIMUM_DOSE = "maximum_dose"
+    TIMING = "timing"
+    DURATION = "duration"
+    THRESHOLD = "threshold"
+    CONTRAINDICATION = "contraindication"
+    INTERACTION = "interaction"
+    ADVERSE_EFFECTS = "adverse_effects"
+    EFFICACY = "efficacy"
+    FIRST_LINE = "first_line"
+    COMPARISON = "comparison"
+    DEFINITION = "definition"
+    MECHANISM = "mechanism"
+    GENERAL = "general"
+
+    @property
+    def phrase(self) -> str:
+        """How an article names it: "a maximum dose", "an interaction"."""
+        return _ASKED_PHRASES[self]
+
+
+_ASKED_PHRASES = {
+    AskedFor.DOSE: "a dose", AskedFor.MAXIMUM_DOSE: "a maximum dose",
+    AskedFor.TIMING: "when to take it", AskedFor.DURATION: "a duration of treatment",
+    AskedFor.THRESHOLD: "a threshold", AskedFor.CONTRAINDICATION: "a contraindication or safety limit",
+    AskedFor.INTERACTION: "an interaction", AskedFor.ADVERSE_EFFECTS: "adverse effects",
+    AskedFor.EFFICACY: "whether it works", AskedFor.FIRST_LINE: "a first-line choice",
+    AskedFor.COMPARISON: "a comparison", AskedFor.DEFINITION: "a definition",
+    AskedFor.MECHANISM: "a mechanism", AskedFor.GENERAL: "an answer",
+}
+
+
+class Population(BaseModel):
+    """Who the question is about, as far as it says."""
+
+    age_group: str | None = None  # infant, child, adolescent, adult, older adult
+    age_years: float | None = None
+    pregnancy: bool = False
+    lactation: bool = False
+    egfr: float | None = None  # mL/min/1.73 m2
+    crcl: float | None = None  # mL/min
+    renal_impairment: bool = False
+    hepatic_impairment: bool = False
+
+    @property
+    def stated(self) -> bool:
+        return any((self.age_group, self.pregnancy, self.lactation, self.renal_impairment,
+                    self.hepatic_impairment))
+
+    def describe(self) -> str:
+        parts = []
+        if self.age_group:
+            parts.append(f"{self.age_group}" + (f" ({self.age_years:g} years)" if self.age_years is not None else ""))
+        if self.pregnancy:
+            parts.append("pregnancy")
+        if self.lactation:
+            parts.append("breastfeeding")
+        if self.renal_impairment:
+            value = f"eGFR {self.egfr:g}" if self.egfr is not None else (
+                f"CrCl {self.crcl:g}" if self.crcl is not None else "")
+            parts.append("reduced kidney function" + (f" ({value})" if value else ""))
+        if self.hepatic_impairment:
+            parts.append("liver impairment")
+        return ", ".join(parts)
+
+
+class AgentFrame(BaseModel):
+    """An agent asked about: the names that identify it and the classes it belongs to."""
+
+    concept_id: str
+    name: str
+    kind: str
+    form: str | None = None
+    names: list[str] = Field(default_factory=list)  # lower-case names a sentence may use
+    classes: dict[str, list[str]] = Field(default_factory=dict)  # class name -> its names
+
+
+class AskedNumber(BaseModel):
+    value: float
+    unit: str | None = None
+    text: str
+
+
+class Correction(BaseModel):
+    typed: str
+    corrected: str
+
+
+class QuestionFrame(BaseModel):
+    """The question as the answer must address it (``medcite.retrieval.frame``)."""
+
+    asked_for: AskedFor = AskedFor.GENERAL
+    agents: list[AgentFrame] = Field(default_factory=list)
+    conditions: list[AgentFrame] = Field(default_factory=list)
+    population: Population = Field(default_factory=Population)
+    numbers: list[AskedNumber] = Field(default_factory=list)
+    alternatives: bool = False  # "zyrtec or claritin": either one, not both together
+    combination: bool = False  # two or more agents taken together
+    corrections: list[Correction] = Field(default_factory=list)
+
+    def subjects(self) -> list[AgentFrame]:
+        return [*self.agents, *self.conditions]
+
+    def subject(self, concept_id: str) -> AgentFrame | None:
+        return next((s for s in self.subjects() if s.concept_id == concept_id), None)
 
 
 class Article(BaseModel):
@@ -284,6 +414,9 @@ class Article(BaseModel):
     emergency_notice: str | None = None
     refusal: str | None = None
     searched: SearchDescription | None = None
+    frame: QuestionFrame | None = None
+    # Plain-language summary built from the frame and the verdict (patients read it first).
+    plain_summary: list[str] = Field(default_factory=list)
     verification: VerificationSummary = Field(default_factory=VerificationSummary)
     disclaimer: str = ""
     status: ReviewStatus = ReviewStatus.SUBMITTED

@@ -9,12 +9,15 @@ expansions per concept, urgent red flags, and whether it is a medical question a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from functools import cache
 
 from pydantic import BaseModel, Field
 
 from medcite.errors import QueryError
+from medcite.models import Correction, QuestionFrame
+from medcite.retrieval.frame import frame_for, inherit
 from medcite.settings import Settings
 from medcite.vocab import Concept, Mention, Vocabulary
 from medcite.vocab.text import data_lines, is_dose, tokens, word_list
@@ -56,6 +59,9 @@ class QueryAnalysis(BaseModel):
     red_flags: list[str] = Field(default_factory=list)
     medical: bool = True
     parent_question: str | None = None  # set on a follow-up
+    frame: QuestionFrame = Field(default_factory=QuestionFrame)
+    # The question with misspellings corrected; what was searched and recognised.
+    corrected: str | None = None
 
     @property
     def concepts(self) -> list[Concept]:
@@ -111,24 +117,64 @@ _REPLACE = _cue(r"\b(instead|rather than|switch\w*|replac\w*|in place of|change 
 
 
 # --- analysis -----------------------------------------------------------------------------
-def analyse(question: str, vocabulary: Vocabulary | None = None) -> QueryAnalysis:
-    """Analyse a question. Raises ``QueryError`` when it is empty or too long."""
-    _check(question)
-    vocabulary = vocabulary or Vocabulary.load()
-    mentions = vocabulary.recognise(question)
+def analyse(question: str, vocabulary: Vocabulary | None = None, *,
+            settings: Settings | None = None,
+            known: Callable[[str], bool] | None = None) -> QueryAnalysis:
+    """Analyse a question. Raises ``QueryError`` when it is empty or too long.
+
+    ``known`` tells whether the corpus has a word; a misspelt word it lacks is corrected to a
+    vocabulary name it has ("menigitis" -> "meningitis"), and the frame records the correction.
+    """
+    settings = settings or Settings.load()
+    _check(question, settings.max_question_chars)
+    vocabulary = vocabulary or Vocabulary.load(settings)
+    text, corrections = _corrected(question, vocabulary, known)
+    mentions = _without_verbs(text, vocabulary.recognise(text))
+    expansions = _expansions(mentions)
     return QueryAnalysis(
         question=question,
         mentions=mentions,
-        intent=_intent(question, mentions),
-        terms=_terms(question),
-        expansions=_expansions(mentions),
+        intent=_intent(text, mentions),
+        terms=_terms(text),
+        expansions=expansions,
         red_flags=red_flags(question),
-        medical=bool(mentions) or _has_medical_word(question) or not _has_non_medical_cue(question),
+        medical=bool(mentions) or _has_medical_word(text) or not _has_non_medical_cue(text),
+        frame=frame_for(text, mentions, expansions, corrections),
+        corrected=text if corrections else None,
     )
 
 
-def follow_up(parent: QueryAnalysis, question: str,
-              vocabulary: Vocabulary | None = None) -> QueryAnalysis:
+def _corrected(question: str, vocabulary: Vocabulary,
+               known: Callable[[str], bool] | None) -> tuple[str, list[Correction]]:
+    """The question with words the corpus lacks replaced by the name they misspell."""
+    if known is None:
+        return question, []
+    corrections: list[Correction] = []
+    pieces: list[str] = []
+    last = 0
+    for word, start, end in tokens(question):
+        if len(word) < 6 or not word.isalpha() or known(word):
+            continue
+        fixed = vocabulary.correct(word, known)
+        if fixed and fixed != word:
+            pieces += [question[last:start], fixed]
+            last = end
+            corrections.append(Correction(typed=question[start:end], corrected=fixed))
+    return "".join([*pieces, question[last:]]), corrections
+
+
+# A one-word condition name used as a verb or a measure ("her eGFR falls below 30").
+_VERB_CONTEXT = re.compile(r"^\s*(below|under|above|over|beneath|to \d|by \d|from \d|\d)", re.I)
+
+
+def _without_verbs(text: str, mentions: list[Mention]) -> list[Mention]:
+    return [m for m in mentions if not (m.concept.kind == "condition" and " " not in m.surface.strip()
+                                        and _VERB_CONTEXT.match(text[m.end:]))]
+
+
+def follow_up(parent: QueryAnalysis, question: str, vocabulary: Vocabulary | None = None, *,
+              settings: Settings | None = None,
+              known: Callable[[str], bool] | None = None) -> QueryAnalysis:
     """Analyse ``question`` as a follow-up in the thread of ``parent``.
 
     The rule for concepts:
@@ -145,12 +191,13 @@ def follow_up(parent: QueryAnalysis, question: str,
     The intent comes from the follow-up's own wording and falls back to the parent's. Terms and
     red flags are the follow-up's own.
     """
-    child = analyse(question, vocabulary)
+    child = analyse(question, vocabulary, settings=settings, known=known)
     inherited = [m.model_copy(update={"inherited": True}) for m in parent.mentions]
     own = child.mentions
+    replaced: set[str] = set()
     if own and _REPLACE.search(question):
-        kinds = {m.concept.kind for m in own}
-        inherited = [m for m in inherited if m.concept.kind not in kinds]
+        replaced = {m.concept.kind for m in own}
+        inherited = [m for m in inherited if m.concept.kind not in replaced]
     own_ids = {m.concept.id for m in own}
     mentions = [m for m in inherited if m.concept.id not in own_ids] + own
     intent = _intent(question, mentions)
@@ -162,6 +209,7 @@ def follow_up(parent: QueryAnalysis, question: str,
         "expansions": _expansions(mentions),
         "medical": child.medical or parent.medical,
         "parent_question": parent.question,
+        "frame": inherit(parent.frame, child.frame, replaced),
     })
 
 
@@ -196,10 +244,9 @@ def red_flags(question: str) -> list[str]:
     return [label for label, pattern in _red_flags() if pattern.search(text)]
 
 
-def _check(question: str) -> None:
+def _check(question: str, limit: int) -> None:
     if not isinstance(question, str) or not question.strip():
         raise QueryError("question is empty", hint="ask a clinical question in words")
-    limit = Settings.load().max_question_chars
     if len(question) > limit:
         raise QueryError(f"question is {len(question)} characters; the limit is {limit}",
                          hint="shorten the question")

@@ -24,6 +24,7 @@ HIERARCHY: tuple[StudyDesign, ...] = (
     StudyDesign.CASE_REPORT,
     StudyDesign.CONSUMER,
     StudyDesign.OTHER,
+    StudyDesign.PRECLINICAL,
 )
 RANK = {design: i for i, design in enumerate(HIERARCHY)}
 
@@ -37,6 +38,7 @@ DEFAULT_PRIORS: dict[StudyDesign, float] = {
     StudyDesign.CASE_REPORT: 0.9,
     StudyDesign.CONSUMER: 1.0,
     StudyDesign.OTHER: 1.0,
+    StudyDesign.PRECLINICAL: 0.8,
 }
 
 _PUBLICATION_TYPES: tuple[tuple[StudyDesign, frozenset[str]], ...] = (
@@ -60,6 +62,28 @@ _TITLE_PATTERNS: tuple[tuple[StudyDesign, re.Pattern[str]], ...] = (
 )
 
 
+# Work on animals, cells or microbes: MeSH indexes it with "Animals" and without "Humans"; the
+# title of a record not yet indexed names the model.
+_PRECLINICAL_TITLE = re.compile(
+    r"\b(rats?|mice|murine|mouse|rodents?|rabbits?|zebrafish|drosophila|porcine|bovine|canine|"
+    r"in vitro|in silico|cell lines?|cultured cells|bacillus|strains? of|yeast|larvae|piglets?|"
+    r"hamsters?|guinea pigs?|xenograft\w*)\b", re.I)
+
+
+def preclinical(document: DocumentRecord) -> bool:
+    """Animal, in-vitro or microbial research (never a clinical design)."""
+    if document.source_type is not SourceType.RESEARCH:
+        return False
+    mesh = {m.split("/", 1)[0].strip().lower() for m in document.mesh_terms}
+    if "animals" in mesh and "humans" not in mesh:
+        return True
+    if mesh and "humans" not in mesh and any(
+            "bacteri" in m or "in vitro" in m or _PRECLINICAL_TITLE.search(m) for m in mesh):
+        return True
+    # Title words decide only for records MeSH has not indexed yet.
+    return not mesh and bool(_PRECLINICAL_TITLE.search(document.title))
+
+
 class _Facts(NamedTuple):
     source_type: SourceType
     publication_types: tuple[str, ...]
@@ -68,6 +92,8 @@ class _Facts(NamedTuple):
 
 def study_design(document: DocumentRecord) -> StudyDesign:
     """Classify a stored document on the evidence hierarchy."""
+    if preclinical(document):
+        return StudyDesign.PRECLINICAL
     return _design(document.source_type, tuple(document.publication_types), document.title)
 
 

@@ -94,6 +94,7 @@ class Vocabulary:
         self._common = word_list("common_words.txt") | word_list("fuzzy_guard.txt")
         self._salts = salt_words()
         self._lock = threading.Lock()
+        self._spelling: tuple[list[str], dict, int] | None = None  # condition words, built on demand
 
     # --- loading -------------------------------------------------------------------------
     @classmethod
@@ -270,6 +271,37 @@ class Vocabulary:
         found = fuzzy.lookup(word, self._fuzzy_terms, self._fuzzy_index)
         hits = {self._fuzzy_concepts[n] for n in found}
         return hits.pop() if len(hits) == 1 else None
+
+    def correct(self, word: str, known=None) -> str | None:
+        """The drug, supplement or condition word ``word`` is a misspelling of, or None.
+
+        ``word`` (normalised) must be unknown itself; ``known`` (a predicate, e.g. "the corpus
+        has this word") vetoes a correction nobody could find anyway. Conditions learned from
+        the store count, so "menigitis" finds "meningitis" once MedQuAD is ingested.
+        """
+        if (len(word) < fuzzy.MIN_LENGTH or not word.isalpha() or word in self._common
+                or self._phrase(word) is not None):
+            return None
+        idx = self._fuzzy(word)
+        if idx is not None:
+            found = norm(self._concept(idx).name)
+        else:
+            terms, index = self._condition_words()
+            hits = [terms[n] for n in fuzzy.lookup(word, terms, index)]
+            hits = [h for h in hits if known is None or known(h)]
+            return hits[0] if len(hits) == 1 else None
+        return found if known is None or known(found) else None
+
+    def _condition_words(self) -> tuple[list[str], dict]:
+        with self._lock:
+            if self._spelling is None or self._spelling[2] != len(self._learned):
+                words = sorted({w for key in [*self._core_phrases, *self._learned]
+                                for w in key.split() if len(w) >= fuzzy.MIN_LENGTH and w.isalpha()
+                                and w not in self._common}
+                               & {w for key, v in [*self._core_phrases.items(), *self._learned.items()]
+                                  if self._kinds[build.unpack(v)[0]] == "c" for w in key.split()})
+                self._spelling = (words, fuzzy.build_index(words), len(self._learned))
+            return self._spelling[0], self._spelling[1]
 
     # --- learned conditions ------------------------------------------------------------------
     def add_conditions(self, pairs: Iterable[tuple[str, list[str]]]) -> None:

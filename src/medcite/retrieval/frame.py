@@ -1,0 +1,205 @@
+"""The question frame: what the answer must address.
+
+``frame_for`` reads an analysed question into a ``QuestionFrame``: the agents (with the forms
+asked about and the classes they belong to), the conditions, the population (age group and age,
+pregnancy, breastfeeding, kidney function with eGFR or CrCl, liver impairment), the asked-for
+item (a dose, a maximum dose, an interaction, a threshold ...), the numbers it states, and
+whether several agents are alternatives ("zyrtec or claritin") or taken together. Evidence
+selection, the verdict and verification all read the frame.
+"""
+
+from __future__ import annotations
+
+import re
+
+from medcite.models import AgentFrame, AskedFor, AskedNumber, Correction, Population, QuestionFrame
+from medcite.vocab import Mention
+from medcite.vocab.classes import classes_of
+from medcite.vocab.salts import counter_ions
+
+AGENT_KINDS = ("drug", "supplement")
+
+
+def _cue(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.I)
+
+
+# Asked-for cues, tried in this order: the more specific item wins ("maximum dose" before "dose").
+_ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
+    (AskedFor.MAXIMUM_DOSE, _cue(
+        r"\b(max(imum|imal)?|highest|upper limit|most|not (to )?exceed|ceiling)\b[^?.]{0,30}"
+        r"\b(doses?|dosage|dosing|mg|amount|daily)\b|\bhow much\b[^?.]{0,40}\b(at most|max\w*)\b"
+        r"|\b(doses?|dosage)\b[^?.]{0,20}\b(limit|cap|max\w*)\b")),
+    (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b|\bmechanism\w*|\bmode of action\b"
+                             r"|\bwhy (does|do|is|are)\b[^?.]*\b(cause|interact|work|affect)")),
+    (AskedFor.CONTRAINDICATION, _cue(
+        r"\bcontraindicat\w*|\bshould(n'?t| not)\b[^?.]{0,30}\b(take|use|be given|be used|get)\b"
+        r"|\bwho (should|must) not\b|\b(safe|ok|okay|allowed)\b[^?.]{0,30}\b(pregnan\w*|breast-?\s?feed\w*"
+        r"|nursing|lactat\w*|kidney|renal|liver|hepatic|child\w*|infant\w*|bab(y|ies)|elderly|egfr|crcl)"
+        r"|\b(pregnan\w*|breast-?\s?feed\w*)\b[^?.]{0,40}\b(safe|ok|okay|take|use)\b")),
+    (AskedFor.THRESHOLD, _cue(
+        r"\bthreshold\b|\bcut-?offs?\b|\bat what (level|value|point|risk|score|egfr|a1c|age)\b"
+        r"|\b(falls?|drops?|rises?|goes) (below|under|above|over)\b|\bbelow \d|\babove \d"
+        r"|\btarget\b|\bgoal (bp|blood pressure|a1c|ldl)\b|\bwhen (should|to)\b[^?.]{0,30}\b(start|stop|begin|initiate|screen)\b")),
+    (AskedFor.INTERACTION, _cue(r"\binteract\w*|\bcombin\w*|\btogether\b|\bmix\w*\b|\bat the same time\b"
+                               r"|\balong with\b|\bconcomitant\w*|\bco-?administ\w*")),
+    (AskedFor.COMPARISON, _cue(r"\b(vs\.?|versus|compared?|comparison|comparing|better than|worse than"
+                              r"|difference between|differ from|which is (better|safer|best))\b")),
+    (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets|capsules)"
+                        r"|milligrams?|titrat\w*|how many times|how often)\b|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b")),
+    (AskedFor.DURATION, _cue(r"\bhow long (should|do|does|will|can|to|is|are|must)\b|\bfor how long\b"
+                            r"|\bduration\b|\bhow many (days|weeks|months|years)\b")),
+    (AskedFor.TIMING, _cue(r"\bwhen (should|do|to|can|is the best time)\b|\bwhat time\b|\bbedtime\b"
+                          r"|\bmorning or (night|evening)\b|\b(before|after|with) (food|meals?|eating|breakfast)\b"
+                          r"|\bempty stomach\b|\bhow soon\b")),
+    (AskedFor.FIRST_LINE, _cue(r"\bfirst[- ]line\b|\bdrug of choice\b|\btreatment of choice\b|\bpreferred\b"
+                              r"|\binitial (treatment|therapy|drug)\b|\bbest (drug|medication|medicine|treatment|antibiotic)\b"
+                              r"|\bwhat (drug|medication|medicine|antibiotic|treatment)s?\b[^?.]{0,30}\b(for|to treat|should|is used)\b"
+                              r"|\bhow (is|are|do you|to) (treat|manage)\w*\b|\btreatments? for\b")),
+    (AskedFor.ADVERSE_EFFECTS, _cue(r"\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
+                                   r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b")),
+    (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b"
+                            r"|\bimprov\w*|\bbenefits?\b|\bbeneficial\b|\breduce\w*|\bprevent\w*|\bsupport\w*\b")),
+    (AskedFor.DEFINITION, _cue(r"^\s*(what|who) (is|are) (a |an |the )?[^?]{2,60}\??\s*$|\bwhat does\b[^?]*\bmean\b"
+                              r"|\bdefin\w*|\bmeaning of\b|\bsymptoms? of\b|\bwhat causes\b")),
+)
+
+_INFANT = _cue(r"\b(infants?|bab(y|ies)|newborns?|neonat\w*|\d+[- ]?(month|week|day)s?[- ]?old)\b")
+_CHILD = _cue(r"\b(child|children|kids?|toddlers?|p(a)?ediatric\w*|my (son|daughter|grandson|granddaughter)"
+              r" is \d|school-?age\w*|boy|girl)\b")
+_ADOLESCENT = _cue(r"\b(adolescents?|teen\w*|teenagers?)\b")
+_OLDER = _cue(r"\b(elderly|older (adults?|people|patients?|persons?)|geriatric|seniors?|aged (6[5-9]|[7-9]\d))\b")
+_AGE = _cue(r"\b(\d{1,3}(?:\.\d)?)[- ]?(year|yr|month|week|day)s?[- ]?(old)?\b|\baged? (\d{1,3})\b")
+_PREGNANT = _cue(r"\b(pregnan\w*|expecting a baby|trimester|gestation\w*)\b")
+_LACTATION = _cue(r"\b(breast-?\s?feed\w*|breast-?fed|nursing (mother|my baby|a baby)|lactat\w*|breast ?milk)\b")
+_RENAL = _cue(r"\b(kidney (disease|failure|impairment|problems?|function)|renal (impairment|failure|insufficiency|"
+              r"disease|function)|ckd|dialysis|egfr|crcl|creatinine clearance)\b")
+_EGFR = _cue(r"\begfr\b[^0-9]{0,25}(\d{1,3}(?:\.\d)?)")
+_CRCL = _cue(r"\b(crcl|creatinine clearance)\b[^0-9]{0,25}(\d{1,3}(?:\.\d)?)")
+_HEPATIC = _cue(r"\b(liver (disease|failure|impairment|problems?|damage)|hepatic (impairment|failure|disease)|cirrhosis)\b")
+_NUMBER = _cue(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|percent|mg/dl|mmol/l|mg/kg|mg|mcg|µg|g\b|ml/min(?:/1\.73 ?m2)?|"
+               r"mmhg|iu|units?|years?|kg|pills|tablets|capsules)?")
+_ALTERNATIVE = _cue(r"\bor\b")
+_WHICH = _cue(r"\b(which|better|best|prefer\w*|choose|instead)\b")
+
+
+def asked_for(question: str, agents: int) -> AskedFor:
+    """The item the question asks for (see ``AskedFor``)."""
+    for item, pattern in _ASKED:
+        if item is AskedFor.INTERACTION and agents < 2 and not re.search(r"\binteract", question, re.I):
+            continue
+        if pattern.search(question):
+            return item
+    return AskedFor.INTERACTION if agents >= 2 else AskedFor.GENERAL
+
+
+def population(question: str) -> Population:
+    """Who the question is about, from its words and numbers."""
+    found = Population()
+    age = None
+    for match in _AGE.finditer(question):
+        value, unit = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), "year")
+        number = float(value)
+        age = number / 12 if unit.lower().startswith("month") else (
+            number / 52 if unit.lower().startswith("week") else (
+                number / 365 if unit.lower().startswith("day") else number))
+        break
+    group = None
+    if age is not None and age < 120:
+        group = ("infant" if age < 1 else "child" if age < 12 else "adolescent" if age < 18
+                 else "older adult" if age >= 65 else "adult")
+    elif _INFANT.search(question):
+        group = "infant"
+    elif _CHILD.search(question):
+        group = "child"
+    elif _ADOLESCENT.search(question):
+        group = "adolescent"
+    elif _OLDER.search(question):
+        group = "older adult"
+    egfr = _EGFR.search(question)
+    crcl = _CRCL.search(question)
+    return found.model_copy(update={
+        "age_group": group,
+        "age_years": age if group else None,
+        "pregnancy": bool(_PREGNANT.search(question)),
+        "lactation": bool(_LACTATION.search(question)),
+        "egfr": float(egfr.group(1)) if egfr else None,
+        "crcl": float(crcl.group(2)) if crcl else None,
+        "renal_impairment": bool(_RENAL.search(question)),
+        "hepatic_impairment": bool(_HEPATIC.search(question)),
+    })
+
+
+def numbers(question: str) -> list[AskedNumber]:
+    found = []
+    for match in _NUMBER.finditer(question):
+        unit = (match.group(2) or "").lower() or None
+        found.append(AskedNumber(value=float(match.group(1)), unit=unit, text=match.group(0).strip()))
+    return found
+
+
+def subject_frame(mention: Mention, names: list[str]) -> AgentFrame:
+    """An agent or condition with every name a sentence may use for it."""
+    concept = mention.concept
+    salts = counter_ions()
+    # A salt name ("sertraline hydrochloride") still names the drug; names made only of salt
+    # words do not.
+    lowered = [n.lower() for n in [concept.name, mention.surface, *concept.synonyms, *concept.brands,
+                                   *concept.forms, *names] if n and n.strip()]
+    kept = [n for n in dict.fromkeys(lowered) if not set(n.split()) <= salts and len(n) >= 3]
+    classes = classes_of(concept.name, *concept.synonyms) if concept.kind == "drug" else {}
+    return AgentFrame(concept_id=concept.id, name=concept.name, kind=concept.kind,
+                      form=mention.form, names=kept, classes=classes)
+
+
+def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list[str]],
+              corrections: list[Correction] | None = None) -> QuestionFrame:
+    """The frame of a question whose concepts were recognised as ``mentions``."""
+    subjects: dict[str, AgentFrame] = {}
+    for mention in mentions:
+        if mention.concept.id not in subjects:
+            subjects[mention.concept.id] = subject_frame(mention, expansions.get(mention.concept.id, []))
+    agents = [s for s in subjects.values() if s.kind in AGENT_KINDS]
+    conditions = [s for s in subjects.values() if s.kind not in AGENT_KINDS]
+    item = asked_for(question, len(agents))
+    alternatives = len(agents) >= 2 and _alternatives(question, mentions)
+    if alternatives and item is AskedFor.INTERACTION:
+        item = AskedFor.COMPARISON
+    return QuestionFrame(
+        asked_for=item, agents=agents, conditions=conditions, population=population(question),
+        numbers=numbers(question), alternatives=alternatives,
+        combination=len(agents) >= 2 and not alternatives and item is not AskedFor.COMPARISON,
+        corrections=corrections or [],
+    )
+
+
+def inherit(parent: QuestionFrame, child: QuestionFrame, replaced_kinds: set[str]) -> QuestionFrame:
+    """A follow-up's frame: the parent's, changed only where the follow-up says something.
+
+    Agents and conditions: the child's added to the parent's (those of a replaced kind go);
+    the asked-for item, population facts and numbers: the child's where it states them.
+    """
+    def merged(own: list[AgentFrame], inherited: list[AgentFrame]) -> list[AgentFrame]:
+        ids = {a.concept_id for a in own}
+        return [a for a in inherited if a.concept_id not in ids and a.kind not in replaced_kinds] + own
+
+    agents = merged(child.agents, parent.agents)
+    pop = parent.population.model_copy(update={
+        k: v for k, v in child.population.model_dump().items() if v not in (None, False)})
+    item = child.asked_for if child.asked_for is not AskedFor.GENERAL else parent.asked_for
+    return child.model_copy(update={
+        "agents": agents, "conditions": merged(child.conditions, parent.conditions),
+        "population": pop, "asked_for": item, "numbers": child.numbers or parent.numbers,
+        "combination": len(agents) >= 2 and not child.alternatives and item is not AskedFor.COMPARISON,
+    })
+
+
+def _alternatives(question: str, mentions: list[Mention]) -> bool:
+    """Two agents joined by "or" ("zyrtec or claritin"), not by a word of combining."""
+    agents = [m for m in mentions if m.concept.kind in AGENT_KINDS and not m.inherited]
+    for first, second in zip(agents, agents[1:]):
+        between = question[first.end:second.start]
+        if _ALTERNATIVE.search(between) and not re.search(r"\b(and|with|plus)\b", between, re.I):
+            return True
+    return bool(_WHICH.search(question)) and len(agents) >= 2 and not re.search(
+        r"\b(together|with|combin\w*|interact\w*)\b", question, re.I)

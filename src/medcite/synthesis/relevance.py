@@ -1,0 +1,220 @@
+"""Whether a sentence is evidence on the question's frame: about the agent, fitting the
+population, and stating the asked-for item.
+
+Selection and verification use the same rules, so a statement the article shows is one that
+verification, recomputed from the stored text, would keep:
+
+- **about**: the sentence names the agent (any of its names, brands, salt forms), or a class it
+  names that the vocabulary says the agent belongs to (then the article says so), or it comes
+  from the agent's own drug label or consumer page (whose sentences often name no drug);
+- **population**: a sentence about another population than the one asked about (adults for a
+  child, pregnant women for a child) does not fit, unless it names the asked-for one too;
+- **asked-for item**: cue patterns per item (a dose states a quantity; a maximum dose a cap;
+  an interaction a mechanism or concomitant use ...).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from medcite.models import AgentFrame, AskedFor, DocumentRecord, Population, SourceType
+
+
+def _cue(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.I)
+
+
+_QUANTITY = r"\d+(?:[.,]\d+)?\s?(?:-|–|to)?\s?\d*(?:[.,]\d+)?\s?(?:mg|mcg|µg|g|ml|mL|units?|IU|mEq|mmol)\b(?:\s?/\s?(?:kg|day|d|m2|dose))*"
+_DOSE = _cue(_QUANTITY)
+_CAP = _cue(r"\b(not (to )?exceed\w*|exceed\w*|maximum|max\.?|up to|no more than|at most|should not be (increased|more)"
+            r"|limit(ed)? (to|the dose)|highest (recommended )?dose|do not (use|give|take) more)\b")
+_ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
+    AskedFor.TIMING: _cue(r"\b(with|without) (food|meals?)|\b(before|after) (meals?|food|eating|breakfast|bedtime)"
+                          r"|\bbedtime\b|\bat night\b|\bin the (morning|evening)\b|\bonce (a |per )?(day|daily)\b"
+                          r"|\btwice (a |per )?(day|daily)\b|\bevery \d+ (hours|days)\b|\bempty stomach\b|\bsame time\b"),
+    AskedFor.DURATION: _cue(r"\bfor (at least |up to |a further |another )?\d+(\s?(-|–|to)\s?\d+)?\s?(days?|weeks?|months?|years?)\b"
+                            r"|\bduration\b|\b\d+[- ](day|week|month)s? (course|of (treatment|therapy))\b|\bcourse of\b"),
+    AskedFor.THRESHOLD: _cue(r"(<|>|≤|≥|=<|>=|\bbelow\b|\babove\b|\bless than\b|\bgreater than\b|\bat least\b|\bunder\b|\bover\b"
+                             r"|\bexceed\w*)\s*\d|\d+(\.\d+)?\s?%\s*(or (higher|greater|more|lower|less)|and above)"
+                             r"|\bthreshold\b|\bcut-?off\b|\btarget\b"),
+    AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicat\w*|\bshould not\b|\bmust not\b|\bdo not (use|take|give)\b|\bnot recommended\b"
+                                    r"|\bavoid\w*|\bnot be used\b|\bis not safe\b|\bunsafe\b|\bshould be avoided\b|\bboxed warning\b"
+                                    r"|\bfetal (harm|toxicity|risk)\b|\bcan cause (fetal|birth)|\bsafe(ly)? (in|during|for|to use)\b"
+                                    r"|\bcompatible with\b|\bno (increased )?risk\b"),
+    AskedFor.INTERACTION: _cue(r"\binteract\w*|\bconcomitant\w*|\bco-?administ\w*|\bcombin\w*|\btogether with\b|\bCYP\s?\d\w*"
+                               r"|\binduc(er|es|ing|tion)\b|\binhibit(or|ors|s|ion)\b|\bserotonin syndrome\b"
+                               r"|\bincrease\w* (the )?(plasma )?(levels?|concentrations?|exposure|AUC)\b|\bAUC\b|\bwhile taking\b"
+                               r"|\btaking\b[^.]{0,40}\bwith\b"),
+    AskedFor.ADVERSE_EFFECTS: _cue(r"\bside effects?\b|\badverse\b|\bcause[sd]?\b|\brisk of\b|\btoxicit\w*|\bmay lead to\b"
+                                   r"|\bassociated with\b|\breported\b|\bwarning\b|\bharm\w*|\bincreased risk\b"),
+    AskedFor.EFFICACY: _cue(r"\beffective\w*|\befficacy\b|\bimprov\w+|\breduc\w+|\bsignificant\w*|\bbenefi\w+|\bno (significant )?"
+                            r"(difference|effect)|\bdid not\b|\bsuperior\b|\binferior\b|\bresponse\b|\bremission\b|\bbetter\b"
+                            r"|\bworse\b|\bdecreas\w+|\bincreas\w+|\bprevent\w*|\bhelp\w*"),
+    AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\binitial (therapy|treatment)\b|\bpreferred\b|\b(treatment|drug) of choice\b"
+                              r"|\brecommend\w*|\bshould be (used|treated|given|offered|started)\b|\b(is|are) indicated\b"
+                              r"|\bmainstay\b|\bstandard (therapy|treatment)\b|\btreated with\b|\btreatment (is|includes|options)\b"),
+    AskedFor.COMPARISON: _cue(r"\bcompared\b|\bversus\b|\bvs\.?\b|\bthan\b|\bsuperior\b|\binferior\b|\bsimilar\w*\b|\bequally\b"
+                              r"|\bdiffer\w*\b|\bnon-?inferior\w*|\bequivalent\b"),
+    AskedFor.MECHANISM: _cue(r"\bworks? by\b|\bmechanism\w*|\binhibit\w*|\bblock\w*|\bbind\w*|\bantagonis\w*|\bagonis\w*"
+                             r"|\bacts? (on|by|as)\b|\breceptors?\b|\benzyme\w*|\breuptake\b|\bpathway\b"),
+}
+_DEFINITION = _cue(r"\b(is|are) (a|an|the|one of|any|common|rare|inflammation|infection|swelling|when)\b|\brefers? to\b"
+                   r"|\bis (defined|characteri[sz]ed) as\b|\bmeans\b|\bcaused by\b")
+
+# Efficacy direction: what a sentence reports.
+_POSITIVE = _cue(r"\b(improv\w+|effective|efficacious|beneficial|benefits?|superior|significant(ly)? (reduc|improv|decreas|lower)\w*"
+                 r"|reduced|lowered|relieved?|alleviat\w+|remission|response rates? (was|were) higher)\b")
+_NEGATIVE = _cue(r"\b(no (significant |clear |consistent )?(effect|difference|benefit|improvement|evidence)|not (significantly )?"
+                 r"(effective|improve\w*|reduce\w*|associated|superior|recommended)|did not|does not|failed to|ineffective"
+                 r"|insufficient evidence|no better than|was not|were not)\b")
+
+# Populations a sentence can be about.
+_GROUPS: dict[str, re.Pattern[str]] = {
+    "child": _cue(r"\b(child(ren|hood)?|p(a)?ediatric\w*|infants?|neonat\w*|newborns?|toddlers?|adolescents?|kids?"
+                  r"|young children|school-?age\w*|boys|girls|under (age )?\d+ years|aged? \d+ (months|to \d+ years))\b"),
+    "adult": _cue(r"\b(adults?|adult patients|men and women|elderly|older (adults|patients|people)|postmenopausal|aged (≥|>=)? ?(18|19|[2-9]\d))\b"),
+    "pregnancy": _cue(r"\b(pregnan\w*|trimester|gestation\w*|prenatal|antenatal|obstetric\w*)\b"),
+    "lactation": _cue(r"\b(breast-?\s?feed\w*|breast ?milk|lactat\w*|nursing (mothers|women|infants))\b"),
+    "renal": _cue(r"\b(renal|kidney|egfr|crcl|creatinine clearance|dialysis|ckd)\b"),
+    "hepatic": _cue(r"\b(hepatic|liver|cirrhosis|child-pugh)\b"),
+}
+
+
+def _groups_asked(population: Population) -> set[str]:
+    asked = set()
+    if population.age_group in ("infant", "child", "adolescent"):
+        asked.add("child")
+    elif population.age_group in ("adult", "older adult"):
+        asked.add("adult")
+    if population.pregnancy:
+        asked.add("pregnancy")
+    if population.lactation:
+        asked.add("lactation")
+    if population.renal_impairment:
+        asked.add("renal")
+    if population.hepatic_impairment:
+        asked.add("hepatic")
+    return asked
+
+
+@lru_cache(maxsize=65_536)
+def groups_named(text: str) -> frozenset[str]:
+    """The populations a sentence names."""
+    return frozenset(g for g, pattern in _GROUPS.items() if pattern.search(text))
+
+
+def population_conflict(text: str, population: Population) -> str | None:
+    """Why the sentence is about another population than the one asked about, or None.
+
+    A child's question does not take a sentence about adults or pregnant women unless it names
+    children too; a question about pregnancy does not take one about children only.
+    """
+    asked = _groups_asked(population)
+    named = groups_named(text)
+    if not asked or named & asked or not named:
+        return None
+    if "child" in asked and named & {"adult", "pregnancy", "lactation"}:
+        return f"about {', '.join(sorted(named))}, not children"
+    if asked & {"pregnancy", "lactation"} and named == frozenset({"child"}):
+        return "about children, not pregnancy or breastfeeding"
+    if "adult" in asked and named == frozenset({"child"}):
+        return "about children, not adults"
+    return None
+
+
+def fits_population(text: str, population: Population) -> bool:
+    return population_conflict(text, population) is None
+
+
+def names_population(text: str, population: Population) -> bool:
+    """The sentence names the population asked about (a reason to prefer it)."""
+    return bool(groups_named(text) & _groups_asked(population))
+
+
+def contains_word(haystack: str, needle: str) -> bool:
+    """``needle`` occurs in ``haystack`` (both lower case) as whole words."""
+    start = haystack.find(needle)
+    while start != -1:
+        before = haystack[start - 1] if start else " "
+        end = start + len(needle)
+        after = haystack[end] if end < len(haystack) else " "
+        if not before.isalnum() and not after.isalnum():
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
+@dataclass(frozen=True)
+class Aboutness:
+    about: bool
+    via_class: str | None = None  # the class name the sentence uses for the agent
+    via_document: bool = False  # the agent's own label or consumer page
+
+
+def document_subject(document: DocumentRecord, subject: AgentFrame) -> bool:
+    """The document is the agent's own label, or a consumer page on the agent or condition."""
+    if document.source_type not in (SourceType.DRUG_LABEL, SourceType.CONSUMER_HEALTH):
+        return False
+    title = document.title.lower()
+    return any(contains_word(title, n) for n in subject.names)
+
+
+def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = None) -> Aboutness:
+    """Whether ``text`` is about ``subject`` (see the module docstring)."""
+    lowered = text.lower()
+    if any(contains_word(lowered, n) for n in subject.names):
+        return Aboutness(True)
+    for cls, names in subject.classes.items():
+        if any(contains_word(lowered, n) for n in names):
+            return Aboutness(True, via_class=cls)
+    if document is not None and document_subject(document, subject):
+        return Aboutness(True, via_document=True)
+    return Aboutness(False)
+
+
+def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) -> bool:
+    """The sentence states the kind of thing the question asks for."""
+    if item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE):
+        dose = bool(_DOSE.search(text))
+        return dose and (item is AskedFor.DOSE or bool(_CAP.search(text)))
+    if item is AskedFor.DEFINITION:
+        if subject is None:
+            return bool(_DEFINITION.search(text))
+        lowered = text.lower()
+        return any(contains_word(lowered, n) for n in subject.names) and bool(_DEFINITION.search(text))
+    if item is AskedFor.GENERAL:
+        return True
+    return bool(_ITEM_CUES[item].search(text))
+
+
+def item_span(text: str, item: AskedFor) -> str | None:
+    """The words of ``text`` that state the item, for a headline: the capped dose, the
+    threshold, the cue phrase. Verbatim, or None."""
+    if item is AskedFor.MAXIMUM_DOSE:
+        cap = _CAP.search(text)
+        if cap:
+            after = _DOSE.search(text, cap.start())
+            if after and after.start() - cap.end() <= 40:
+                return text[cap.start():after.end()].strip()
+    if item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE):
+        doses = [m.group(0).strip() for m in _DOSE.finditer(text)]
+        return ", ".join(dict.fromkeys(doses[:3])) or None
+    if item is AskedFor.THRESHOLD:
+        match = _ITEM_CUES[item].search(text)
+        if match:
+            end = re.search(r"[;,.]|\bor\b|$", text[match.end():])
+            return text[match.start():match.end() + (end.start() if end else 0)].strip()[:60]
+    if item in _ITEM_CUES:
+        match = _ITEM_CUES[item].search(text)
+        return match.group(0).strip() if match else None
+    return None
+
+
+def direction(text: str) -> int:
+    """+1 when the sentence reports a benefit, -1 when it reports none, 0 when neither."""
+    negative = bool(_NEGATIVE.search(text))
+    if negative:
+        return -1
+    return 1 if _POSITIVE.search(text) else 0

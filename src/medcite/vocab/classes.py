@@ -1,0 +1,46 @@
+"""Drug classes: which classes a drug belongs to, and the names a source may use for each.
+
+Evidence is often stated about a class ("St John's wort interacts with drugs for depression",
+"statins: myopathy risk with strong CYP3A4 inhibitors"); a question names one member. The
+membership lists are curated data (``data/drug_classes.txt``); a class's names come from its
+curated entry in ``data/drugs.txt`` plus the phrases listed with its members.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from medcite.vocab.text import curated_lines, data_lines
+
+
+@cache
+def _table() -> tuple[dict[str, list[str]], dict[str, tuple[str, ...]]]:
+    """(class name -> its lower-case names, member name -> the classes it belongs to)."""
+    curated = {names[0].lower(): [n.lower() for n in names] for names in curated_lines("drugs.txt")}
+    names_of: dict[str, list[str]] = {}
+    members: dict[str, list[str]] = {}
+    for line in data_lines("drug_classes.txt"):
+        parts = [p.strip() for p in line.split("|")]
+        name = parts[0].lower()
+        extra = [p.strip().lower() for p in (parts[2] if len(parts) > 2 else "").split(",") if p.strip()]
+        names_of[name] = list(dict.fromkeys([*curated.get(name, [name]), *extra]))
+        for member in (m.strip().lower() for m in parts[1].split(",")):
+            if member:
+                members.setdefault(member, []).append(name)
+    return names_of, {m: tuple(c) for m, c in members.items()}
+
+
+def classes_of(*names: str) -> dict[str, list[str]]:
+    """The classes any of ``names`` (a drug's generic name, synonyms) belongs to, each with the
+    names a sentence may use for it, most specific class first (as listed)."""
+    names_of, members = _table()
+    found: dict[str, list[str]] = {}
+    for name in names:
+        for cls in members.get(name.lower(), ()):
+            found.setdefault(cls, names_of[cls])
+    return found
+
+
+def class_names(class_name: str) -> list[str]:
+    """The names of one class ("ssri", "ssris", ...); empty for an unknown class."""
+    return _table()[0].get(class_name.lower(), [])
