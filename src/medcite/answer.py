@@ -22,6 +22,8 @@ from medcite.models import (
 from medcite.retrieval.analysis import QueryAnalysis, analyse, follow_up
 from medcite.retrieval.evidence import study_design
 from medcite.retrieval.search import Searcher
+from medcite.retrieval.targets import targets
+from medcite.store.base import SearchFilters
 from medcite.settings import Settings
 from medcite.store import SQLiteStore, open_store
 from medcite.synthesis.audience import adapt
@@ -98,7 +100,29 @@ class Engine:
                 items.append(Evidence(passage=passage, document=record, score=1.0 / (1 + rank),
                                       design=study_design(record), concepts=frozenset({cid})))
             by_concept[cid] = items[:CONCEPT_EVIDENCE]
+        self._targeted_evidence(analysis, by_concept)
         return by_concept, documents
+
+    def _targeted_evidence(self, analysis: QueryAnalysis, by_concept: dict[str, list[Evidence]]) -> None:
+        """Add what the frame's targeted searches find (the label's interaction section, the
+        class-level warning, the paediatric dose) to the evidence on each agent."""
+        for target in targets(analysis.frame):
+            filters = SearchFilters(source_types=target.source_types) if target.source_types else None
+            hits = self.store.lexical_search_all(target.groups, limit=target.limit, filters=filters)
+            if not hits:
+                continue
+            passages = self.store.passages([h.passage_id for h in hits])
+            records = self.store.documents([p.document_id for p in passages.values()])
+            known = {e.passage.id for e in by_concept.setdefault(target.about, [])}
+            for rank, hit in enumerate(hits):
+                passage = passages.get(hit.passage_id)
+                if passage is None or passage.id in known:
+                    continue
+                known.add(passage.id)
+                record = records[passage.document_id]
+                by_concept[target.about].append(Evidence(
+                    passage=passage, document=record, score=1.0 / (1 + rank),
+                    design=study_design(record), concepts=frozenset({target.about})))
 
     def request_for(self, analysis: QueryAnalysis, audience: Audience) -> AnswerRequest:
         results = self.searcher.search(analysis, limit=MAIN_EVIDENCE, per_document=2)
@@ -162,7 +186,7 @@ class Engine:
                 draft = self.backend.write(request)
             with self._computing:
                 article = verify_article(draft, self.store)
-            article = article.model_copy(update={"slug": slugify(analysis.question)})
+            article = article.model_copy(update={"slug": slugify(analysis.question), "frame": analysis.frame})
         if analysis.red_flags:
             article = article.model_copy(update={"emergency_notice": EMERGENCY_NOTICE})
         return article.model_copy(update={"corpus_fingerprint": fingerprint,
@@ -176,10 +200,13 @@ class Engine:
 
         repository = ArticleRepository(self.store)
         parent = repository.resolve(follow_up_of) if follow_up_of else None
+        vocabulary, frequency = self.searcher.vocabulary, self._passages_with
         if parent is not None:
-            analysis = follow_up(analyse(parent.question, self.searcher.vocabulary), question)
+            parent_analysis = analyse(parent.question, vocabulary, settings=self.settings, frequency=frequency)
+            analysis = follow_up(parent_analysis, question, vocabulary, settings=self.settings,
+                                 frequency=frequency)
         else:
-            analysis = analyse(question, self.searcher.vocabulary)
+            analysis = analyse(question, vocabulary, settings=self.settings, frequency=frequency)
         # A question already answered (in the same thread) returns its article, approved first.
         existing = repository.find_for_question(question, parent_id=parent.id if parent else None) \
             if save else None
@@ -201,7 +228,8 @@ _engines_lock = threading.Lock()
 def engine_for(store: SQLiteStore | None = None, settings: Settings | None = None) -> Engine:
     """A cached engine per store location (the vocabulary and vectors load once)."""
     settings = settings or Settings.load()
-    key = f"{store.location if store else settings.store_location}|{settings.backend}"
+    # Everything the engine reads from settings at construction is part of the key.
+    key = f"{store.location if store else settings.store_location}|{sorted(settings.values.items())!r}"
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:

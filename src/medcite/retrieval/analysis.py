@@ -119,16 +119,17 @@ _REPLACE = _cue(r"\b(instead|rather than|switch\w*|replac\w*|in place of|change 
 # --- analysis -----------------------------------------------------------------------------
 def analyse(question: str, vocabulary: Vocabulary | None = None, *,
             settings: Settings | None = None,
-            known: Callable[[str], bool] | None = None) -> QueryAnalysis:
+            frequency: Callable[[str], int] | None = None) -> QueryAnalysis:
     """Analyse a question. Raises ``QueryError`` when it is empty or too long.
 
-    ``known`` tells whether the corpus has a word; a misspelt word it lacks is corrected to a
-    vocabulary name it has ("menigitis" -> "meningitis"), and the frame records the correction.
+    ``frequency`` counts the corpus's passages with a word; a word the corpus (almost) lacks is
+    corrected to the vocabulary name it misspells when the corpus has that name far more often
+    ("menigitis", in 1 passage -> "meningitis", in 264), and the frame records the correction.
     """
     settings = settings or Settings.load()
     _check(question, settings.max_question_chars)
     vocabulary = vocabulary or Vocabulary.load(settings)
-    text, corrections = _corrected(question, vocabulary, known)
+    text, corrections = _corrected(question, vocabulary, frequency)
     mentions = _without_verbs(text, vocabulary.recognise(text))
     expansions = _expansions(mentions)
     return QueryAnalysis(
@@ -144,18 +145,28 @@ def analyse(question: str, vocabulary: Vocabulary | None = None, *,
     )
 
 
+# A typo a few authors made too is still a typo: a word in at most RARE passages is corrected
+# to a name found in at least COMMONER times as many (and MIN_FOUND) passages.
+RARE = 2
+COMMONER = 20
+MIN_FOUND = 20
+
+
 def _corrected(question: str, vocabulary: Vocabulary,
-               known: Callable[[str], bool] | None) -> tuple[str, list[Correction]]:
-    """The question with words the corpus lacks replaced by the name they misspell."""
-    if known is None:
+               frequency: Callable[[str], int] | None) -> tuple[str, list[Correction]]:
+    """The question with words the corpus (almost) lacks replaced by the name they misspell."""
+    if frequency is None:
         return question, []
     corrections: list[Correction] = []
     pieces: list[str] = []
     last = 0
     for word, start, end in tokens(question):
-        if len(word) < 6 or not word.isalpha() or known(word):
+        if len(word) < 6 or not word.isalpha():
             continue
-        fixed = vocabulary.correct(word, known)
+        found = frequency(word)
+        if found > RARE:
+            continue
+        fixed = vocabulary.correct(word, lambda w, f=found: frequency(w) >= max(MIN_FOUND, COMMONER * f))
         if fixed and fixed != word:
             pieces += [question[last:start], fixed]
             last = end
@@ -174,7 +185,7 @@ def _without_verbs(text: str, mentions: list[Mention]) -> list[Mention]:
 
 def follow_up(parent: QueryAnalysis, question: str, vocabulary: Vocabulary | None = None, *,
               settings: Settings | None = None,
-              known: Callable[[str], bool] | None = None) -> QueryAnalysis:
+              frequency: Callable[[str], int] | None = None) -> QueryAnalysis:
     """Analyse ``question`` as a follow-up in the thread of ``parent``.
 
     The rule for concepts:
@@ -191,7 +202,7 @@ def follow_up(parent: QueryAnalysis, question: str, vocabulary: Vocabulary | Non
     The intent comes from the follow-up's own wording and falls back to the parent's. Terms and
     red flags are the follow-up's own.
     """
-    child = analyse(question, vocabulary, settings=settings, known=known)
+    child = analyse(question, vocabulary, settings=settings, frequency=frequency)
     inherited = [m.model_copy(update={"inherited": True}) for m in parent.mentions]
     own = child.mentions
     replaced: set[str] = set()

@@ -36,7 +36,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"\bcontraindicat\w*|\bshould(n'?t| not)\b[^?.]{0,30}\b(take|use|be given|be used|get)\b"
         r"|\bwho (should|must) not\b|\b(safe|ok|okay|allowed)\b[^?.]{0,30}\b(pregnan\w*|breast-?\s?feed\w*"
         r"|nursing|lactat\w*|kidney|renal|liver|hepatic|child\w*|infant\w*|bab(y|ies)|elderly|egfr|crcl)"
-        r"|\b(pregnan\w*|breast-?\s?feed\w*)\b[^?.]{0,40}\b(safe|ok|okay|take|use)\b")),
+        r"|\b(pregnan\w*|breast-?\s?feed\w*)\b[^?.]{0,40}\b(safe|ok|okay|take|use)\b"
+        r"|\b(take|use|have|give|taking|using)\b[^?.]{0,40}\b(while|during|when|if)\b[^?.]{0,20}"
+        r"\b(pregnan\w*|breast-?\s?feed\w*|nursing|lactat\w*)")),
     (AskedFor.THRESHOLD, _cue(
         r"\bthreshold\b|\bcut-?offs?\b|\bat what (level|value|point|risk|score|egfr|a1c|age)\b"
         r"|\b(falls?|drops?|rises?|goes) (below|under|above|over)\b|\bbelow \d|\babove \d"
@@ -146,7 +148,8 @@ def subject_frame(mention: Mention, names: list[str]) -> AgentFrame:
     # words do not.
     lowered = [n.lower() for n in [concept.name, mention.surface, *concept.synonyms, *concept.brands,
                                    *concept.forms, *names] if n and n.strip()]
-    kept = [n for n in dict.fromkeys(lowered) if not set(n.split()) <= salts and len(n) >= 3]
+    kept = [n for n in dict.fromkeys(lowered)
+            if n == concept.name.lower() or (not set(n.split()) <= salts and len(n) >= 3)]
     classes = classes_of(concept.name, *concept.synonyms) if concept.kind == "drug" else {}
     return AgentFrame(concept_id=concept.id, name=concept.name, kind=concept.kind,
                       form=mention.form, names=kept, classes=classes)

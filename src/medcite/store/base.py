@@ -81,6 +81,13 @@ class Store(Protocol):
         out terms found in a large share of passages (plain BM25 baselines turn it off)."""
         ...
 
+    def lexical_search_all(
+        self, groups: Sequence[Sequence[str]], *, limit: int, filters: SearchFilters | None = None,
+    ) -> list[LexicalHit]:
+        """Rank by BM25 the passages that match a term of every group (groups AND-ed, the
+        terms of each OR-ed); empty when a group is empty."""
+        ...
+
     def lexical_lists(
         self, terms: Sequence[str], expansions: Sequence[str], *, limit: int,
         filters: SearchFilters | None = None, prune_common: bool = True,

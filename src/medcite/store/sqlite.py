@@ -416,6 +416,16 @@ class SQLiteStore:
                 phrases = self._without_common(conn, phrases)
         return self._ranked(" OR ".join(phrases), limit, filters)
 
+    def lexical_search_all(
+        self, groups: Sequence[Sequence[str]], *, limit: int, filters: SearchFilters | None = None,
+    ) -> list[LexicalHit]:
+        """Passages matching at least one term of every group (the groups ANDed, the terms of a
+        group ORed), best BM25 first: "atorvastatin or lipitor" AND "clarithromycin"."""
+        clauses = [" OR ".join(phrases) for phrases in map(_phrases, groups) if phrases]
+        if len(clauses) != len(groups) or not clauses or limit <= 0:
+            return []
+        return self._ranked(" AND ".join(f"({c})" for c in clauses), limit, filters)
+
     def lexical_lists(
         self, terms: Sequence[str], expansions: Sequence[str], *, limit: int,
         filters: SearchFilters | None = None, prune_common: bool = True,

@@ -15,14 +15,18 @@ from dataclasses import dataclass
 from medcite.models import (
     Article,
     ArticleSection,
+    AskedFor,
+    SourceType,
     Statement,
     StatementKind,
     SubSection,
 )
-from medcite.retrieval.evidence import RANK
 from medcite.synthesis.base import AnswerRequest, Evidence
 from medcite.synthesis.references import ReferenceBook
+from medcite.synthesis.safety import URGENT_BOTTOM_LINE
+from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import AskedForm, Candidate, candidates_from, is_near_duplicate
+from medcite.synthesis.verdict import Verdict, decide, subject_phrase
 from medcite.vocab.salts import counter_ions
 
 EVIDENCE_REVIEW = "Evidence Review"
@@ -70,6 +74,9 @@ class _Plan:
             _unique_evidence(request.evidence, request.by_concept), self.names,
             self.terms, max(years, default=2024), _context(request.by_concept, name_words),
             _asked_forms(analysis))
+        self.frame = analysis.frame
+        self.fit = FrameFit(self.frame, self.candidates)
+        self.display = {cid: self._display(cid) for cid in self.concepts}
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -85,12 +92,16 @@ class _Plan:
                 continue
             from_document[candidate.evidence.document.key] += 1
             self.used.append(candidate)
-            number = self.book.cite(candidate.evidence)
-            taken.append(Statement(
-                text=candidate.quote, quote=candidate.quote, citations=[number],
-                kind=StatementKind.CLINICAL, passage_keys=[candidate.evidence.passage.key],
-            ))
+            taken.append(self._statement(candidate))
         return taken
+
+    def _statement(self, candidate: Candidate) -> Statement:
+        fit = self.fit.of(candidate)
+        return Statement(
+            text=candidate.quote, quote=candidate.quote, citations=[self.book.cite(candidate.evidence)],
+            kind=StatementKind.CLINICAL, passage_keys=[candidate.evidence.passage.key],
+            about=sorted(fit.about), via_class=fit.via_class(), where=where_quoted(candidate),
+        )
 
     def _covers_terms(self, candidate: Candidate) -> bool:
         """Without named concepts, a sentence must carry at least half of the weight of the
@@ -108,47 +119,55 @@ class _Plan:
 
     def article(self) -> Article:
         request, searched = self.request, self.request.searched
-        agents = [cid for cid, (kind, _) in self.concepts.items() if kind in ("drug", "supplement")]
-        combination = len(agents) >= 2
-        absent_together = combination and searched.documents_addressing_all == 0
+        frame, fit = self.frame, self.fit
+        agents = frame.agents
+        combination = len(agents) >= 2 and not frame.alternatives
+        specific = frame.asked_for is not AskedFor.GENERAL
         review: list[SubSection] = []
 
-        if absent_together:
-            review.append(SubSection(heading="Absence of evidence for the combination",
-                                     statements=[self._fact(self._absence_sentence(agents)),
-                                                 self._fact(self._scope_sentence())]))
-        elif combination:
-            together = [c for c in self.candidates if set(agents) <= c.concepts]
-            statements = self._take(together, self.caps.per_subsection)
+        if combination:
+            statements = self._take(fit.about_all(agents), self.caps.per_subsection)
             if statements:
-                review.append(SubSection(heading=self._joined(agents) + " together",
+                review.append(SubSection(heading=self._joined([a.concept_id for a in agents]) + " together",
                                          statements=statements))
+            else:
+                review.append(SubSection(heading="Absence of evidence for the combination", statements=[
+                    self._fact(self._absence_sentence([a.concept_id for a in agents])),
+                    self._fact(self._scope_sentence())]))
 
-        several = len(self.concepts) >= 2
-        for cid, (kind, _) in self.concepts.items():
-            # With several concepts asked about, a sentence that merely names one of them (a
-            # bacterial study that uses magnesium ions) is not evidence for the reader's question.
-            pool = [c for c in self.candidates if cid in c.concepts and not c.caution
-                    and (c.on_topic or not several)]
+        # With agents named, the conditions are context (they rank sentences); the agents are the
+        # subjects. A question naming no agent is about its conditions.
+        subjects = agents or frame.conditions
+        for subject in subjects:
+            # Beside a combination, each agent's own evidence is context for the reader, asked
+            # for or not; a single agent's sub-section takes what answers the question.
+            pool = fit.about_subject(subject, item_required=specific and not combination)
+            if len(self.concepts) >= 2:
+                # A sentence that merely names one of several concepts (a bacterial study that
+                # uses magnesium ions) is not evidence for the reader's question.
+                pool = [c for c in pool if c.on_topic or fit.of(c).states_item]
             statements = self._take(pool, self.caps.per_subsection)
             if statements:
-                review.append(SubSection(heading=self._display(cid), statements=statements))
+                review.append(SubSection(heading=self._display(subject.concept_id), statements=statements))
 
-        if not self.concepts:
-            general = [c for c in self.candidates if self._covers_terms(c)]
+        general = [] if subjects else fit.ranked(
+            [c for c in self.candidates if fit.admissible(c) and self._covers_terms(c)])
+        if general:
             statements = self._take(general, self.caps.per_subsection)
             if statements:
-                review.append(SubSection(heading="What the indexed evidence says",
-                                         statements=statements))
+                review.append(SubSection(heading="What the indexed evidence says", statements=statements))
 
-        relevant = [c for c in self.candidates
-                    if (c.concepts and c.on_topic) or (not self.concepts and self._covers_terms(c))]
+        subject_ids = {s.concept_id for s in subjects}
+        relevant = fit.ranked([c for c in self.candidates if fit.admissible(c)
+                               and (subject_ids & fit.of(c).about.keys() or c in general)
+                               and (fit.answers(c) or not specific)])
         implications = self._take([c for c in relevant if c.recommendation and not c.caution],
                                   self.caps.implications)
         pitfalls = self._take([c for c in relevant if c.caution], self.caps.pitfalls)
 
+        verdict = decide(frame, fit, self.display, general=general)
         has_clinical = any(s.kind is StatementKind.CLINICAL for sub in review for s in sub.statements) \
-            or implications or pitfalls
+            or implications or pitfalls or verdict.lead is not None
         if not has_clinical:
             review = [SubSection(heading="Absence of indexed evidence", statements=[
                 self._fact(self._nothing_sentence()), self._fact(self._scope_sentence())])]
@@ -164,14 +183,16 @@ class _Plan:
         return Article(
             question=request.analysis.question,
             slug="",
-            headline=self._headline(agents, absent_together, has_clinical),
-            bottom_line=self._bottom_line(agents, absent_together, has_clinical),
+            headline=verdict.headline if has_clinical else
+            f"{subject_phrase(frame, self.display)}: no indexed evidence found",
+            bottom_line=self._bottom_line(verdict, has_clinical),
             sections=sections,
             references=self.book.references(),
             audience=request.audience,
             backend="extractive",
             intent=str(request.analysis.intent),
             searched=searched,
+            frame=frame,
         )
 
     # -- evidence-base sentences --------------------------------------------------------------
@@ -210,39 +231,28 @@ class _Plan:
         return ("No indexed passage addresses this question; ingest guidelines, drug labels or "
                 "research on the topic (medcite ingest PATH) and ask again.")
 
-    def _headline(self, agents: list[str], absent_together: bool, has_clinical: bool) -> str:
-        subject = self._joined(list(self.concepts)) if self.concepts else "This question"
-        if not has_clinical:
-            return f"{subject}: no indexed evidence found"
-        if absent_together:
-            return f"{self._joined(agents)}: no indexed evidence on the combination"
-        documents = len(self.book.documents())
-        return f"{subject}: what {documents} indexed source{'s' if documents != 1 else ''} say"
-
-    def _bottom_line(self, agents: list[str], absent_together: bool, has_clinical: bool) -> list[Statement]:
-        if not has_clinical:
-            return [self._fact(self._nothing_sentence())]
+    def _bottom_line(self, verdict: Verdict, has_clinical: bool) -> list[Statement]:
+        if self.request.analysis.red_flags:
+            # An emergency's bottom line is what to do now, nothing a source says in passing.
+            return [self._fact(URGENT_BOTTOM_LINE)]
         lines: list[Statement] = []
-        if absent_together:
-            lines.append(self._fact(
-                f"No indexed document addresses {self._joined(agents).lower()} together, so the "
-                f"combination is unsupported by this evidence base; what follows is the evidence on "
-                f"each agent separately."))
-        # The cited half of the bottom line: the strongest on-topic statement already chosen,
-        # about a drug before a supplement (the therapy asked about, not the add-on).
-        drugs = {cid for cid, (kind, _) in self.concepts.items() if kind == "drug"}
-        strongest = min(self.used, key=lambda c: (not c.on_topic, not (c.concepts & drugs),
-                                                  _design_rank(c), -c.score), default=None)
-        if strongest is not None:
-            lines.append(Statement(
-                text=strongest.quote, quote=strongest.quote,
-                citations=[self.book.cite(strongest.evidence)],
-                passage_keys=[strongest.evidence.passage.key]))
+        if verdict.lead is not None:
+            lines.append(self._statement(verdict.lead))
+        lines += [self._fact(f) for f in verdict.facts]
+        if not has_clinical:
+            lines.append(self._fact(self._nothing_sentence()))
         return lines
 
 
-def _design_rank(candidate: Candidate) -> int:
-    return RANK[candidate.evidence.design]
+def where_quoted(candidate: Candidate) -> str | None:
+    """Where in its source a quote stands, for a label or guideline whose sentences often name
+    no drug: "HUMIRA (adalimumab) injection, Warnings and Precautions"."""
+    document, section = candidate.evidence.document, candidate.evidence.passage.section.strip()
+    if document.source_type not in (SourceType.DRUG_LABEL, SourceType.GUIDELINE):
+        return None
+    title = re.split(r"(?<=\))[,:]|, for |: ", document.title, maxsplit=1)[0].strip()
+    title = title if len(title) <= 70 else title[:67].rsplit(" ", 1)[0] + " …"
+    return f"{title}, {section}" if section and section.lower() not in title.lower() else title
 
 
 def _asked_forms(analysis) -> dict[str, AskedForm]:

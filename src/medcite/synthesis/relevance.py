@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from medcite.models import AgentFrame, AskedFor, DocumentRecord, Population, SourceType
+from medcite.vocab.classes import all_classes
 
 
 def _cue(pattern: str) -> re.Pattern[str]:
@@ -42,9 +43,11 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicat\w*|\bshould not\b|\bmust not\b|\bdo not (use|take|give)\b|\bnot recommended\b"
                                     r"|\bavoid\w*|\bnot be used\b|\bis not safe\b|\bunsafe\b|\bshould be avoided\b|\bboxed warning\b"
                                     r"|\bfetal (harm|toxicity|risk)\b|\bcan cause (fetal|birth)|\bsafe(ly)? (in|during|for|to use)\b"
-                                    r"|\bcompatible with\b|\bno (increased )?risk\b"),
+                                    r"|\bcompatible with\b|\bno (increased )?risk\b|\brisk factors?\b|\bincreas\w* (the )?risk\b"
+                                    r"|\bbirth defects?\b|\bmiscarriage\b|\bteratogen\w*"),
     AskedFor.INTERACTION: _cue(r"\binteract\w*|\bconcomitant\w*|\bco-?administ\w*|\bcombin\w*|\btogether with\b|\bCYP\s?\d\w*"
-                               r"|\binduc(er|es|ing|tion)\b|\binhibit(or|ors|s|ion)\b|\bserotonin syndrome\b"
+                               r"|\b(strong|moderate|potent|weak) (CYP\w* )?(inhibitor|inducer)s?\b|\binduc(er|es|ing|tion) (of )?(CYP|P-gp|the metabolism|metabolism|hepatic)"
+                               r"|\binhibit\w* (the )?(metabolism|clearance|CYP)|\bP-glycoprotein\b|\bserotonin syndrome\b"
                                r"|\bincrease\w* (the )?(plasma )?(levels?|concentrations?|exposure|AUC)\b|\bAUC\b|\bwhile taking\b"
                                r"|\btaking\b[^.]{0,40}\bwith\b"),
     AskedFor.ADVERSE_EFFECTS: _cue(r"\bside effects?\b|\badverse\b|\bcause[sd]?\b|\brisk of\b|\btoxicit\w*|\bmay lead to\b"
@@ -124,6 +127,27 @@ def population_conflict(text: str, population: Population) -> str | None:
     return None
 
 
+_PRECLINICAL = _cue(r"\b(in vitro|in-vitro|cell lines?|cells were|cultured|mice|mouse|rats?|murine|rodents?|rabbits?"
+                    r"|dogs|monkeys|zebrafish|western blot\w*|animal (studies|models?|data))\b")
+# The weightier statements of an item: the most common or serious effects, the boxed warning.
+_EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
+    AskedFor.ADVERSE_EFFECTS: _cue(r"\bmost (common|frequent)\w*|\bserious\b|\bboxed warning\b|\bfatal\b|\blife-threatening\b"),
+    AskedFor.MAXIMUM_DOSE: _cue(r"\bnot (to )?exceed\b|\bmaximum\b|\bshould be limited to\b"),
+    AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"),
+    AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b"),
+}
+
+
+def preclinical_sentence(text: str) -> bool:
+    """The sentence reports animal or laboratory work (mice, cell lines), whatever its source."""
+    return bool(_PRECLINICAL.search(text))
+
+
+def emphasised(text: str, item: AskedFor) -> bool:
+    pattern = _EMPHASIS.get(item)
+    return bool(pattern and pattern.search(text))
+
+
 def fits_population(text: str, population: Population) -> bool:
     return population_conflict(text, population) is None
 
@@ -131,19 +155,6 @@ def fits_population(text: str, population: Population) -> bool:
 def names_population(text: str, population: Population) -> bool:
     """The sentence names the population asked about (a reason to prefer it)."""
     return bool(groups_named(text) & _groups_asked(population))
-
-
-def contains_word(haystack: str, needle: str) -> bool:
-    """``needle`` occurs in ``haystack`` (both lower case) as whole words."""
-    start = haystack.find(needle)
-    while start != -1:
-        before = haystack[start - 1] if start else " "
-        end = start + len(needle)
-        after = haystack[end] if end < len(haystack) else " "
-        if not before.isalnum() and not after.isalnum():
-            return True
-        start = haystack.find(needle, start + 1)
-    return False
 
 
 @dataclass(frozen=True)
@@ -157,21 +168,78 @@ def document_subject(document: DocumentRecord, subject: AgentFrame) -> bool:
     """The document is the agent's own label, or a consumer page on the agent or condition."""
     if document.source_type not in (SourceType.DRUG_LABEL, SourceType.CONSUMER_HEALTH):
         return False
-    title = document.title.lower()
-    return any(contains_word(title, n) for n in subject.names)
+    return names_any(document.title, tuple(subject.names))
 
 
-def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = None) -> Aboutness:
-    """Whether ``text`` is about ``subject`` (see the module docstring)."""
-    lowered = text.lower()
-    if any(contains_word(lowered, n) for n in subject.names):
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=65_536)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(text.lower()))
+
+
+def name_spans(text: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Word positions (start, end) where ``text`` contains one of ``names`` as a run of whole
+    words, punctuation aside: "St. John's wort" is the name "st john's wort"."""
+    words = _tokens(text)
+    positions: dict[str, list[int]] = {}
+    for i, word in enumerate(words):
+        positions.setdefault(word, []).append(i)
+    spans = []
+    for name in names:
+        parts = _tokens(name)
+        if not parts:
+            continue
+        for i in positions.get(parts[0], ()):
+            if words[i:i + len(parts)] == parts:
+                spans.append((i, i + len(parts)))
+    return spans
+
+
+def names_any(text: str, names: list[str] | tuple[str, ...]) -> bool:
+    return bool(name_spans(text, tuple(names)))
+
+
+@lru_cache(maxsize=16_384)
+def local_abbreviations(passage_text: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Abbreviations the passage defines for one of ``names`` ("St. John's wort (SJW)"), so
+    its later sentences ("SJW induces CYP3A4") are about the same agent."""
+    found = []
+    for name in names:
+        parts = _tokens(name)
+        if not parts:
+            continue
+        pattern = re.compile(r"\b" + r"\W+".join(map(re.escape, parts)) + r"\s*\(([A-Z][A-Za-z0-9-]{1,7})\)", re.I)
+        found += [m.group(1) for m in pattern.finditer(passage_text) if m.group(1).isupper()]
+    return tuple(dict.fromkeys(a.lower() for a in found))
+
+
+def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = None,
+              passage_text: str | None = None) -> Aboutness:
+    """Whether ``text`` is about ``subject`` (see the module docstring). A class named inside a
+    narrower class the agent is not in ("tricyclic antidepressant drugs" for sertraline) does
+    not count."""
+    names = tuple(subject.names)
+    if passage_text:
+        names += local_abbreviations(passage_text, names)
+    if names_any(text, names):
         return Aboutness(True)
-    for cls, names in subject.classes.items():
-        if any(contains_word(lowered, n) for n in names):
+    for cls, class_names in subject.classes.items():
+        spans = name_spans(text, tuple(class_names))
+        if spans and not _qualified(text, spans, subject):
             return Aboutness(True, via_class=cls)
     if document is not None and document_subject(document, subject):
         return Aboutness(True, via_document=True)
     return Aboutness(False)
+
+
+def _qualified(text: str, spans: list[tuple[int, int]], subject: AgentFrame) -> bool:
+    """Every mention of the class lies inside the name of another class the agent is not in."""
+    others = [n for cls, names in all_classes().items() if cls not in subject.classes for n in names]
+    narrower = name_spans(text, tuple(others))
+    return all(any(a < end and start < b for a, b in narrower) for start, end in spans)
 
 
 def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) -> bool:
@@ -182,8 +250,12 @@ def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) ->
     if item is AskedFor.DEFINITION:
         if subject is None:
             return bool(_DEFINITION.search(text))
-        lowered = text.lower()
-        return any(contains_word(lowered, n) for n in subject.names) and bool(_DEFINITION.search(text))
+        # The definition follows the name closely: "Meningitis is inflammation of ...".
+        words = text.split()
+        for start, end in name_spans(text, tuple(subject.names)):
+            if start <= 3 and _DEFINITION.search(" ".join(words[max(0, end - 1):end + 6])):
+                return True
+        return False
     if item is AskedFor.GENERAL:
         return True
     return bool(_ITEM_CUES[item].search(text))

@@ -102,6 +102,40 @@ def quotable(text: str) -> str | None:
     return text
 
 
+# A sentence that leans on the one before it ("It should not be ...", "However, ...") or is
+# qualified by the one after it ("If eGFR falls below 30 ...", "Reduce the dose ...").
+_LEANS_BACK = re.compile(
+    r"^(?:it|its|this|these|they|their|those|such|both|however|therefore|thus|hence|in (?:these|such|this)"
+    r"|the (?:drug|medicine|medication|agent|combination|dose)|at (?:this|that|these) (?:dose|level)s?)\b", re.I)
+_QUALIFIED_BY = re.compile(
+    r"^(?:if|unless|except|however|but|when|in patients (?:with|who|on)|for patients|patients with|reduce|"
+    r"do not|consider (?:a )?(?:dose|reducing|lower)|dose reduction|avoid|discontinue|stop)\b", re.I)
+MAX_CONTEXT_CHARS = 700
+
+
+def in_context(passage, index: int, quote: str) -> str:
+    """``quote`` (the sentence at ``index``) widened to a contiguous verbatim span with the
+    sentence before it when it leans back on it, and the one after when that qualifies it."""
+    spans = passage.sentences
+    start, end = spans[index].start, spans[index].end
+    text = passage.text
+    if index > 0 and _LEANS_BACK.match(quote):
+        previous = text[spans[index - 1].start:spans[index - 1].end]
+        if quotable(previous) is not None:
+            start = spans[index - 1].start
+    if index + 1 < len(spans):
+        following = text[spans[index + 1].start:spans[index + 1].end].strip()
+        if _QUALIFIED_BY.match(following) and quotable(following) is not None:
+            end = spans[index + 1].end
+    if (start, end) == (spans[index].start, spans[index].end) or end - start > MAX_CONTEXT_CHARS:
+        return quote
+    offset = text.find(quote, spans[index].start)
+    if offset < 0:
+        return quote
+    begin = start if start < spans[index].start else offset
+    return text[begin:end].strip()
+
+
 def concept_names(lowered_names: dict[str, list[str]], sentence: str) -> frozenset[str]:
     """The concepts whose (lower-case, non-empty) names the sentence contains as words."""
     lowered = sentence.lower()
@@ -200,12 +234,14 @@ def candidates_from(
         year = item.document.year or (newest_year - 15)
         recency = 1.0 + 0.02 * max(0, 15 - (newest_year - year))
         label = item.passage.section
-        for raw in item.passage.sentence_texts():
+        sentences = item.passage.sentence_texts()
+        for index, raw in enumerate(sentences):
             label = inline_label(raw) or label  # a label holds until the next one
             where = section_weight(label)
             quote = quotable(raw)
             if quote is None:
                 continue
+            quote = in_context(item.passage, index, quote)
             concepts = concept_names(lowered_names, quote)
             if asked_forms and concepts & asked_forms.keys():
                 concepts = frozenset(c for c in concepts if c not in asked_forms

@@ -44,3 +44,8 @@ def classes_of(*names: str) -> dict[str, list[str]]:
 def class_names(class_name: str) -> list[str]:
     """The names of one class ("ssri", "ssris", ...); empty for an unknown class."""
     return _table()[0].get(class_name.lower(), [])
+
+
+def all_classes() -> dict[str, list[str]]:
+    """Every class with its names."""
+    return _table()[0]

@@ -1,0 +1,159 @@
+"""How each candidate sentence fits the question frame, and the pools the article draws from.
+
+A candidate may stand under a subject only when it is about that subject (by name, by a class the
+vocabulary places the agent in, or as a sentence of the agent's own label or consumer page), fits
+the population asked about, and is human evidence whenever human evidence exists. Among those,
+sentences that state the asked-for item, name the asked population and come from the stronger
+kinds of evidence come first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medcite.models import AgentFrame, AskedFor, QuestionFrame, StudyDesign
+from medcite.synthesis.relevance import (
+    Aboutness,
+    aboutness,
+    emphasised,
+    fits_population,
+    groups_named,
+    name_spans,
+    names_population,
+    preclinical_sentence,
+    states_item,
+)
+from medcite.synthesis.sentences import Candidate
+
+# How much a sentence's standing in the frame multiplies its retrieval-and-evidence score.
+ITEM_BOOST = 1.5
+POPULATION_BOOST = 0.6
+NAMED_BOOST = 0.3
+CONDITION_BOOST = 0.5  # an agent's sentence that names the condition asked about
+EMPHASIS_BOOST = 0.5  # the most common or serious effects, the boxed warning, "do not exceed"
+# A question that names no population is about adults in general: a sentence about children or
+# pregnancy only answers a narrower question.
+SUBGROUP_PENALTY = 0.6
+# Items whose answer differs by population: a child's dose is not an adult's, so these take
+# only sentences that name the population asked about.
+POPULATION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What a candidate is, read against the frame."""
+
+    about: dict[str, Aboutness]  # subject concept id -> how the sentence is about it (only if it is)
+    population_ok: bool
+    names_population: bool
+    states_item: bool
+    preclinical: bool
+    emphasised: bool = False
+    subgroup: bool = False  # names a child, pregnancy or breastfeeding population
+
+    def is_about(self, concept_id: str) -> bool:
+        return concept_id in self.about
+
+    def by_name(self, concept_id: str) -> bool:
+        found = self.about.get(concept_id)
+        return found is not None and found.via_class is None and not found.via_document
+
+    def via_class(self) -> str | None:
+        return next((a.via_class for a in self.about.values() if a.via_class), None)
+
+
+def _key(candidate: Candidate) -> tuple[int, str]:
+    return candidate.evidence.passage.id, candidate.quote
+
+
+class FrameFit:
+    """Fits of every candidate against one frame, computed once each."""
+
+    def __init__(self, frame: QuestionFrame, candidates: list[Candidate]) -> None:
+        self.frame = frame
+        self.subjects = {s.concept_id: s for s in frame.subjects()}
+        self.conditions = {c.concept_id for c in frame.conditions} if frame.agents else set()
+        self._fits: dict[tuple[int, str], Fit] = {}
+        self.candidates = candidates
+        self.human_evidence = any(
+            not self.of(c).preclinical and self.of(c).about for c in candidates)
+
+    def of(self, candidate: Candidate) -> Fit:
+        key = _key(candidate)
+        fit = self._fits.get(key)
+        if fit is None:
+            fit = self._fit(candidate)
+            self._fits[key] = fit
+        return fit
+
+    def _fit(self, candidate: Candidate) -> Fit:
+        quote, document = candidate.quote, candidate.evidence.document
+        about = {}
+        for cid, subject in self.subjects.items():
+            found = aboutness(quote, subject, document, candidate.evidence.passage.text)
+            if subject.form and found.about and not (found.via_class or found.via_document) \
+                    and cid not in candidate.concepts:
+                continue  # it names another salt or form than the one asked about
+            if found.about:
+                about[cid] = found
+        item = self.frame.asked_for
+        stated = any(states_item(quote, item, self.subjects[c]) for c in about) if about else \
+            states_item(quote, item)
+        return Fit(about=about, population_ok=fits_population(quote, self.frame.population),
+                   names_population=names_population(quote, self.frame.population),
+                   states_item=stated,
+                   preclinical=candidate.evidence.design is StudyDesign.PRECLINICAL or preclinical_sentence(quote),
+                   emphasised=stated and (emphasised(quote, item) or self._defines(quote, about)),
+                   subgroup=bool(groups_named(quote) & {"child", "pregnancy", "lactation"}))
+
+    def _defines(self, quote: str, about: dict[str, Aboutness]) -> bool:
+        """A definition that opens with the subject's name: "Meningitis is ..."."""
+        return self.frame.asked_for is AskedFor.DEFINITION and any(
+            start == 0 for cid in about for start, _ in name_spans(quote, tuple(self.subjects[cid].names)))
+
+    def admissible(self, candidate: Candidate) -> bool:
+        """Evidence at all: fits the population, and human evidence where there is some."""
+        fit = self.of(candidate)
+        return fit.population_ok and not (fit.preclinical and self.human_evidence)
+
+    def weight(self, candidate: Candidate) -> float:
+        fit = self.of(candidate)
+        specific = self.frame.asked_for is not AskedFor.GENERAL
+        boost = 1.0 + (ITEM_BOOST if specific and fit.states_item else 0.0) \
+            + (POPULATION_BOOST if fit.names_population else 0.0) \
+            + (NAMED_BOOST if any(fit.by_name(c) for c in fit.about) else 0.0) \
+            + (CONDITION_BOOST if self.conditions & fit.about.keys() else 0.0) \
+            + (EMPHASIS_BOOST if fit.emphasised else 0.0)
+        if fit.subgroup and not self.frame.population.stated:
+            boost *= SUBGROUP_PENALTY
+        return candidate.score * boost
+
+    def ranked(self, pool: list[Candidate]) -> list[Candidate]:
+        return sorted(pool, key=lambda c: (-self.weight(c), c.evidence.passage.key, c.quote))
+
+    def about_subject(self, subject: AgentFrame, *, item_required: bool) -> list[Candidate]:
+        """Admissible candidates about ``subject``, best first; with ``item_required`` only those
+        stating the asked-for item or naming the asked population."""
+        pool = [c for c in self.candidates if self.admissible(c) and self.of(c).is_about(subject.concept_id)
+                and (not item_required or self.answers(c))]
+        return self.ranked(pool)
+
+    @property
+    def population_bound(self) -> bool:
+        return self.frame.population.stated and self.frame.asked_for in POPULATION_BOUND
+
+    def answers(self, candidate: Candidate) -> bool:
+        """States the asked-for item, or names the asked population; for a population-bound
+        item (a child's dose), states it and names the population."""
+        fit = self.of(candidate)
+        if self.population_bound:
+            return fit.states_item and fit.names_population
+        return fit.states_item or fit.names_population
+
+    def about_all(self, agents: list[AgentFrame]) -> list[Candidate]:
+        """Admissible candidates about every one of ``agents`` (by name, class or own label)."""
+        pool = [c for c in self.candidates if self.admissible(c)
+                and all(self.of(c).is_about(a.concept_id) for a in agents)
+                # One label page is not about two drugs because of whose label it is.
+                and sum(not self.of(c).about[a.concept_id].via_document for a in agents) >= len(agents) - 1]
+        return self.ranked(pool)

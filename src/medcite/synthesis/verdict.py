@@ -1,0 +1,230 @@
+"""The one-line verdict: the asked-for thing, stated from the strongest relevant source, or a
+plain statement that no indexed source states it.
+
+The headline never promotes a sentence that does not state what was asked: a maximum-dose
+question gets the capped dose ("do not exceed 20 mg"), an interaction question the documented
+interaction (joint, then for the agent's class, then a mechanism of the agent alone), an
+efficacy question how many sources report benefit and how many none. The words of the verdict
+come verbatim from a cited sentence, marked with quotation marks and its source type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
+from medcite.retrieval.evidence import RANK
+from medcite.synthesis.relevance import direction, item_span
+from medcite.synthesis.selection import FrameFit
+from medcite.synthesis.sentences import Candidate
+
+CLAUSE_CHARS = 150
+# Clause ends: a semicolon, a dash, a full stop after a word (not "St." or "e.g.").
+_CLAUSE_BREAK = re.compile(r";\s+|\s+\|\s+|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|\s+\u2014\s+|:\s+(?=[A-Z])")
+_CROSS_REFERENCE = re.compile(r"\s*[\[(]see [^\])]*[\])]?.*$", re.I)
+_SOURCE_WORDS = {"guideline": "guideline", "drug_label": "drug label", "research": "research",
+                 "consumer_health": "consumer health page"}
+
+
+@dataclass
+class Verdict:
+    headline: str
+    lead: Candidate | None = None  # the sentence the verdict rests on (first in the bottom line)
+    support: list[Candidate] = field(default_factory=list)  # further sentences it counts
+    facts: list[str] = field(default_factory=list)  # evidence-base statements for the bottom line
+    level: str = "direct"  # direct | class | mechanism | none
+
+
+def subject_phrase(frame: QuestionFrame, display: dict[str, str]) -> str:
+    """"Atorvastatin with clarithromycin", "Cetirizine or loratadine", "Ibuprofen in pregnancy"."""
+    agents = [display.get(a.concept_id, a.name) for a in frame.agents] or \
+             [display.get(c.concept_id, c.name) for c in frame.conditions]
+    if not agents:
+        phrase = "This question"
+    elif len(agents) == 1:
+        phrase = agents[0]
+    else:
+        joiner = " or " if frame.alternatives else " with "
+        phrase = agents[0] + "".join(
+            (", " if i < len(agents) - 1 else joiner) + a.lower() for i, a in enumerate(agents[1:], 1))
+    population = frame.population
+    if population.stated:
+        phrase += _population_words(frame)
+    return phrase[:1].upper() + phrase[1:]
+
+
+def _population_words(frame: QuestionFrame) -> str:
+    population = frame.population
+    parts = []
+    if population.age_group:
+        age = f", {population.age_years:g} years" if population.age_years is not None else ""
+        parts.append(f"for {'an' if population.age_group[0] in 'aeiou' else 'a'} {population.age_group}{age}")
+    if population.pregnancy:
+        parts.append("in pregnancy")
+    if population.lactation:
+        parts.append("while breastfeeding")
+    if population.renal_impairment:
+        value = f"eGFR {population.egfr:g}" if population.egfr is not None else (
+            f"CrCl {population.crcl:g}" if population.crcl is not None else "")
+        parts.append("with reduced kidney function" + (f" ({value})" if value else ""))
+    if population.hepatic_impairment:
+        parts.append("with liver impairment")
+    return " " + " ".join(parts) if parts else ""
+
+
+def clause(quote: str, item: AskedFor) -> str:
+    """The clause of ``quote`` that states the item, verbatim, at most ``CLAUSE_CHARS``."""
+    span = item_span(quote, item)
+    pieces = [p for p in _CLAUSE_BREAK.split(quote) if p.strip()] or [quote]
+    chosen = next((p for p in pieces if span and span in p), pieces[0])
+    chosen = _CROSS_REFERENCE.sub("", chosen).strip().rstrip(".;:,")
+    if len(chosen) > CLAUSE_CHARS:
+        cut = chosen[:CLAUSE_CHARS]
+        at = cut.rfind(" ")
+        chosen = (cut[:at] if at > CLAUSE_CHARS // 2 else cut) + " …"
+    return chosen
+
+
+def _source(candidate: Candidate) -> str:
+    return _SOURCE_WORDS.get(str(candidate.evidence.document.source_type.value), "source")
+
+
+def _quoted(candidate: Candidate, item: AskedFor) -> str:
+    return f"\u201c{clause(candidate.quote, item)}\u201d ({_source(candidate)})"
+
+
+def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
+    """The candidate a verdict may rest on: states the item; label and guideline first."""
+    stated = [c for c in pool if fit.of(c).states_item]
+    if not stated:
+        return None
+    best = fit.ranked(stated)[:8]
+    return min(best, key=lambda c: (not fit.of(c).emphasised, _authority(c, fit.frame.asked_for),
+                                    -fit.weight(c)))
+
+
+def _authority(candidate: Candidate, item: AskedFor) -> int:
+    """The evidence hierarchy, except that a definition is best taken from a reference page."""
+    if item is AskedFor.DEFINITION and candidate.evidence.document.source_type is SourceType.CONSUMER_HEALTH:
+        return -1
+    return RANK[candidate.evidence.design]
+
+
+def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
+           general: list[Candidate] | None = None) -> Verdict:
+    """The verdict for ``frame`` from the candidates ``fit`` holds; ``general`` is the pool
+    for a question that names no agent or condition (sentences covering its words)."""
+    subject = subject_phrase(frame, display)
+    item = frame.asked_for
+    agents = frame.agents
+    if len(agents) >= 2 and not frame.alternatives:
+        return _combination(frame, fit, subject, agents)
+    if item is AskedFor.EFFICACY:
+        return _efficacy(frame, fit, subject)
+    subjects = frame.agents or frame.conditions
+    # A single agent's verdict rests on a sentence that names it (or is its own label), not on
+    # one about its class.
+    pool = [c for s in subjects for c in fit.about_subject(s, item_required=True)
+            if fit.of(c).by_name(s.concept_id) or fit.of(c).about[s.concept_id].via_document] \
+        if subjects else [c for c in (general or []) if fit.of(c).states_item]
+    if frame.population.stated:
+        # A population question rests on a sentence that names that population when one exists.
+        named = [c for c in pool if fit.of(c).names_population]
+        pool = named or pool
+    lead = _strongest(fit, pool)
+    if lead is None:
+        return _not_found(frame, subject)
+    return Verdict(headline=f"{subject}: {_quoted(lead, item)}", lead=lead)
+
+
+def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list[AgentFrame]) -> Verdict:
+    item = frame.asked_for
+    joint = fit.about_all(agents)
+    direct = [c for c in joint if all(fit.of(c).by_name(a.concept_id) or fit.of(c).about[a.concept_id].via_document
+                                      for a in agents) and not fit.of(c).via_class()]
+    lead = _strongest(fit, direct)
+    if lead is not None:
+        return Verdict(headline=f"{subject}: {_quoted(lead, item)}", lead=lead)
+    lead = _strongest(fit, joint)
+    if lead is not None:
+        cls = fit.of(lead).via_class()
+        named = next(a for a in agents if a.classes.get(cls)) if cls else None
+        note = (f"No indexed source names {named.name} here; this evidence is on {cls}, the class "
+                f"{named.name} belongs to.") if named else None
+        return Verdict(headline=f"{subject}: documented for {cls or 'the class'} \u2014 {_quoted(lead, item)}",
+                       lead=lead, facts=[note] if note else [], level="class")
+    # Mechanism level: one agent's own interaction evidence (an enzyme inducer), when the
+    # question is about harm from the pair rather than benefit.
+    mechanisms = []
+    for agent in (agents if item in MECHANISM_ITEMS else []):
+        own = [c for c in fit.about_subject(agent, item_required=False)
+               if fit.of(c).by_name(agent.concept_id) and _interaction_cue(c)]
+        if own:
+            mechanisms.append((agent, own))
+    if mechanisms:
+        agent, own = mechanisms[0]
+        # A named mechanism (an enzyme induced) says more than "be mindful of interactions".
+        lead = min(fit.ranked(own)[:8], key=lambda c: (not _ENZYME.search(c.quote), _authority(c, item),
+                                                      -fit.weight(c)))
+        others = " and ".join(a.name for a in agents if a is not agent)
+        return Verdict(
+            headline=(f"{subject}: no indexed source names the pair, but {agent.name} has documented "
+                      f"interactions \u2014 {_quoted(lead, AskedFor.INTERACTION)}"),
+            lead=lead, level="mechanism",
+            facts=[f"No indexed source addresses {agent.name} with {others} directly or by drug class; "
+                   f"the evidence below is on {agent.name}'s interactions in general."])
+    return Verdict(
+        headline=f"{subject}: no indexed evidence on the combination",
+        level="none", facts=[f"No indexed document addresses {' and '.join(a.name for a in agents)} "
+                             f"together, by drug class, or through a documented interaction mechanism; "
+                             f"what follows is the evidence on each agent separately."])
+
+
+MECHANISM_ITEMS = (AskedFor.INTERACTION, AskedFor.CONTRAINDICATION, AskedFor.ADVERSE_EFFECTS,
+                   AskedFor.GENERAL, AskedFor.MAXIMUM_DOSE, AskedFor.DOSE)
+_MECHANISM = re.compile(r"\b(interact\w*|CYP\s?\d\w*|induc\w+|inhibit\w*|P-glycoprotein|serotonin syndrome)\b", re.I)
+
+
+_ENZYME = re.compile(r"\b(CYP\s?\d\w*|cytochrome|P-glycoprotein|induc\w+|inhibit\w*)\b", re.I)
+
+
+def _interaction_cue(candidate: Candidate) -> bool:
+    return bool(_MECHANISM.search(candidate.quote))
+
+
+def _efficacy(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
+    pool = [c for s in frame.subjects() for c in fit.about_subject(s, item_required=True)]
+    by_document: dict[str, int] = {}
+    for candidate in pool:
+        found = direction(candidate.quote)
+        if found:
+            key = candidate.evidence.document.key
+            by_document[key] = found if by_document.get(key, found) == found else 0
+    benefit = sum(1 for v in by_document.values() if v > 0)
+    none = sum(1 for v in by_document.values() if v < 0)
+    lead = _strongest(fit, [c for c in pool if direction(c.quote)]) or _strongest(fit, pool)
+    if lead is None:
+        return _not_found(frame, subject)
+    if benefit and none:
+        summary = f"evidence is mixed ({_count(benefit)} report benefit, {_count(none, 'none')})"
+    elif benefit:
+        summary = f"{_count(benefit)} report benefit"
+    elif none:
+        summary = f"{_count(none)} report no benefit"
+    else:
+        summary = "sources discuss it without a clear result"
+    return Verdict(headline=f"{subject}: {summary} \u2014 {_quoted(lead, AskedFor.EFFICACY)}", lead=lead)
+
+
+def _count(n: int, word: str = "") -> str:
+    if word:
+        return f"{n} report {word}"
+    return f"{n} indexed source{'s' if n != 1 else ''}"
+
+
+def _not_found(frame: QuestionFrame, subject: str) -> Verdict:
+    item = frame.asked_for
+    wanted = "an answer to this question" if item is AskedFor.GENERAL else item.phrase
+    return Verdict(headline=f"{subject}: no indexed source states {wanted}", level="none",
+                   facts=[f"No indexed source states {wanted} for {subject[:1].lower() + subject[1:]}."])
