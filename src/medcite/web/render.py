@@ -209,7 +209,29 @@ def _status_line(article: Article) -> str:
 
 
 def _statement_text(statement: Statement, escape: Callable[[str], str] = str) -> str:
-    return f"{escape(statement.text)} {citation_marker(statement.citations)}".rstrip()
+    text = f"{escape(statement.text)} {citation_marker(statement.citations)}".rstrip()
+    if statement.via_class:
+        text += f" (evidence on the class: {escape(statement.via_class)})"
+    if statement.where:
+        text += f" — {escape(statement.where)}"
+    return text
+
+
+def _gloss(article: Article, statement: Statement) -> str | None:
+    """A statement's plain words, shown to students and patients only."""
+    return statement.gloss if article.audience is not Audience.CLINICIAN else None
+
+
+def correction_line(article: Article) -> str | None:
+    """"Searched for meningitis (you typed “menigitis”)" when the question's spelling was corrected."""
+    if article.frame is None or not article.frame.corrections:
+        return None
+    return "; ".join(f"Searched for {c.corrected} (you typed “{c.typed}”)"
+                     for c in article.frame.corrections)
+
+
+def _summary(article: Article) -> list[str]:
+    return article.plain_summary if article.audience is Audience.PATIENT else []
 
 
 def _markdown_escape(text: str) -> str:
@@ -227,14 +249,28 @@ def render_markdown(article: Article) -> str:
         out += [f"> **{esc(article.emergency_notice)}**", ""]
     if article.refusal:
         out += [esc(article.refusal), ""]
+    if _summary(article):
+        out += ["## In short", ""] + [f"- {esc(line)}" for line in _summary(article)] + [""]
     out += [f"## {esc(article.headline)}", ""]
+    corrected = correction_line(article)
+    if corrected:
+        out += [f"*{esc(corrected)}*", ""]
     if article.bottom_line:
         out += ["**" + " ".join(_statement_text(s, esc) for s in article.bottom_line) + "**", ""]
+        for statement in article.bottom_line:
+            glossed = _gloss(article, statement)
+            if glossed:
+                out += [f"*{esc(glossed)}*", ""]
     for section in article.sections:
         out += [f"## {esc(section.heading)}", ""]
         for sub in section.subsections:
             out += [f"### {esc(sub.heading)}", ""]
-            out += [f"- {_statement_text(s, esc)}" for s in sub.statements] + [""]
+            for statement in sub.statements:
+                out.append(f"- {_statement_text(statement, esc)}")
+                glossed = _gloss(article, statement)
+                if glossed:
+                    out.append(f"  *{esc(glossed)}*")
+            out.append("")
     if article.references:
         out += ["## References", ""]
         for ref in article.references:
@@ -265,15 +301,30 @@ def render_text(article: Article, width: int = 100) -> str:
         out += para(article.emergency_notice, first="EMERGENCY: ", indent="  ") + [""]
     if article.refusal:
         out += para(article.refusal) + [""]
+    if _summary(article):
+        out += ["IN SHORT", ""]
+        for line in _summary(article):
+            out += para(line, first="  - ", indent="    ")
+        out += [""]
     out += para(article.headline) + [""]
+    corrected = correction_line(article)
+    if corrected:
+        out += para(corrected) + [""]
     if article.bottom_line:
         out += para(" ".join(_statement_text(s) for s in article.bottom_line)) + [""]
+        for statement in article.bottom_line:
+            glossed = _gloss(article, statement)
+            if glossed:
+                out += para(glossed) + [""]
     for section in article.sections:
         out += [section.heading.upper(), ""]
         for sub in section.subsections:
             out += [sub.heading]
             for statement in sub.statements:
                 out += para(_statement_text(statement), first="  - ", indent="    ")
+                glossed = _gloss(article, statement)
+                if glossed:
+                    out += para(glossed, indent="    ")
             out += [""]
     if article.references:
         out += ["REFERENCES", ""]
@@ -304,7 +355,7 @@ def _environment() -> Environment:
     env.filters.update(long_date=long_date, timestamp=timestamp)
     env.globals.update(
         reference_links=reference_links, reference_details=reference_details,
-        searched_lines=searched_lines, review_steps=review_steps, PENDING_BANNER=PENDING_BANNER,
+        searched_lines=searched_lines, correction_line=correction_line, review_steps=review_steps, PENDING_BANNER=PENDING_BANNER,
         DEFAULT_DISCLAIMER=DEFAULT_DISCLAIMER, AUDIENCE_LABELS=AUDIENCE_LABELS,
         ReviewStatus=ReviewStatus, article_body=article_body,
     )
