@@ -13,7 +13,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from functools import cache
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from medcite.errors import QueryError
 from medcite.models import Correction, QuestionFrame
@@ -62,6 +62,14 @@ class QueryAnalysis(BaseModel):
     frame: QuestionFrame = Field(default_factory=QuestionFrame)
     # The question with misspellings corrected; what was searched and recognised.
     corrected: str | None = None
+
+    @model_validator(mode="after")
+    def _framed(self) -> QueryAnalysis:
+        # An analysis built from its parts (an API client, a test) still has the frame of its
+        # mentions; an empty frame would answer "this question" about nothing.
+        if self.mentions and not self.frame.subjects():
+            self.frame = frame_for(self.question, self.mentions, self.expansions)
+        return self
 
     @property
     def concepts(self) -> list[Concept]:

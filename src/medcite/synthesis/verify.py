@@ -1,8 +1,11 @@
 """Verification: every citation is recomputed against the store after synthesis.
 
 A clinical statement survives only if its quote is a verbatim span of the passage behind each
-citation and each cited reference is a stored document. Evidence-base statements carry no
-citations. Failures are dropped and counted, never repaired.
+citation and each cited reference is a stored document; an extractive statement's words are its
+quote's. A statement that says which of the question's subjects it is about must be about each
+of them, recomputed from the stored text with the question frame (by name, by the class it
+declares, or as a sentence of the agent's own label), and must fit the population asked about.
+Evidence-base statements carry no citations. Failures are dropped and counted, never repaired.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from medcite.models import Article, Statement, StatementKind, VerificationSummary
+from medcite.models import Article, DocumentRecord, Statement, StatementKind, VerificationSummary
 from medcite.store.sqlite import SQLiteStore
 from medcite.synthesis.references import renumber
+from medcite.synthesis.relevance import aboutness, population_conflict
 
 
 @dataclass
@@ -20,6 +24,7 @@ class StatementCheck:
     statement: Statement
     ok: bool
     reason: str = ""
+    kind: str = "citation"  # citation | wording | relevance
 
 
 @dataclass
@@ -39,8 +44,11 @@ class _Checker:
         for document_key in {k.rsplit("#", 1)[0] for k in keys}:
             for passage in store.passages_of(document_key):
                 self.passages[passage.key] = passage
-        self.stored = {key: store.document(key) is not None
-                       for key in {r.document_key for r in article.references}}
+        self.records: dict[str, DocumentRecord | None] = {
+            key: store.document(key) for key in {r.document_key for r in article.references}}
+        self.stored = {key: record is not None for key, record in self.records.items()}
+        self.frame = article.frame
+        self.verbatim = article.backend == "extractive"
 
     def check(self, statement: Statement) -> StatementCheck:
         if statement.kind is StatementKind.EVIDENCE_BASE:
@@ -62,6 +70,30 @@ class _Checker:
             passage = self.passages.get(passage_key)
             if passage is None or statement.quote not in passage.text:
                 return StatementCheck(statement, False, f"quote not found in {passage_key}")
+        if self.verbatim and statement.text != statement.quote:
+            return StatementCheck(statement, False, "its words are not its quote's", "wording")
+        return self._relevant(statement)
+
+    def _relevant(self, statement: Statement) -> StatementCheck:
+        if not statement.about or self.frame is None:
+            return StatementCheck(statement, True)
+        passage = self.passages[statement.passage_keys[0]]
+        record = self.records.get(self.references[statement.citations[0]].document_key)
+        for concept_id in statement.about:
+            subject = self.frame.subject(concept_id)
+            if subject is None:
+                return StatementCheck(statement, False, f"about {concept_id}, which the question does not name",
+                                      "relevance")
+            found = aboutness(statement.quote, subject, record, passage.text)
+            if not found.about:
+                return StatementCheck(statement, False, f"not about {subject.name}", "relevance")
+            if found.via_class and found.via_class != statement.via_class:
+                return StatementCheck(statement, False,
+                                      f"about {found.via_class}, {subject.name}'s class, without saying so",
+                                      "relevance")
+        conflict = population_conflict(statement.quote, self.frame.population)
+        if conflict:
+            return StatementCheck(statement, False, conflict, "relevance")
         return StatementCheck(statement, True)
 
 
@@ -88,19 +120,22 @@ def keep_statements(article: Article, keep: Callable[[list[Statement]], list[Sta
 def verify_article(article: Article, store: SQLiteStore) -> Article:
     """Drop statements that fail their check, renumber references, record the counts."""
     checker = _Checker(article, store)
-    checked = dropped = 0
+    counts = {"checked": 0, "dropped": 0, "wording_dropped": 0, "relevance_checked": 0,
+              "relevance_dropped": 0}
 
     def keep(statements: list[Statement]) -> list[Statement]:
-        nonlocal checked, dropped
         kept = []
         for statement in statements:
-            checked += 1
-            if checker.check(statement).ok:
+            counts["checked"] += 1
+            counts["relevance_checked"] += bool(statement.about and checker.frame is not None)
+            result = checker.check(statement)
+            if result.ok:
                 kept.append(statement)
-            else:
-                dropped += 1
+                continue
+            counts["dropped"] += 1
+            if result.kind != "citation":
+                counts[f"{result.kind}_dropped"] += 1
         return kept
 
     verified = keep_statements(article, keep)
-    return verified.model_copy(update={"verification": VerificationSummary(
-        checked=checked, dropped=dropped, passed=True)})
+    return verified.model_copy(update={"verification": VerificationSummary(**counts, passed=True)})
