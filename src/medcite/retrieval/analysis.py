@@ -157,7 +157,7 @@ def analyse(question: str, vocabulary: Vocabulary | None = None, *,
 # to a name found in at least COMMONER times as many (and MIN_FOUND) passages.
 RARE = 2
 COMMONER = 20
-MIN_FOUND = 20
+MIN_FOUND = 3
 
 
 def _corrected(question: str, vocabulary: Vocabulary,

@@ -129,6 +129,9 @@ def population_conflict(text: str, population: Population) -> str | None:
 
 _PRECLINICAL = _cue(r"\b(in vitro|in-vitro|cell lines?|cells were|cultured|mice|mouse|rats?|murine|rodents?|rabbits?"
                     r"|dogs|monkeys|zebrafish|western blot\w*|animal (studies|models?|data))\b")
+# Materials science and engineering that share a drug's name (lithium anodes, magnesium alloys).
+_NONCLINICAL = _cue(r"\b(anodes?|cathodes?|electrodes?|alloys?|semiconductors?|lithium[- ]ion|lithium metal"
+                    r"|photocatal\w+|solar cells?|nanosheets?|electrochemical)\b")
 # The weightier statements of an item: the most common or serious effects, the boxed warning.
 _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.ADVERSE_EFFECTS: _cue(r"\bmost (common|frequent)\w*|\bserious\b|\bboxed warning\b|\bfatal\b|\blife-threatening\b"),
@@ -141,6 +144,11 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
 def preclinical_sentence(text: str) -> bool:
     """The sentence reports animal or laboratory work (mice, cell lines), whatever its source."""
     return bool(_PRECLINICAL.search(text))
+
+
+def nonclinical_sentence(text: str) -> bool:
+    """The sentence is about materials or devices, not patients, whatever drug name it shares."""
+    return bool(_NONCLINICAL.search(text))
 
 
 def emphasised(text: str, item: AskedFor) -> bool:

@@ -20,6 +20,7 @@ from medcite.synthesis.relevance import (
     groups_named,
     name_spans,
     names_population,
+    nonclinical_sentence,
     preclinical_sentence,
     states_item,
 )
@@ -50,6 +51,7 @@ class Fit:
     preclinical: bool
     emphasised: bool = False
     subgroup: bool = False  # names a child, pregnancy or breastfeeding population
+    nonclinical: bool = False  # materials or devices (a lithium anode), never evidence
 
     def is_about(self, concept_id: str) -> bool:
         return concept_id in self.about
@@ -104,7 +106,8 @@ class FrameFit:
                    states_item=stated,
                    preclinical=candidate.evidence.design is StudyDesign.PRECLINICAL or preclinical_sentence(quote),
                    emphasised=stated and (emphasised(quote, item) or self._defines(quote, about)),
-                   subgroup=bool(groups_named(quote) & {"child", "pregnancy", "lactation"}))
+                   subgroup=bool(groups_named(quote) & {"child", "pregnancy", "lactation"}),
+                   nonclinical=nonclinical_sentence(quote))
 
     def _defines(self, quote: str, about: dict[str, Aboutness]) -> bool:
         """A definition that opens with the subject's name: "Meningitis is ..."."""
@@ -114,7 +117,7 @@ class FrameFit:
     def admissible(self, candidate: Candidate) -> bool:
         """Evidence at all: fits the population, and human evidence where there is some."""
         fit = self.of(candidate)
-        return fit.population_ok and not (fit.preclinical and self.human_evidence)
+        return fit.population_ok and not fit.nonclinical and not (fit.preclinical and self.human_evidence)
 
     def weight(self, candidate: Candidate) -> float:
         fit = self.of(candidate)

@@ -1,0 +1,237 @@
+"""Articles that answer the question asked, on the real clinical store (demo corpus, NGC
+guidelines, two DailyMed labels, MedQuAD): each failure pattern of issue #10 in kind."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from medcite.answer import Engine
+from medcite.models import Article, AskedFor, StatementKind, StudyDesign
+from medcite.retrieval.evidence import study_design
+from medcite.settings import Settings
+from medcite.synthesis.relevance import aboutness, local_abbreviations
+from medcite.synthesis.sentences import in_context
+from medcite.synthesis.verify import check_article, verify_article
+
+
+@pytest.fixture(scope="module")
+def engine(clinical_store):
+    return Engine(clinical_store, Settings.load(dense="off"))
+
+
+def answer(engine: Engine, question: str) -> Article:
+    return engine.ask(question, save=False)
+
+
+def clinical(article: Article):
+    return [s for s in article.statements() if s.kind is StatementKind.CLINICAL]
+
+
+def test_a_maximum_dose_with_an_interacting_drug_comes_from_the_label(engine):
+    article = answer(engine, "What is the maximum dose of atorvastatin with clarithromycin?")
+    assert article.frame.asked_for is AskedFor.MAXIMUM_DOSE
+    assert re.search(r"\b20 mg\b", article.headline) and "80 mg" not in article.headline
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL and "20 mg" in lead.quote
+    cited = {r.number: r for r in article.references}[lead.citations[0]]
+    assert cited.type_label == "Drug label" and "LIPITOR" in cited.title
+    assert lead.where and "LIPITOR" in lead.where
+
+
+def test_an_interaction_is_found_through_the_agents_mechanism_not_called_absent(engine):
+    article = answer(engine, "Can St John's wort be taken with sertraline?")
+    assert "no indexed evidence" not in article.headline.lower()
+    assert re.search(r"CYP|cytochrome|interact", article.headline, re.I)
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL
+    # The guideline writes "SJW" after defining it; the sentence is about St John's wort.
+    assert any(a.startswith("herb:") or a.startswith("supplement:") for a in lead.about)
+    facts = " ".join(s.text for s in article.bottom_line if s.kind is StatementKind.EVIDENCE_BASE)
+    assert "sertraline" in facts.lower()  # it says the pair itself is not documented
+
+
+def test_a_misspelt_condition_is_corrected_and_defined_from_a_reference_page(engine):
+    article = answer(engine, "What is anemea?")
+    assert [(c.typed, c.corrected) for c in article.frame.corrections] == [("anemea", "anemia")]
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL and re.match(r"anemia\b[^.]{0,20}\bis a", lead.quote, re.I), lead.quote
+    cited = {r.number: r for r in article.references}[lead.citations[0]]
+    assert cited.type_label == "Consumer health"
+    assert "a condition in which your blood" in article.headline
+
+
+def test_alternatives_are_compared_not_combined(engine):
+    article = answer(engine, "Zyrtec or claritin for allergies?")
+    assert article.frame.alternatives
+    headings = [sub.heading for sec in article.sections for sub in sec.subsections]
+    assert not any("together" in h or "combination" in h.lower() for h in headings)
+    assert "combination" not in article.headline.lower()
+
+
+def test_a_childs_dose_is_never_answered_with_an_adult_dose(engine):
+    article = answer(engine, "What dose of amoxicillin for a 2-year-old with an ear infection?")
+    assert article.frame.population.age_group == "child"
+    for statement in clinical(article):
+        # A dose shown for a child's question names children.
+        if re.search(r"\d\s?mg\b", statement.quote):
+            assert re.search(r"child|pediatric|paediatric|infant|kg", statement.quote, re.I), statement.quote
+    assert "500 mg" not in article.headline
+
+
+def test_a_renal_threshold_question_reads_the_number_not_a_condition(engine):
+    article = answer(engine, "Should metformin be stopped if eGFR falls below 30?")
+    assert not article.frame.conditions
+    assert article.frame.population.egfr == 30
+    assert "eGFR" in article.headline and "30" in article.headline
+
+
+def test_every_statement_under_an_agent_is_about_it(engine):
+    for question in ("Can St John's wort be taken with sertraline?",
+                     "What are the side effects of adalimumab?",
+                     "Can I take ibuprofen while pregnant?",
+                     "Can magnesium glycinate be used to support mirtazapine (Remeron) therapy?"):
+        article = answer(engine, question)
+        for statement in clinical(article):
+            assert statement.about, (question, statement.quote)
+        assert article.verification.relevance_checked >= len(clinical(article)) - len(article.bottom_line)
+
+
+def test_a_question_on_one_population_takes_no_sentence_about_another(engine):
+    article = answer(engine, "Can I take ibuprofen while pregnant?")
+    assert article.frame.population.pregnancy
+    for statement in clinical(article):
+        assert not re.search(r"\b(children|pediatric|infants)\b", statement.quote, re.I) or \
+            re.search(r"pregnan", statement.quote, re.I), statement.quote
+    assert "urine pregnancy test" not in article.headline
+
+
+def test_animal_and_laboratory_sentences_are_not_shown_beside_human_evidence(engine):
+    for question in ("What is the maximum dose of atorvastatin with clarithromycin?",
+                     "Should metformin be stopped if eGFR falls below 30?"):
+        for statement in clinical(answer(engine, question)):
+            assert not re.search(r"\b(mice|rats?|cell lines?|in vitro)\b", statement.quote, re.I), statement.quote
+
+
+def test_materials_science_sharing_a_drugs_name_is_never_evidence(engine):
+    article = answer(engine, "Does lithium interact with ibuprofen in older adults?")
+    for statement in clinical(article):
+        assert not re.search(r"anode|battery|batteries|electrode", statement.quote, re.I), statement.quote
+
+
+def test_an_animal_study_is_typed_preclinical(clinical_store):
+    with clinical_store.reading() as conn:
+        rows = conn.execute("SELECT key FROM documents WHERE mesh_terms LIKE '%\"Animals\"%' "
+                            "AND mesh_terms NOT LIKE '%\"Humans\"%' LIMIT 5").fetchall()
+    assert rows, "the demo corpus has animal studies"
+    for (key,) in rows:
+        assert study_design(clinical_store.document(key)) is StudyDesign.PRECLINICAL
+
+
+def test_an_emergency_bottom_line_is_only_what_to_do(engine):
+    article = answer(engine, "My 3-year-old swallowed about 20 iron pills, what should I do?")
+    assert article.emergency_notice
+    assert [s.kind for s in article.bottom_line] == [StatementKind.EVIDENCE_BASE]
+
+
+def test_a_sentence_that_leans_on_the_one_before_is_quoted_with_it(clinical_store):
+    passages = clinical_store.passages_of(clinical_store.document(
+        next(d.key for d in _labels(clinical_store) if "LIPITOR" in d.title)).key)
+    widened = 0
+    for passage in passages:
+        for index, sentence in enumerate(passage.sentence_texts()):
+            if sentence.startswith("Therefore") and index > 0:
+                quote = in_context(passage, index, sentence.strip())
+                assert quote in passage.text and quote.endswith(sentence.strip())
+                assert quote.startswith(passage.sentence_texts()[index - 1].strip()[:20])
+                widened += 1
+    assert widened
+
+
+def test_a_passage_defined_abbreviation_names_the_agent(clinical_store):
+    text = ("Adverse effects of St. John's wort (SJW) include gastrointestinal upset. "
+            "SJW induces the cytochrome P450 3A4 enzyme.")
+    assert local_abbreviations(text, ("st john's wort",)) == ("sjw",)
+
+
+def _labels(store):
+    with store.reading() as conn:
+        keys = [r[0] for r in conn.execute("SELECT key FROM documents WHERE source_type = 'drug_label'")]
+    return [store.document(k) for k in keys]
+
+
+# --- verification rejects, branch by branch --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def verified(engine):
+    return answer(engine, "Can St John's wort be taken with sertraline?")
+
+
+def _first_clinical_edit(article: Article, **update) -> Article:
+    edited = False
+
+    def edit(statement):
+        nonlocal edited
+        if statement.kind is StatementKind.CLINICAL and not edited:
+            edited = True
+            return statement.model_copy(update=update)
+        return statement
+
+    sections = [sec.model_copy(update={"subsections": [sub.model_copy(update={
+        "statements": [edit(s) for s in sub.statements]}) for sub in sec.subsections]})
+        for sec in article.sections]
+    return article.model_copy(update={"sections": sections, "bottom_line": []})
+
+
+def test_a_verified_article_passes_its_recheck(verified, clinical_store):
+    report = check_article(verified, clinical_store)
+    assert not report.failures, [f.reason for f in report.failures]
+
+
+@pytest.mark.parametrize(("update", "reason"), [
+    ({"about": ["drug:sertraline"]}, "not about sertraline"),
+    ({"about": ["drug:warfarin"]}, "does not name"),
+    ({"text": "St John's wort is safe with every drug."}, "not its quote"),
+])
+def test_verification_drops_a_statement_that_is_not_about_what_it_claims(verified, clinical_store,
+                                                                         update, reason):
+    tampered = _first_clinical_edit(verified, **update)
+    report = check_article(tampered, clinical_store)
+    assert any(reason in f.reason for f in report.failures), [f.reason for f in report.failures]
+    rechecked = verify_article(tampered, clinical_store)
+    kind = "wording" if "text" in update else "relevance"
+    assert getattr(rechecked.verification, f"{kind}_dropped") == 1
+
+
+def test_verification_drops_class_evidence_that_does_not_say_so(engine, clinical_store):
+    article = answer(engine, "Can St John's wort be taken with sertraline?")
+    classed = [s for s in clinical(article) if s.via_class]
+    if not classed:
+        pytest.skip("no class-level statement in this article")
+    tampered = _first_clinical_edit(article, via_class=None, about=classed[0].about,
+                                    quote=classed[0].quote, text=classed[0].quote,
+                                    citations=classed[0].citations, passage_keys=classed[0].passage_keys)
+    assert any("without saying so" in f.reason for f in check_article(tampered, clinical_store).failures)
+
+
+def test_verification_drops_a_sentence_about_another_population(engine, clinical_store):
+    article = answer(engine, "What are the side effects of adalimumab in children?")
+    assert article.frame.population.age_group == "child"
+    children = [s for s in clinical(article) if re.search(r"pediatric|children", s.quote, re.I)
+                and not re.search(r"pregnan|adult", s.quote, re.I)]
+    assert children
+    as_if_pregnant = article.model_copy(update={"frame": article.frame.model_copy(update={
+        "population": article.frame.population.model_copy(update={"pregnancy": True,
+                                                                  "age_group": None})})})
+    failures = check_article(as_if_pregnant, clinical_store).failures
+    assert {f.statement.quote for f in failures if "not pregnancy" in f.reason} >= {s.quote for s in children}
+
+
+def test_aboutness_needs_the_name_the_class_or_the_agents_own_page(engine):
+    frame = answer(engine, "Can St John's wort be taken with sertraline?").frame
+    sertraline = next(a for a in frame.agents if a.name == "sertraline")
+    assert aboutness("SSRIs are first-line for depression.", sertraline).via_class
+    assert not aboutness("SJW can decrease the effectiveness of tricyclic antidepressant drugs.",
+                         sertraline).about
+    assert not aboutness("Continue SGLT2 inhibitors even if eGFR falls below 20.", sertraline).about
