@@ -71,7 +71,9 @@ _CHILD = _cue(r"\b(child|children|kids?|toddlers?|p(a)?ediatric\w*|my (son|daugh
               r" is \d|school-?age\w*|boy|girl)\b")
 _ADOLESCENT = _cue(r"\b(adolescents?|teen\w*|teenagers?)\b")
 _OLDER = _cue(r"\b(elderly|older (adults?|people|patients?|persons?)|geriatric|seniors?|aged (6[5-9]|[7-9]\d))\b")
-_AGE = _cue(r"\b(\d{1,3}(?:\.\d)?)[- ]?(year|yr|month|week|day)s?[- ]?(old)?\b|\baged? (\d{1,3})\b")
+# An age is "3-year-old", "6 months old", "a 15 year boy" or "aged 70"; a "10-year risk" is not.
+_AGE = _cue(r"\b(\d{1,3}(?:\.\d)?)[- ]?(year|yr|month|week|day)s?(?:[- ]old\b|[- ](?=(?:boy|girl|child|man|woman|"
+            r"patient|baby|infant|son|daughter|toddler)\b))()|\baged? (\d{1,3})\b")
 _PREGNANT = _cue(r"\b(pregnan\w*|expecting a baby|trimester|gestation\w*)\b")
 _LACTATION = _cue(r"\b(breast-?\s?feed\w*|breast-?fed|nursing (mother|my baby|a baby)|lactat\w*|breast ?milk)\b")
 _RENAL = _cue(r"\b(kidney (disease|failure|impairment|problems?|function)|renal (impairment|failure|insufficiency|"

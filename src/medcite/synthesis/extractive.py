@@ -183,8 +183,7 @@ class _Plan:
         return Article(
             question=request.analysis.question,
             slug="",
-            headline=verdict.headline if has_clinical else
-            f"{subject_phrase(frame, self.display)}: no indexed evidence found",
+            headline=self._headline(verdict, has_clinical),
             bottom_line=self._bottom_line(verdict, has_clinical),
             sections=sections,
             references=self.book.references(),
@@ -230,6 +229,12 @@ class _Plan:
     def _nothing_sentence(self) -> str:
         return ("No indexed passage addresses this question; ingest guidelines, drug labels or "
                 "research on the topic (medcite ingest PATH) and ask again.")
+
+    def _headline(self, verdict: Verdict, has_clinical: bool) -> str:
+        subject = subject_phrase(self.frame, self.display)
+        if self.request.analysis.red_flags:
+            return f"{subject}: this may be an emergency \u2014 get urgent help now"
+        return verdict.headline if has_clinical else f"{subject}: no indexed evidence found"
 
     def _bottom_line(self, verdict: Verdict, has_clinical: bool) -> list[Statement]:
         if self.request.analysis.red_flags:

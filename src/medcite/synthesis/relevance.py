@@ -45,7 +45,7 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                                     r"|\bfetal (harm|toxicity|risk)\b|\bcan cause (fetal|birth)|\bsafe(ly)? (in|during|for|to use)\b"
                                     r"|\bcompatible with\b|\bno (increased )?risk\b|\brisk factors?\b|\bincreas\w* (the )?risk\b"
                                     r"|\bbirth defects?\b|\bmiscarriage\b|\bteratogen\w*"),
-    AskedFor.INTERACTION: _cue(r"\binteract\w*|\bconcomitant\w*|\bco-?administ\w*|\bcombin\w*|\btogether with\b|\bCYP\s?\d\w*"
+    AskedFor.INTERACTION: _cue(r"\binteract\w*+(?! effects?\b| terms?\b| analys\w*)|\bconcomitant\w*|\bco-?administ\w*|\bcombin\w*|\btogether with\b|\bCYP\s?\d\w*"
                                r"|\b(strong|moderate|potent|weak) (CYP\w* )?(inhibitor|inducer)s?\b|\binduc(er|es|ing|tion) (of )?(CYP|P-gp|the metabolism|metabolism|hepatic)"
                                r"|\binhibit\w* (the )?(metabolism|clearance|CYP)|\bP-glycoprotein\b|\bserotonin syndrome\b"
                                r"|\bincrease\w* (the )?(plasma )?(levels?|concentrations?|exposure|AUC)\b|\bAUC\b|\bwhile taking\b"

@@ -20,6 +20,9 @@ from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import Candidate
 
 CLAUSE_CHARS = 150
+MIN_CLAUSE_WORDS = 6
+LEAD_POOL = 15  # best-weighted candidates the lead is chosen among
+EMPHASIS_WORDS = 1.5  # an emphasised statement counts as this many of the question's words
 # Clause ends: a semicolon, a dash, a full stop after a word (not "St." or "e.g.").
 _CLAUSE_BREAK = re.compile(r";\s+|\s+\|\s+|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|\s+\u2014\s+|:\s+(?=[A-Z])")
 _CROSS_REFERENCE = re.compile(r"\s*[\[(]see [^\])]*[\])]?.*$", re.I)
@@ -78,11 +81,21 @@ def clause(quote: str, item: AskedFor) -> str:
     span = item_span(quote, item)
     pieces = [p for p in _CLAUSE_BREAK.split(quote) if p.strip()] or [quote]
     chosen = next((p for p in pieces if span and span in p), pieces[0])
+    if len(chosen.split()) < MIN_CLAUSE_WORDS:
+        chosen = quote  # a fragment ("No Benefit, LOE A)") says less than its sentence
     chosen = _CROSS_REFERENCE.sub("", chosen).strip().rstrip(".;:,")
     if len(chosen) > CLAUSE_CHARS:
-        cut = chosen[:CLAUSE_CHARS]
-        at = cut.rfind(" ")
-        chosen = (cut[:at] if at > CLAUSE_CHARS // 2 else cut) + " …"
+        # Keep the words that state the item: the window ends just after them when they lie late.
+        at = chosen.find(span) if span else -1
+        end = max(CLAUSE_CHARS, at + len(span)) if at >= 0 else CLAUSE_CHARS
+        start = max(0, end - CLAUSE_CHARS)
+        if start:
+            start = chosen.find(" ", start) + 1
+        cut = chosen[start:end]
+        if end < len(chosen):
+            space = cut.rfind(" ")
+            cut = (cut[:space] if space > len(cut) // 2 and (at < 0 or start + space >= at + len(span)) else cut) + " …"
+        chosen = ("… " if start else "") + cut
     return chosen
 
 
@@ -99,14 +112,24 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     stated = [c for c in pool if fit.of(c).states_item]
     if not stated:
         return None
-    best = fit.ranked(stated)[:8]
-    return min(best, key=lambda c: (not fit.of(c).emphasised, _authority(c, fit.frame.asked_for),
-                                    -fit.weight(c)))
+    best = fit.ranked(stated)[:LEAD_POOL]
+    # The question's own words ("starting dose", "live vaccines") and the weightier statement of
+    # the item ("do not exceed") first, then the source that is the authority on it.
+    return min(best, key=lambda c: (-(min(c.term_hits, 3) + EMPHASIS_WORDS * fit.of(c).emphasised),
+                                    _authority(c, fit.frame.asked_for), -fit.weight(c)))
+
+
+LABEL_ITEMS = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
+               AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING)
 
 
 def _authority(candidate: Candidate, item: AskedFor) -> int:
-    """The evidence hierarchy, except that a definition is best taken from a reference page."""
-    if item is AskedFor.DEFINITION and candidate.evidence.document.source_type is SourceType.CONSUMER_HEALTH:
+    """The evidence hierarchy, except that a definition is best taken from a reference page and
+    a dose, contraindication, interaction or adverse effect from the drug's label."""
+    source = candidate.evidence.document.source_type
+    if item is AskedFor.DEFINITION and source is SourceType.CONSUMER_HEALTH:
+        return -1
+    if item in LABEL_ITEMS and source is SourceType.DRUG_LABEL:
         return -1
     return RANK[candidate.evidence.design]
 
@@ -132,6 +155,10 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         # A population question rests on a sentence that names that population when one exists.
         named = [c for c in pool if fit.of(c).names_population]
         pool = named or pool
+    if frame.agents and frame.conditions:
+        # "Antibiotics for pneumonia": a sentence on the agent in that condition when there is one.
+        conditions = {c.concept_id for c in frame.conditions}
+        pool = [c for c in pool if conditions & fit.of(c).about.keys()] or pool
     lead = _strongest(fit, pool)
     if lead is None:
         return _not_found(frame, subject)
@@ -183,7 +210,9 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
 
 MECHANISM_ITEMS = (AskedFor.INTERACTION, AskedFor.CONTRAINDICATION, AskedFor.ADVERSE_EFFECTS,
                    AskedFor.GENERAL, AskedFor.MAXIMUM_DOSE, AskedFor.DOSE)
-_MECHANISM = re.compile(r"\b(interact\w*|CYP\s?\d\w*|induc\w+|inhibit\w*|P-glycoprotein|serotonin syndrome)\b", re.I)
+_MECHANISM = re.compile(r"\b(interact\w*+(?! effects?\b| terms?\b| analys\w*)|CYP\s?\d\w*|P-glycoprotein|serotonin syndrome"
+                        r"|induc\w+ (of )?(the )?(CYP|cytochrome|metabolism|hepatic enzymes)"
+                        r"|inhibit\w* (of )?(the )?(CYP|cytochrome|metabolism|clearance))", re.I)
 
 
 _ENZYME = re.compile(r"\b(CYP\s?\d\w*|cytochrome|P-glycoprotein|induc\w+|inhibit\w*)\b", re.I)
@@ -194,7 +223,10 @@ def _interaction_cue(candidate: Candidate) -> bool:
 
 
 def _efficacy(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
-    pool = [c for s in frame.subjects() for c in fit.about_subject(s, item_required=True)]
+    pool = [c for s in (frame.agents or frame.conditions) for c in fit.about_subject(s, item_required=True)]
+    # Counted are the sentences on what was asked ("for sleep"), not every result on the agent.
+    conditions = {c.concept_id for c in frame.conditions} if frame.agents else set()
+    pool = [c for c in pool if c.term_hits or conditions & fit.of(c).about.keys()] or pool
     by_document: dict[str, int] = {}
     for candidate in pool:
         found = direction(candidate.quote)
