@@ -173,3 +173,19 @@ def test_a_decision_on_a_version_no_longer_current_is_refused(articles: ArticleR
     with pytest.raises(StaleVersionError):
         workflow.revise(saved.id, sample_article(), people[Role.EDITOR], based_on=1)
     assert [e.version for e in articles.events(saved.id)] == [1, 1, 1, 2]
+
+
+@pytest.mark.parametrize("variant", [
+    "Can magnesium glycinate be used to support mirtazapine (Remeron) therapy\u00a0?",
+    "Can magnesium gly\u00adcinate be used to support mirtazapine (Remeron) therapy?",
+    "Can magnesium glycinate be used to sup\u200bport mirtazapine (Remeron) therapy?",
+    "\ufeffCan magnesium glycinate be used to support mirtazapine (Remeron) therapy?",
+    "\uff23an magnesium glycinate be used to support mirtazapine (Remeron) therapy?",
+])
+def test_invisible_and_compatibility_characters_do_not_make_a_new_question(variant):
+    assert normalise_question(variant) == normalise_question(QUESTION)
+
+
+def test_curly_and_straight_apostrophes_are_one_question():
+    assert normalise_question("Can St John\u2019s wort be taken with sertraline?") == \
+        normalise_question("Can St John's wort be taken with sertraline?")

@@ -67,9 +67,18 @@ class ReviewEvent(BaseModel):
     at: datetime
 
 
+# Typographic variants of one character: a question typed on a phone and on a keyboard is one.
+_FOLDED = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'", "\u201c": '"',
+                         "\u201d": '"', "\u2033": '"', "\u2013": "-", "\u2014": "-", "\u2212": "-"})
+
+
 def normalise_question(question: str) -> str:
-    """Lower-case, whitespace collapsed, trailing punctuation dropped: the key for re-use."""
-    return " ".join(question.lower().split()).rstrip(_TRAILING_PUNCTUATION)
+    """The key for re-use: compatibility forms folded (NFKC, curly quotes, dashes), invisible
+    characters (zero-width space, soft hyphen, BOM) dropped, lower case, whitespace collapsed,
+    trailing punctuation dropped."""
+    text = unicodedata.normalize("NFKC", question).translate(_FOLDED)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return " ".join(text.lower().split()).rstrip(_TRAILING_PUNCTUATION)
 
 
 def slugify(question: str) -> str:
