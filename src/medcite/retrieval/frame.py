@@ -59,10 +59,12 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               r"|\bwhat (drug|medication|medicine|antibiotic|treatment)s?\b[^?.]{0,30}\b(for|to treat|should|is used)\b"
                               r"|\bhow (is|are|do you|to) (treat|manage)\w*\b|\btreatments? for\b")),
     (AskedFor.ADVERSE_EFFECTS, _cue(r"\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
-                                   r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b")),
+                                   r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b"
+                                   r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b")),
     (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b"
                             r"|\bimprov\w*|\bbenefits?\b|\bbeneficial\b|\breduce\w*|\bprevent\w*|\bsupport\w*\b")),
-    (AskedFor.DEFINITION, _cue(r"^\s*(what|who) (is|are) (a |an |the )?[^?]{2,60}\??\s*$|\bwhat does\b[^?]*\bmean\b"
+    (AskedFor.DEFINITION, _cue(r"^\s*(what|who) (exactly )?(is|are) (a |an |the )?[^?]{2,60}\??\s*$|\bwhat does\b[^?]*\bmean\b"
+                              r"|\btell me (more )?about\b"
                               r"|\bdefin\w*|\bmeaning of\b|\bsymptoms? of\b|\bwhat causes\b")),
 )
 

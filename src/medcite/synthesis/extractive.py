@@ -75,7 +75,7 @@ class _Plan:
             self.terms, max(years, default=2024), _context(request.by_concept, name_words),
             _asked_forms(analysis))
         self.frame = analysis.frame
-        self.fit = FrameFit(self.frame, self.candidates)
+        self.fit = FrameFit(self.frame, self.candidates, has_terms=bool(self.terms))
         self.display = {cid: self._display(cid) for cid in self.concepts}
 
     # -- statements ---------------------------------------------------------------------------

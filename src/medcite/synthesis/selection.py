@@ -71,12 +71,13 @@ def _key(candidate: Candidate) -> tuple[int, str]:
 class FrameFit:
     """Fits of every candidate against one frame, computed once each."""
 
-    def __init__(self, frame: QuestionFrame, candidates: list[Candidate]) -> None:
+    def __init__(self, frame: QuestionFrame, candidates: list[Candidate], has_terms: bool = False) -> None:
         self.frame = frame
         self.subjects = {s.concept_id: s for s in frame.subjects()}
         self.conditions = {c.concept_id for c in frame.conditions} if frame.agents else set()
         self._fits: dict[tuple[int, str], Fit] = {}
         self.candidates = candidates
+        self.has_terms = has_terms  # the question has words beyond the names of its subjects
         self.human_evidence = any(
             not self.of(c).preclinical and self.of(c).about for c in candidates)
 

@@ -45,6 +45,8 @@ _SECTION_WEIGHTS = (
     (re.compile(r"method|design|setting|participant|patients and|material", re.I), 0.5),
     (re.compile(r"background|introduction|objective|purpose|aim|context|importance", re.I), 0.6),
 )
+_EDITORIAL = re.compile(r"^\(?(?:refer to|see (?:the|also|section|table|appendix)|for (?:more|additional|further) "
+                        r"(?:information|details)|table \d|figure \d)", re.I)
 _TABLE_ROW = re.compile(r"\|.*\|")
 _LIST_MARK = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)")
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -96,6 +98,8 @@ def quotable(text: str) -> str | None:
     if _TABLE_ROW.search(text) or text.endswith(":") or text.startswith("#"):
         return None
     if not re.search(r"[a-z]", text) or len(text.split()) < 6:
+        return None
+    if _EDITORIAL.match(text):  # a pointer to elsewhere in the source states nothing
         return None
     if instruction_like(text):  # text addressed to a model is data, never a clinical statement
         return None

@@ -108,8 +108,11 @@ def _quoted(candidate: Candidate, item: AskedFor) -> str:
 
 
 def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
-    """The candidate a verdict may rest on: states the item; label and guideline first."""
-    stated = [c for c in pool if fit.of(c).states_item]
+    """The candidate a verdict may rest on: states the item; label and guideline first. A
+    general question's verdict needs a sentence that carries some of the question's own words
+    beyond the names ("weight gain", "live vaccines"), not merely one that ranked first."""
+    stated = [c for c in pool if fit.of(c).states_item
+              and (fit.frame.asked_for is not AskedFor.GENERAL or c.term_hits or not fit.has_terms)]
     if not stated:
         return None
     best = fit.ranked(stated)[:LEAD_POOL]
@@ -155,6 +158,9 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         # A population question rests on a sentence that names that population when one exists.
         named = [c for c in pool if fit.of(c).names_population]
         pool = named or pool
+    if not frame.agents and len(frame.conditions) >= 2:
+        # "Does low thyroid contribute to weight gain?": a sentence on both, when there is one.
+        pool = [c for c in pool if all(fit.of(c).is_about(s.concept_id) for s in frame.conditions)] or pool
     if frame.agents and frame.conditions:
         # "Antibiotics for pneumonia": a sentence on the agent in that condition when there is one.
         conditions = {c.concept_id for c in frame.conditions}
