@@ -235,3 +235,17 @@ def test_aboutness_needs_the_name_the_class_or_the_agents_own_page(engine):
     assert not aboutness("SJW can decrease the effectiveness of tricyclic antidepressant drugs.",
                          sertraline).about
     assert not aboutness("Continue SGLT2 inhibitors even if eGFR falls below 20.", sertraline).about
+
+
+@pytest.mark.parametrize(("question", "wanted", "wrong"), [
+    # The adult maximum is the label's dosage range, not the paediatric cap or a co-medication cap.
+    ("What is the maximum daily dose of atorvastatin?", r"\b80 mg\b", r"\b(20|40) mg\b"),
+    # The paediatric section's own heading names the population its sentences are about.
+    ("Maximum atorvastatin dose in children aged 10 to 17?", r"\b20 mg/day\b", r"\b80 mg\b"),
+    ("What dose of atorvastatin for a 12-year-old with familial hypercholesterolemia?", r"\b10 mg/day\b",
+     r"\b80 mg\b"),
+    ("Can atorvastatin be taken during pregnancy?", r"contraindicated", r"\bno indexed\b"),
+])
+def test_label_facts_come_from_the_section_for_the_population_asked(engine, question, wanted, wrong):
+    headline = answer(engine, question).headline
+    assert re.search(wanted, headline) and not re.search(wrong, headline), headline

@@ -19,7 +19,7 @@ CLINICAL_SOURCES = (SourceType.DRUG_LABEL, SourceType.GUIDELINE, SourceType.CONS
 # Words a passage stating each item tends to use (plain phrases; the store quotes them).
 ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.DOSE: ("dose", "dosage", "dosing", "mg/kg", "mg"),
-    AskedFor.MAXIMUM_DOSE: ("not exceed", "maximum", "exceed", "no more than", "up to"),
+    AskedFor.MAXIMUM_DOSE: ("not exceed", "maximum", "exceed", "no more than", "up to", "dosage range", "dose range"),
     AskedFor.TIMING: ("with food", "bedtime", "morning", "once daily", "empty stomach"),
     AskedFor.DURATION: ("duration", "days", "weeks", "course"),
     AskedFor.THRESHOLD: ("threshold", "below", "above", "eGFR", "less than"),

@@ -29,6 +29,7 @@ from medcite.synthesis.sentences import AskedForm, Candidate, candidates_from, i
 from medcite.synthesis.verdict import Verdict, decide, subject_phrase
 from medcite.vocab.salts import counter_ions
 
+AGE_WORDS = frozenset({"year", "years", "old", "month", "months", "week", "weeks", "day", "days"})
 EVIDENCE_REVIEW = "Evidence Review"
 IMPLICATIONS = "Clinical Implications"
 PITFALLS = "Common Pitfalls to Avoid"
@@ -69,7 +70,9 @@ class _Plan:
         self.names = {cid: names for cid, (_, names) in self.concepts.items()}
         years = [e.document.year for e in request.evidence if e.document.year]
         name_words = {w for names in self.names.values() for n in names for w in _words(n)}
-        self.terms = [t for t in analysis.terms if t.lower() not in name_words]
+        # An age ("12-year-old") is the population, not a topic word a sentence should carry.
+        age_words = AGE_WORDS if analysis.frame.population.age_years is not None else frozenset()
+        self.terms = [t for t in analysis.terms if t.lower() not in name_words | age_words]
         self.candidates = candidates_from(
             _unique_evidence(request.evidence, request.by_concept), self.names,
             self.terms, max(years, default=2024), _context(request.by_concept, name_words),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from medcite.models import AgentFrame, AskedFor, DocumentRecord, Population, SourceType
-from medcite.vocab.classes import all_classes
+from medcite.vocab.classes import all_classes, known_agents
 
 
 def _cue(pattern: str) -> re.Pattern[str]:
@@ -29,7 +29,7 @@ def _cue(pattern: str) -> re.Pattern[str]:
 
 _QUANTITY = r"\d+(?:[.,]\d+)?\s?(?:-|–|to)?\s?\d*(?:[.,]\d+)?\s?(?:mg|mcg|µg|g|ml|mL|units?|IU|mEq|mmol)\b(?:\s?/\s?(?:kg|day|d|m2|dose))*"
 _DOSE = _cue(_QUANTITY)
-_CAP = _cue(r"\b(not (to )?exceed\w*|exceed\w*|maximum|max\.?|up to|no more than|at most|should not be (increased|more)"
+_CAP = _cue(r"\b(dos(e|age) range|not (to )?exceed\w*|exceed\w*|maximum|max\.?|up to|no more than|at most|should not be (increased|more)"
             r"|limit(ed)? (to|the dose)|highest (recommended )?dose|do not (use|give|take) more)\b")
 _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.TIMING: _cue(r"\b(with|without) (food|meals?)|\b(before|after) (meals?|food|eating|breakfast|bedtime)"
@@ -127,18 +127,31 @@ def population_conflict(text: str, population: Population) -> str | None:
     return None
 
 
-_PRECLINICAL = _cue(r"\b(in vitro|in-vitro|cell lines?|cells were|cultured|mice|mouse|rats?|murine|rodents?|rabbits?"
-                    r"|dogs|monkeys|zebrafish|western blot\w*|animal (studies|models?|data))\b")
+_PRECLINICAL = _cue(r"\btimes the (maximum )?(recommended )?human\b|\bnonclinical toxicology\b|\bcarcinogenesis\b"
+                    r"|\b(in vitro|in-vitro|cell lines?|cells were|cultured|mice|mouse|rats?|murine|rodents?|rabbits?"
+                    r"|dogs?|monkeys?|sacrificed|zebrafish|western blot\w*|animal (studies|models?|data))\b")
 # Materials science and engineering that share a drug's name (lithium anodes, magnesium alloys).
 _NONCLINICAL = _cue(r"\b(anodes?|cathodes?|electrodes?|alloys?|semiconductors?|lithium[- ]ion|lithium metal"
                     r"|photocatal\w+|solar cells?|nanosheets?|electrochemical)\b")
 # The weightier statements of an item: the most common or serious effects, the boxed warning.
 _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.ADVERSE_EFFECTS: _cue(r"\bmost (common|frequent)\w*|\bserious\b|\bboxed warning\b|\bfatal\b|\blife-threatening\b"),
+    AskedFor.DOSE: _cue(r"\brecommended (starting |usual |initial )?dos(e|age)\b|\bstarting dose\b|\bdosage range\b"),
+    AskedFor.INTERACTION: _cue(r"\bavoid\w*\b|\bcontraindicated\b|\bdo not (exceed|use|take|combine)\b|\bshould be limited to\b"
+                               r"|\bserotonin syndrome\b"),
     AskedFor.MAXIMUM_DOSE: _cue(r"\bnot (to )?exceed\b|\bmaximum\b|\bshould be limited to\b"),
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"),
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b"),
 }
+
+
+# A sentence that reports what a study did rather than what to do ("29 patients received ...").
+_STUDY_REPORT = _cue(r"\bin (a|an|one|this|the) (\w+ ){0,3}(study|studies|trial|trials)\b|\bwere randomi[sz]ed\b"
+                     r"|\bpatients (received|were (given|treated|evaluated))\b|\b(was|were|have been|has been) evaluated\b")
+
+
+def reports_study(text: str) -> bool:
+    return bool(_STUDY_REPORT.search(text))
 
 
 def preclinical_sentence(text: str) -> bool:
@@ -154,6 +167,13 @@ def nonclinical_sentence(text: str) -> bool:
 def emphasised(text: str, item: AskedFor) -> bool:
     pattern = _EMPHASIS.get(item)
     return bool(pattern and pattern.search(text))
+
+
+def in_section(quote: str, section: str) -> str:
+    """The quote as its population reads it: with the most specific heading it stands under
+    ("Pediatric Patients (10-17 years of age)"), which often names who it is about."""
+    heading = section.rsplit(">", 1)[-1].strip()
+    return f"{heading}: {quote}" if heading else quote
 
 
 def fits_population(text: str, population: Population) -> bool:
@@ -248,6 +268,21 @@ def _qualified(text: str, spans: list[tuple[int, int]], subject: AgentFrame) -> 
     others = [n for cls, names in all_classes().items() if cls not in subject.classes for n in names]
     narrower = name_spans(text, tuple(others))
     return all(any(a < end and start < b for a, b in narrower) for start, end in spans)
+
+
+_CO_MEDICATION = _cue(r"\bconcomitant\w*|\bco-?administ\w*|\bin patients (taking|receiving|treated with)\b")
+
+
+def names_other_agent(text: str, agents: list[AgentFrame]) -> bool:
+    """The sentence names a drug or drug class other than ``agents`` and their classes: its
+    statement holds with that co-medication ("with clarithromycin: do not exceed 20 mg")."""
+    own = {n for a in agents for n in [*a.names, *(c for names in a.classes.values() for c in names)]}
+    others = tuple(n for n in known_agents() if n not in own)
+    if _CO_MEDICATION.search(text):
+        return True
+    own_spans = name_spans(text, tuple(own))
+    return any(not any(a < end and start < b for a, b in own_spans)
+               for start, end in name_spans(text, others))
 
 
 def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) -> bool:

@@ -18,6 +18,7 @@ from medcite.synthesis.relevance import (
     emphasised,
     fits_population,
     groups_named,
+    in_section,
     name_spans,
     names_population,
     nonclinical_sentence,
@@ -102,12 +103,13 @@ class FrameFit:
         item = self.frame.asked_for
         stated = any(states_item(quote, item, self.subjects[c]) for c in about) if about else \
             states_item(quote, item)
-        return Fit(about=about, population_ok=fits_population(quote, self.frame.population),
-                   names_population=names_population(quote, self.frame.population),
+        located = in_section(quote, candidate.evidence.passage.section)
+        return Fit(about=about, population_ok=fits_population(located, self.frame.population),
+                   names_population=names_population(located, self.frame.population),
                    states_item=stated,
-                   preclinical=candidate.evidence.design is StudyDesign.PRECLINICAL or preclinical_sentence(quote),
+                   preclinical=candidate.evidence.design is StudyDesign.PRECLINICAL or preclinical_sentence(located),
                    emphasised=stated and (emphasised(quote, item) or self._defines(quote, about)),
-                   subgroup=bool(groups_named(quote) & {"child", "pregnancy", "lactation"}),
+                   subgroup=bool(groups_named(located) & {"child", "pregnancy", "lactation"}),
                    nonclinical=nonclinical_sentence(quote))
 
     def _defines(self, quote: str, about: dict[str, Aboutness]) -> bool:

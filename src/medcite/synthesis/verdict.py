@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
 from medcite.retrieval.evidence import RANK
-from medcite.synthesis.relevance import direction, item_span
+from medcite.synthesis.relevance import direction, item_span, names_other_agent, reports_study
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import Candidate
 
@@ -23,8 +23,12 @@ CLAUSE_CHARS = 150
 MIN_CLAUSE_WORDS = 6
 LEAD_POOL = 15  # best-weighted candidates the lead is chosen among
 EMPHASIS_WORDS = 1.5  # an emphasised statement counts as this many of the question's words
+STUDY_REPORT_WORDS = 3  # a report of what a study gave counts against it as this many
+TABLE_ROW_WORDS = 2  # so does a flattened table row, whose cells lose their column headings
 # Clause ends: a semicolon, a dash, a full stop after a word (not "St." or "e.g.").
-_CLAUSE_BREAK = re.compile(r";\s+|\s+\|\s+|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|\s+\u2014\s+|:\s+(?=[A-Z])")
+_CLAUSE_BREAK = re.compile(r";\s+|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|\s+\u2014\s+|:\s+(?=[A-Z])")
+_CONDITION_INTRO = re.compile(r"^(?:in|for|among) (?:patients|adults|children|women|people)\b[^,]{0,60},"
+                              r"|^(?:if|when|unless)\b[^,]{0,60},", re.I)
 _CROSS_REFERENCE = re.compile(r"\s*[\[(]see [^\])]*[\])]?.*$", re.I)
 _SOURCE_WORDS = {"guideline": "guideline", "drug_label": "drug label", "research": "research",
                  "consumer_health": "consumer health page"}
@@ -95,7 +99,14 @@ def clause(quote: str, item: AskedFor) -> str:
         if end < len(chosen):
             space = cut.rfind(" ")
             cut = (cut[:space] if space > len(cut) // 2 and (at < 0 or start + space >= at + len(span)) else cut) + " …"
-        chosen = ("… " if start else "") + cut
+        intro = _CONDITION_INTRO.match(chosen)
+        if start and intro:
+            # Keep the condition it holds under ("In patients taking clarithromycin, …").
+            cut = intro.group(0).rstrip(" ,") + ", … " + chosen[start:end].lstrip()
+            cut = cut if end >= len(chosen) else cut + " …"
+            chosen = cut
+        else:
+            chosen = ("… " if start else "") + cut
     return chosen
 
 
@@ -115,10 +126,22 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
               and (fit.frame.asked_for is not AskedFor.GENERAL or c.term_hits or not fit.has_terms)]
     if not stated:
         return None
+    if not fit.frame.population.stated:
+        # An unqualified question is about adults in general: not the paediatric maximum.
+        stated = [c for c in stated if not fit.of(c).subgroup] or stated
+    if not fit.frame.combination:
+        # Nor the dose that holds with a co-medication nobody asked about.
+        stated = [c for c in stated if not names_other_agent(c.quote, fit.frame.agents)] or stated
     best = fit.ranked(stated)[:LEAD_POOL]
     # The question's own words ("starting dose", "live vaccines") and the weightier statement of
     # the item ("do not exceed") first, then the source that is the authority on it.
-    return min(best, key=lambda c: (-(min(c.term_hits, 3) + EMPHASIS_WORDS * fit.of(c).emphasised),
+    # A directive ("the recommended dose is") before a report of what a study gave.
+    # "Antibiotics for pneumonia": a sentence on the agent in that condition counts as a word.
+    conditions = {s.concept_id for s in fit.frame.conditions} if fit.frame.agents else set()
+    return min(best, key=lambda c: (-(min(c.term_hits, 3) + EMPHASIS_WORDS * fit.of(c).emphasised
+                                      + bool(conditions & fit.of(c).about.keys())
+                                      - STUDY_REPORT_WORDS * reports_study(c.quote)
+                                      - TABLE_ROW_WORDS * ("|" in c.quote)),
                                     _authority(c, fit.frame.asked_for), -fit.weight(c)))
 
 
@@ -161,10 +184,6 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
     if not frame.agents and len(frame.conditions) >= 2:
         # "Does low thyroid contribute to weight gain?": a sentence on both, when there is one.
         pool = [c for c in pool if all(fit.of(c).is_about(s.concept_id) for s in frame.conditions)] or pool
-    if frame.agents and frame.conditions:
-        # "Antibiotics for pneumonia": a sentence on the agent in that condition when there is one.
-        conditions = {c.concept_id for c in frame.conditions}
-        pool = [c for c in pool if conditions & fit.of(c).about.keys()] or pool
     lead = _strongest(fit, pool)
     if lead is None:
         return _not_found(frame, subject)

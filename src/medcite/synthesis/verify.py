@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from medcite.models import Article, DocumentRecord, Statement, StatementKind, VerificationSummary
 from medcite.store.sqlite import SQLiteStore
 from medcite.synthesis.references import renumber
-from medcite.synthesis.relevance import aboutness, population_conflict
+from medcite.synthesis.relevance import aboutness, in_section, population_conflict
 
 
 @dataclass
@@ -91,7 +91,7 @@ class _Checker:
                 return StatementCheck(statement, False,
                                       f"about {found.via_class}, {subject.name}'s class, without saying so",
                                       "relevance")
-        conflict = population_conflict(statement.quote, self.frame.population)
+        conflict = population_conflict(in_section(statement.quote, passage.section), self.frame.population)
         if conflict:
             return StatementCheck(statement, False, conflict, "relevance")
         return StatementCheck(statement, True)

@@ -49,3 +49,11 @@ def class_names(class_name: str) -> list[str]:
 def all_classes() -> dict[str, list[str]]:
     """Every class with its names."""
     return _table()[0]
+
+
+@cache
+def known_agents() -> tuple[str, ...]:
+    """Every member and class name the table knows, for telling that a sentence names some other
+    drug than the one asked about."""
+    names_of, members = _table()
+    return tuple(sorted({*members, *(n for names in names_of.values() for n in names)}))
