@@ -103,21 +103,30 @@ def _load_article(reference: str, store) -> Article:
 
 
 @cli.command()
-@click.argument("article")
-def verify(article: str) -> None:
-    """Recompute every citation of ARTICLE (an id, a slug or a .json file) against the store."""
+@click.argument("article", required=False)
+def verify(article: str | None) -> None:
+    """Check the review audit trail (its hash chain and each article's state against its
+    events) and, given ARTICLE (an id, a slug or a .json file), recompute its every citation
+    against the store."""
+    from medcite.review.articles import ArticleRepository
     from medcite.synthesis.verify import check_article
 
     store = open_store()
     try:
-        loaded = _load_article(article, store)
-        report = check_article(loaded, store)
+        events, problems = ArticleRepository(store).audit()
+        report = check_article(_load_article(article, store), store) if article else None
     finally:
         store.close()
-    for check in report.failures:
-        click.echo(f"FAIL {check.statement.citations}: {check.reason}: {check.statement.text[:120]}")
-    click.echo(f"{len(report.checks)} statements checked, {len(report.failures)} failed")
-    if report.failures:
+    for problem in problems:
+        click.echo(f"AUDIT {problem.message}")
+    click.echo(f"audit trail: {events} review events checked, "
+               + (f"{len(problems)} problems" if problems else "hash chain intact"))
+    if report is not None:
+        for check in report.failures:
+            click.echo(f"FAIL {check.statement.citations}: {check.reason}: "
+                       f"{check.statement.text[:120]}")
+        click.echo(f"{len(report.checks)} statements checked, {len(report.failures)} failed")
+    if problems or (report is not None and report.failures):
         sys.exit(1)
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from medcite.errors import NotFoundError, StaleVersionError
 from medcite.models import Article, ReviewStatus
 from medcite.store import articles as sql
+from medcite.store import audit
 from medcite.store.sqlite import SQLiteStore
 
 SYSTEM_ACTOR = "system"
@@ -198,11 +199,12 @@ class ArticleRepository:
                 "question": current.question, "status": ReviewStatus.SUBMITTED,
                 "created_at": current.created_at, "updated_at": now,
             })
+            # The version and its event first: the article's state must be its latest event's.
+            self._insert_version(conn, stored, actor, from_status=current.status, comment=comment)
             conn.execute(
                 "UPDATE articles SET current_version = ?, status = ?, updated_at = ? WHERE id = ?",
                 (version, ReviewStatus.SUBMITTED.value, now.isoformat(), article_id),
             )
-            self._insert_version(conn, stored, actor, from_status=current.status, comment=comment)
             return stored
 
         return self.store.write(insert)
@@ -225,13 +227,12 @@ class ArticleRepository:
             if guard is not None:
                 guard(current.status)
             decided = current.current_version
-            if to_status is ReviewStatus.APPROVED:
-                conn.execute("UPDATE articles SET approved_version = ? WHERE id = ?",
-                             (decided, article_id))
-            conn.execute("UPDATE articles SET status = ? WHERE id = ?", (to_status.value, article_id))
             event = ReviewEvent(article_id=article_id, version=decided, from_status=current.status,
                                 to_status=to_status, actor=actor, comment=comment, at=at)
-            self._insert_event(conn, event)
+            self._insert_event(conn, event)  # first: the database checks the state against it
+            approved = decided if to_status is ReviewStatus.APPROVED else current.approved_version
+            conn.execute("UPDATE articles SET status = ?, approved_version = ? WHERE id = ?",
+                         (to_status.value, approved, article_id))
             return event
 
         return self.store.write(move)
@@ -258,12 +259,9 @@ class ArticleRepository:
 
     @staticmethod
     def _insert_event(conn: sqlite3.Connection, event: ReviewEvent) -> None:
-        conn.execute(
-            "INSERT INTO review_events (article_id, version, from_status, to_status, actor, "
-            "comment, at) VALUES (?,?,?,?,?,?,?)",
-            (event.article_id, event.version, event.from_status.value if event.from_status else None,
-             event.to_status.value, event.actor, event.comment, event.at.isoformat()),
-        )
+        audit.insert_event(conn, event.article_id, event.version,
+                           event.from_status.value if event.from_status else None,
+                           event.to_status.value, event.actor, event.comment, event.at.isoformat())
 
     @staticmethod
     def _summary_of(conn: sqlite3.Connection, article_id: str) -> ArticleSummary:
@@ -384,6 +382,12 @@ class ArticleRepository:
                             from_status=ReviewStatus(r[2]) if r[2] else None,
                             to_status=ReviewStatus(r[3]), actor=r[4], comment=r[5],
                             at=datetime.fromisoformat(r[6])) for r in rows]
+
+    def audit(self) -> tuple[int, builtins.list[audit.AuditProblem]]:
+        """(review events checked, problems) of the whole audit trail's hash chain and of each
+        article's state against its events."""
+        with self.store.reading() as conn:
+            return audit.verify_trail(conn)
 
     def thread(self, thread_id: str) -> builtins.list[ArticleSummary]:
         """The articles of one conversation, first question first."""

@@ -7,9 +7,76 @@ in ``schema_migrations`` so opening an older store brings it up to date.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-MIGRATIONS: list[tuple[str, str]] = [
+from medcite.store import audit
+
+# A migration is SQL, or a function for steps SQL cannot do (hashing existing rows).
+Step = str | Callable[[sqlite3.Connection], None]
+
+
+def _audit_chain(conn: sqlite3.Connection) -> None:
+    """Versions, events and review state become append-only, and every review event is a link
+    of a hash chain (existing events are chained here, in id order)."""
+    conn.execute("ALTER TABLE review_events ADD COLUMN prev_hash TEXT")
+    conn.execute("ALTER TABLE review_events ADD COLUMN hash TEXT")
+    audit.chain_existing_events(conn)
+    for statement in statements(_AUDIT_TRIGGERS):
+        conn.execute(statement)
+
+
+# REPLACE deletes the conflicting row without firing delete triggers unless recursive_triggers
+# is on, which an ordinary connection does not set: so each table refuses the conflicting
+# insert itself, before any row is removed.
+_AUDIT_TRIGGERS = """
+CREATE TRIGGER article_versions_append_only BEFORE INSERT ON article_versions
+WHEN NEW.version IS NOT (SELECT coalesce(max(version), 0) + 1 FROM article_versions
+                         WHERE article_id = NEW.article_id)
+BEGIN SELECT RAISE(ABORT, 'article versions are immutable: a new version is the next number'); END;
+
+CREATE TRIGGER review_events_append_only BEFORE INSERT ON review_events
+WHEN NEW.id IS NOT (SELECT coalesce(max(id), 0) + 1 FROM review_events)
+  OR NEW.prev_hash IS NOT (SELECT hash FROM review_events ORDER BY id DESC LIMIT 1)
+  OR NEW.hash IS NULL
+  OR NOT EXISTS (SELECT 1 FROM article_versions
+                 WHERE article_id = NEW.article_id AND version = NEW.version)
+BEGIN SELECT RAISE(ABORT, 'review events are append-only: each is the next link of the chain'); END;
+CREATE TRIGGER review_events_no_update BEFORE UPDATE ON review_events
+BEGIN SELECT RAISE(ABORT, 'review events are immutable'); END;
+CREATE TRIGGER review_events_no_delete BEFORE DELETE ON review_events
+BEGIN SELECT RAISE(ABORT, 'review events are immutable'); END;
+
+CREATE TRIGGER articles_no_delete BEFORE DELETE ON articles
+BEGIN SELECT RAISE(ABORT, 'articles are never deleted: their history is the audit trail'); END;
+CREATE TRIGGER articles_start_submitted BEFORE INSERT ON articles
+WHEN EXISTS (SELECT 1 FROM articles WHERE id = NEW.id OR slug = NEW.slug)
+  OR NEW.current_version IS NOT 1 OR NEW.approved_version IS NOT NULL
+  OR NEW.status IS NOT 'submitted'
+BEGIN SELECT RAISE(ABORT, 'a new article is version 1, submitted, nothing approved'); END;
+CREATE TRIGGER articles_identity_fixed BEFORE UPDATE OF id, slug, question, thread_id, parent_id,
+    created_at ON articles
+WHEN NEW.id IS NOT OLD.id OR NEW.slug IS NOT OLD.slug OR NEW.question IS NOT OLD.question
+  OR NEW.thread_id IS NOT OLD.thread_id OR NEW.parent_id IS NOT OLD.parent_id
+  OR NEW.created_at IS NOT OLD.created_at
+BEGIN SELECT RAISE(ABORT, 'an article''s question and identity never change'); END;
+CREATE TRIGGER articles_state_from_events BEFORE UPDATE OF status, current_version,
+    approved_version ON articles
+WHEN NEW.status IS NOT (SELECT to_status FROM review_events WHERE article_id = NEW.id
+                        ORDER BY id DESC LIMIT 1)
+  OR NEW.current_version IS NOT (SELECT version FROM review_events WHERE article_id = NEW.id
+                                 ORDER BY id DESC LIMIT 1)
+BEGIN SELECT RAISE(ABORT, 'an article''s status is the one its latest review event records'); END;
+CREATE TRIGGER articles_approval_from_events BEFORE UPDATE OF approved_version ON articles
+WHEN NEW.approved_version IS NOT OLD.approved_version AND NOT EXISTS (
+    SELECT 1 FROM (SELECT version, to_status FROM review_events WHERE article_id = NEW.id
+                   ORDER BY id DESC LIMIT 1)
+    WHERE version = NEW.approved_version AND to_status = 'approved')
+BEGIN SELECT RAISE(ABORT, 'an approved version needs the approval event recording it'); END;
+"""
+
+
+MIGRATIONS: list[tuple[str, Step]] = [
     (
         "0001_documents_passages",
         """
@@ -163,23 +230,60 @@ MIGRATIONS: list[tuple[str, str]] = [
         INSERT INTO corpus_generation (id, generation) VALUES (1, 0);
         """,
     ),
+    ("0006_append_only_audit_chain", _audit_chain),
 ]
 
 
+def statements(script: str) -> Iterator[str]:
+    """The statements of a script one by one (a trigger body's ``;`` does not end one), so a
+    migration runs inside a transaction this module controls."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\n;"):
+                yield pending
+            pending = ""
+    if pending.strip(" \t\n;"):
+        raise ValueError(f"incomplete SQL statement in a migration: {pending[:80]!r}")
+
+
+def _recorded(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone() is not None
+
+
 def apply_migrations(conn: sqlite3.Connection) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied now."""
+    """Apply every migration not yet recorded; return the names applied now.
+
+    Each runs in its own ``BEGIN IMMEDIATE`` transaction with its record, checked again inside
+    it, so processes opening an older store at once apply it once. Foreign keys are off while
+    a migration runs, as SQLite's procedure for rebuilding a table needs.
+    """
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
-    done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
     applied = []
-    for name, sql in MIGRATIONS:
-        if name in done:
+    for name, step in MIGRATIONS:
+        if _recorded(conn, name):
             continue
-        # executescript commits first; the migration body and its record commit together.
-        conn.executescript(
-            "BEGIN;\n" + sql + "\nINSERT INTO schema_migrations (name, applied_at) VALUES "
-            f"('{name}', '{datetime.now(UTC).isoformat()}');\nCOMMIT;"
-        )
-        applied.append(name)
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not _recorded(conn, name):
+                    if isinstance(step, str):
+                        for statement in statements(step):
+                            conn.execute(statement)
+                    else:
+                        step(conn)
+                    conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                                 (name, datetime.now(UTC).isoformat()))
+                    applied.append(name)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
     return applied
