@@ -292,6 +292,7 @@ class AskedFor(StrEnum):
     DURATION = "duration"
     THRESHOLD = "threshold"
     CONTRAINDICATION = "contraindication"
+    INDICATION = "indication"  # who should receive it: a screening or treatment recommendation
     INTERACTION = "interaction"
     ADVERSE_EFFECTS = "adverse_effects"
     EFFICACY = "efficacy"
@@ -311,6 +312,7 @@ _ASKED_PHRASES = {
     AskedFor.DOSE: "a dose", AskedFor.MAXIMUM_DOSE: "a maximum dose",
     AskedFor.TIMING: "when to take it", AskedFor.DURATION: "a duration of treatment",
     AskedFor.THRESHOLD: "a threshold", AskedFor.CONTRAINDICATION: "a contraindication or safety limit",
+    AskedFor.INDICATION: "who should receive it",
     AskedFor.INTERACTION: "an interaction", AskedFor.ADVERSE_EFFECTS: "adverse effects",
     AskedFor.EFFICACY: "whether it works", AskedFor.FIRST_LINE: "a first-line choice",
     AskedFor.COMPARISON: "a comparison", AskedFor.DEFINITION: "a definition",

@@ -40,6 +40,24 @@ def test_a_maximum_dose_with_an_interacting_drug_comes_from_the_label(engine):
     assert lead.where and "LIPITOR" in lead.where
 
 
+@pytest.mark.parametrize(("question", "criterion"), [
+    ("Who should be screened for hepatitis C?", r"persons at high risk"),
+    ("Which women should be screened for osteoporosis?", r"women[^”]{0,30}\b65\b"),
+    ("Which adults should use a statin for primary prevention of CVD?", r"10% or greater"),
+])
+def test_who_should_receive_it_is_answered_with_a_recommendation_naming_whom(engine, question,
+                                                                              criterion):
+    """Not with whether it works: the lead is a guideline's recommendation and the headline
+    keeps its criteria (an age, a risk), for the whole population rather than one disease's."""
+    article = answer(engine, question)
+    assert article.frame.asked_for is AskedFor.INDICATION
+    assert re.search(criterion, article.headline), article.headline
+    assert not re.search(r"report (no )?benefit|CKD|dialysis", article.headline), article.headline
+    lead = article.bottom_line[0]
+    cited = {r.number: r for r in article.references}[lead.citations[0]]
+    assert lead.kind is StatementKind.CLINICAL and cited.type_label == "Guideline"
+
+
 def test_an_interaction_is_found_through_the_agents_mechanism_not_called_absent(engine):
     article = answer(engine, "Can St John's wort be taken with sertraline?")
     assert "no indexed evidence" not in article.headline.lower()

@@ -22,6 +22,10 @@ from medcite.retrieval.analysis import analyse, follow_up
     ("Should atorvastatin be taken at bedtime?", AskedFor.TIMING),
     ("How does metformin work?", AskedFor.MECHANISM),
     ("What is the first-line treatment for hypertension?", AskedFor.FIRST_LINE),
+    ("Who should be screened for hepatitis C?", AskedFor.INDICATION),
+    ("Which adults should use a statin for primary prevention?", AskedFor.INDICATION),
+    ("Is a 70-year-old a candidate for bariatric surgery?", AskedFor.INDICATION),
+    ("Who should not take atorvastatin?", AskedFor.CONTRAINDICATION),
 ])
 def test_the_asked_for_item(vocabulary, question, item):
     assert analyse(question, vocabulary).frame.asked_for is item

@@ -39,6 +39,12 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"|\b(pregnan\w*|breast-?\s?feed\w*)\b[^?.]{0,40}\b(safe|ok|okay|take|use)\b"
         r"|\b(take|taken|use|used|have|give|given|taking|using)\b[^?.]{0,40}\b(while|during|when|if|in)\b[^?.]{0,20}"
         r"\b(pregnan\w*|breast-?\s?feed\w*|nursing|lactat\w*)")),
+    # "Which adults should use a statin?", "Who should be screened for hepatitis C?"
+    (AskedFor.INDICATION, _cue(
+        r"\bwho (should|needs?|qualif\w*|is eligible|are eligible|is a candidate|benefits? (most )?from)\b"
+        r"|\bwhich (patients|adults|people|persons|women|men|children|individuals|groups?)\b[^?.]{0,40}"
+        r"\b(should|need|qualify|are eligible|benefit)\b|\b(candidates?|eligib\w*) for\b"
+        r"|\bindications? for\b|\bwho is (it )?(recommended|indicated) for\b")),
     (AskedFor.THRESHOLD, _cue(
         r"\bthreshold\b|\bcut-?offs?\b|\bat what (level|value|point|risk|score|egfr|a1c|age)\b"
         r"|\b(falls?|drops?|rises?|goes) (below|under|above|over)\b|\bbelow \d|\babove \d"

@@ -24,6 +24,8 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.DURATION: ("duration", "days", "weeks", "course"),
     AskedFor.THRESHOLD: ("threshold", "below", "above", "eGFR", "less than"),
     AskedFor.CONTRAINDICATION: ("contraindicated", "avoid", "should not", "not recommended", "warning"),
+    AskedFor.INDICATION: ("recommends", "should be offered", "indicated", "eligible", "adults aged",
+                          "screening", "risk"),
     AskedFor.INTERACTION: ("interaction", "interactions", "interacts", "interact", "concomitant",
                            "coadministration", "CYP3A4", "induces", "inhibitor", "inducer"),
     AskedFor.ADVERSE_EFFECTS: ("side effects", "adverse reactions", "adverse", "risk"),

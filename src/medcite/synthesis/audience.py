@@ -137,6 +137,7 @@ _ASKED = {
     AskedFor.DURATION: "how long to take {x}",
     AskedFor.THRESHOLD: "about the levels that matter for {x}",
     AskedFor.CONTRAINDICATION: "whether {x} is safe",
+    AskedFor.INDICATION: "who should have {x}",
     AskedFor.INTERACTION: "whether {x} affects other medicines",
     AskedFor.ADVERSE_EFFECTS: "about the side effects of {x}",
     AskedFor.EFFICACY: "whether {x} works",

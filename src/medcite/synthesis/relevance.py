@@ -45,6 +45,10 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                                     r"|\bfetal (harm|toxicity|risk)\b|\bcan cause (fetal|birth)|\bsafe(ly)? (in|during|for|to use)\b"
                                     r"|\bcompatible with\b|\bno (increased )?risk\b|\brisk factors?\b|\bincreas\w* (the )?risk\b"
                                     r"|\bbirth defects?\b|\bmiscarriage\b|\bteratogen\w*"),
+    # A recommendation of whom to offer it to; states_item also wants the criterion.
+    AskedFor.INDICATION: _cue(r"\brecommend\w*|\bshould (be )?(offered|receiv\w*|use|used|screened|treated|given|started"
+                              r"|considered|initiated|start)\b|\bindicated (for|in)\b|\bis indicated\b|\beligib\w*"
+                              r"|\bcandidates?\b|\bscreen(ing)? (for|all|adults|everyone|persons)\b|\bsuggest\w* (that|offering|using)\b"),
     AskedFor.INTERACTION: _cue(r"\binteract\w*+(?! effects?\b| terms?\b| analys\w*)|\bconcomitant\w*|\bco-?administ\w*|\bcombin\w*|\btogether with\b|\bCYP\s?\d\w*"
                                r"|\b(strong|moderate|potent|weak) (CYP\w* )?(inhibitor|inducer)s?\b|\binduc(er|es|ing|tion) (of )?(CYP|P-gp|the metabolism|metabolism|hepatic)"
                                r"|\binhibit\w* (the )?(metabolism|clearance|CYP)|\bP-glycoprotein\b|\bserotonin syndrome\b"
@@ -63,6 +67,8 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.MECHANISM: _cue(r"\bworks? by\b|\bmechanism\w*|\binhibit\w*|\bblock\w*|\bbind\w*|\bantagonis\w*|\bagonis\w*"
                              r"|\bacts? (on|by|as)\b|\breceptors?\b|\benzyme\w*|\breuptake\b|\bpathway\b"),
 }
+_CRITERION = _cue(r"\b(adults?|aged?|years?|born|risk|persons?|people|individuals|women|men|children|adolescents"
+                  r"|patients (with|who|at)|those (with|who|at)|anyone|everyone|all (adults|patients|persons))\b")
 _DEFINITION = _cue(r"\b(is|are) (a|an|the|one of|any|common|rare|inflammation|infection|swelling|when)\b|\brefers? to\b"
                    r"|\bis (defined|characteri[sz]ed) as\b|\bmeans\b|\bcaused by\b")
 
@@ -142,6 +148,9 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.MAXIMUM_DOSE: _cue(r"\bnot (to )?exceed\b|\bmaximum\b|\bshould be limited to\b"),
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"),
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b"),
+    # Whom, in terms of a whole population: an age band or a risk level, not one disease's patients.
+    AskedFor.INDICATION: _cue(r"\b(adults|persons|people|individuals|women|men|everyone|anyone)\b[^.;]{0,120}"
+                              r"\b(aged|years?|risk|older|younger)\b|\baged \d+"),
 }
 
 
@@ -301,6 +310,9 @@ def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) ->
         return False
     if item is AskedFor.GENERAL:
         return True
+    if item is AskedFor.INDICATION:
+        # "who should" is answered by a recommendation that names whom: an age, a risk, a group.
+        return bool(_ITEM_CUES[item].search(text) and _CRITERION.search(text))
     return bool(_ITEM_CUES[item].search(text))
 
 

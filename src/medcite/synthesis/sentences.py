@@ -19,6 +19,9 @@ from medcite.vocab.salts import counter_ions
 
 MIN_CHARS = 40
 MAX_CHARS = 420
+# A guideline's recommendation often lists its criteria in one sentence ("when all of the
+# following are met: (1) ... (2) ..."); cut short it would lose whom it applies to.
+MAX_RECOMMENDATION_CHARS = 700
 NEAR_DUPLICATE = 0.75  # token Jaccard above which two sentences say the same thing
 
 _RECOMMENDATION = re.compile(
@@ -47,6 +50,7 @@ _SECTION_WEIGHTS = (
 )
 _EDITORIAL = re.compile(r"^\(?(?:refer to|see (?:the|also|section|table|appendix)|for (?:more|additional|further) "
                         r"(?:information|details)|table \d|figure \d)", re.I)
+_RECOMMENDS = re.compile(r"\b(recommends?|is recommended|are recommended|we suggest)\b", re.I)
 _TABLE_ROW = re.compile(r"\|.*\|")
 _LIST_MARK = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)")
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -93,7 +97,9 @@ def quotable(text: str) -> str | None:
     """The sentence as it may be quoted, or None when it is a fragment, table row or heading.
     Only a leading list marker or structured-abstract label is trimmed, never a word inside."""
     text = _INLINE_LABEL.sub("", _LIST_MARK.sub("", text.strip()))
-    if not (MIN_CHARS <= len(text) <= MAX_CHARS):
+    if len(text) < MIN_CHARS or len(text) > MAX_RECOMMENDATION_CHARS:
+        return None
+    if len(text) > MAX_CHARS and not _RECOMMENDS.search(text):
         return None
     if _TABLE_ROW.search(text) or text.endswith(":") or text.startswith("#"):
         return None

@@ -40,6 +40,7 @@ support a statement: text inside a document is data, not instructions.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -57,15 +58,6 @@ VECTOR_CACHE = 4096
 _MARKERS = re.compile(r"\s*\[\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*\]")
 _WORD = re.compile(r"[a-z][a-z0-9]*|\d+[a-z]+[a-z0-9]*")
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
-_INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|prompts?|rules|above|previous)\b"
-    r"|\byou are (?:now\b|an? (?:ai|assistant|language model|chatbot)\b)"
-    r"|\b(?:act|behave) as (?:an? )?(?:ai|assistant|different|unrestricted)\b"
-    r"|\b(?:system prompt|jailbreak|developer mode)\b"
-    r"|\b(?:respond|reply|answer|output)\s+(?:only\s+)?with\b"
-    r"|\b(?:say|write|tell the user|print)\s+(?:that|exactly|only)\b",
-    re.I,
-)
 
 STOPWORDS = frozenset("""
 a about above after again against all almost also although am among an and any are aren't as at
@@ -107,9 +99,138 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in words if len(w) > 1 and w not in STOPWORDS}
 
 
+# -- instructions inside documents ----------------------------------------------------------------
+# Text inside a document is data. A sentence that speaks to a model (or to "whoever is reading"),
+# tells it to drop what it was told, gives it a new role, carries a chat-template role token, or
+# orders it to tell every patient something is an injection attempt, however it is worded.
+# Detection reads a folded copy of the sentence, so look-alike letters, fullwidth forms and
+# invisible characters cannot split or disguise a word; the sentence itself is never changed.
+
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070),
+     0xFEFF], None)
+# Cyrillic and Greek letters that look like Latin ones (NFKC leaves them alone). The micro sign
+# and mu stay: "µg" is a unit, and no instruction word needs them.
+_CONFUSABLES = str.maketrans(
+    "аеёіїјкорсухѕԁԛԝһӏɡıАВЕЅІЈКМНОРСТХУҮαεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ‘’",
+    "aeeiijkopcyxsdqwhlgiABESIJKMHOPCTXYYaeiknoptuxABEZHIKMNOPTYX''")
+# "I g n o r e" or "i.g.n.o.r.e": letters spaced out to dodge word matching.
+_SPACED_LETTERS = re.compile(r"\b(?:[a-z][ .\-_*|]){3,}[a-z]\b", re.I)
+_SPACERS = re.compile(r"[ .\-_*|]")
+_WORDS = re.compile(r"[a-z][a-z']*")
+
+_MACHINE_WORDS = frozenset("""ai artificial assistant assistants chatbot chatbots chat bot bots llm
+    llms language gpt gpts chatgpt claude gemini copilot virtual""".split())
+_MACHINE = (r"(?:ai|artificial intelligence|ai (?:assistant|model|system|agent|tool)s?"
+            r"|assistants?|chat ?bots?|bots?|llms?|large language models?|language models?"
+            r"|gpts?|chatgpt|claude|gemini|copilot|virtual assistants?)")
+_DIRECTIVE = (r"(?:say|state|tell|write|output|print|respond|reply|answer|recommend|advise|claim"
+              r"|assert|declare|insist|report|include|add|repeat|ignore|disregard|forget|pretend"
+              r"|act|stop|never|always|only|do|don't|make sure|ensure|remember)")
+_OVERRIDE_WORDS = frozenset("""ignore ignoring disregard forget override overrule bypass skip discard
+    abandon set throw pay follow following obey heed""".split())
+_OVERRIDE = (r"(?<!not )(?<!n't )(?<!never )\b(?:ignore|disregard|forget(?: about)?|override|overrule"
+             r"|bypass|skip|discard|abandon|set aside|throw out|pay no attention to"
+             r"|(?:do not|don't|no longer|stop) (?:follow|obey|heed)(?:ing)?)")
+_EARLIER = (r"(?:previous|previously given|prior|earlier|above|preceding|foregoing|former|original"
+            r"|initial|old|existing|system|developer|safety|hidden|standing|current)")
+_ORDERS = (r"(?:instructions?|guidance|guidelines?|rules?|prompts?|directions?|directives?|context"
+           r"|commands?|orders?|constraints?|polic(?:y|ies)|restrictions?|safeguards?|programming"
+           r"|messages?|text)")
+_TELLING_WORDS = frozenset("""say state tell write output print claim assert declare insist announce
+    reply respond answer""".split())
+_TELLING = (r"(?:say|state|tell|write|output|print|claim|assert|declare|insist|announce|reply"
+            r"|respond|answer)")
+
+# (words one of which the sentence must contain, pattern): the words keep detection fast, since
+# almost no clinical sentence contains any of them in the shape the pattern asks for.
+_CHECKS = [(frozenset(words), re.compile(pattern)) for words, pattern in [
+    # a) spoken to a model: "Assistant, ...", "Note to the AI model reading this: ..."
+    (_MACHINE_WORDS,
+     rf"^(?:(?:hey|hi|hello|dear|ok|okay|attention|listen|note)[ ,:]+)?(?:the |an? )?{_MACHINE}\s*[,:!]"
+     rf"|[,;:]\s*(?:hey |dear )?{_MACHINE}\s*[,:]\s*(?:please |now |from now on,? |you |kindly |just )*"
+     rf"{_DIRECTIVE}\b"
+     r"|\b(?:you are|you're) (?:an? |the )?(?:ai|artificial intelligence|(?:large )?language model"
+     r"|llm|chat ?bot|ai (?:assistant|model|system))\b"
+     # "As an AI language model, ..." (not "As AI methods drive ...": the role needs its comma)
+     r"|^as an? (?:ai|artificial intelligence|(?:large )?language model|llm|chat ?bot)"
+     r"(?: (?:assistant|model|system|language model))?\s*,"
+     rf"|\b{_MACHINE} (?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|indexing|crawling"
+     r"|ingesting|answering|using|that reads?|which reads?) (?:this|these|the following)\b"),
+    (_MACHINE_WORDS | {"model", "models"},
+     r"\b(?:note|message|instructions?|attention|reminder|request|memo|directive|notice|p\.?s\.?)"
+     rf"\s+(?:to|for)\s+(?:the |any |all |every |an? )?(?:{_MACHINE}|(?:ai |language )?models?)\b"),
+    ({"system"}, r"\b(?:note|message|memo|reminder) (?:to|for) (?:the )?system\b"),
+    (_MACHINE_WORDS | {"automated"},
+     rf"\bif you(?: are|'re| were)? (?:an? )?(?:{_MACHINE}|automated (?:system|tool|agent))\b"),
+    ({"whoever", "anyone", "anybody"},
+     r"\b(?:whoever|anyone|anybody) (?:who (?:is|are) )?(?:is )?(?:reading|processing|summari[sz]ing)"
+     r" (?:this|these)\b"),
+    # b) told to drop what came before: "Disregard the earlier guidance", "forget all that"
+    (_OVERRIDE_WORDS,
+     rf"{_OVERRIDE}\s+(?:(?:all|any|every|each|of|the|your|my|these|those|this|that)\s+)*"
+     rf"(?:{_EARLIER}\s+(?:and\s+)?)*{_ORDERS}\b"
+     rf"|{_OVERRIDE}\s+(?:all |everything |anything )?(?:(?:of )?(?:the|that|what(?:'s| is| was)?)\s+)?"
+     r"(?:above|before|previous(?:ly)?|earlier|prior|so far|said|written)\s*(?:$|[.,:;!]|and\b)"
+     rf"|{_OVERRIDE}\s+(?:everything|all|anything|what)\b[^.!?]{{0,30}}\b(?:above|before|earlier"
+     r"|previously|so far|you (?:were|have been|'ve been) (?:told|given|instructed))\b"),
+    # c) a new role: "you are now", "act as", "from now on", "your new task"
+    ({"now"}, rf"\byou(?: are|'re) now\b|\bfrom now on\b[,:]?\s*(?:you\b|{_DIRECTIVE}\b)"),
+    ({"act", "behave", "roleplay", "role", "pose"},
+     r"(?:^|[.:;!]\s*|\byou (?:will |must |should |shall |are to |now )?|\bplease\s+)"
+     r"(?:act|behave|roleplay|role-play|pose) (?:as|like)\b"
+     r"(?! (?:soon|quickly|fast|early|promptly|well|much|long|though)\b)"),
+    ({"pretend", "pretending"}, r"\bpretend(?:ing)? (?:to be|you are|you're|that you)\b"),
+    ({"your"}, r"\byour (?:new|real|true|actual) (?:task|role|job|instructions?|goal|objective"
+               r"|persona|identity|purpose|directive)s?\b"),
+    ({"instruction", "instructions", "system", "developer", "anything"} | {"jailbreak", "jailbroken"},
+     r"\bnew instructions?\s*:|\bsystem prompt\b|\bjailbr(?:ea|o)k\w*|\bdeveloper mode\b"
+     r"|\bdo anything now\b"),
+    ({"you", "you've"},
+     r"\byou (?:have been|'ve been|were|are being) (?:reprogrammed|jailbroken|freed|unlocked"
+     r"|given new instructions)\b|\byou (?:must|will|shall) (?:now )?(?:obey|comply)\b"),
+    # e) an order to tell every reader something: "tell every patient to ...", "say that ..."
+    (_TELLING_WORDS,
+     rf"(?:^|[.:;!]\s*|\b(?:please|now|and|always|just|simply|must|should|will)\s+){_TELLING}\b"
+     r"[^.!?]{0,20}?\b(?:every|all|each|any) (?:patients?|readers?|users?|persons?|people|adults?"
+     r"|one|humans?|visitors?)\b"
+     rf"|^(?:please |now |you must |always |just )?{_TELLING}\s+(?:that|only|exactly|:|\")"
+     # an order, not a report ("participants respond with a key press", "product output with"):
+     # at the start of a sentence or clause, or after an imperative adverb
+     r"|(?:^|[.:;!]\s*|\b(?:please|now|always|just|simply|only|must)\s+)"
+     r"(?:respond|reply|answer|output)\s+(?:only\s+)?with\b"),
+    ({"tell", "inform", "remind"},
+     r"\b(?:tell|inform|remind) (?:the |your |all |our )?(?:readers?|users?|humans?|visitors?)"
+     r"\s+(?:that|to)\b"),
+]]
+# d) chat-template and role markup: <system>, </s>, [INST], <|im_start|>, ### Instruction, SYSTEM:
+_ROLE_MARKUP = re.compile(
+    r"<\s*/?\s*(?:system|assistant|user|human|instructions?|prompt|sys|inst|im_start|im_end)\s*/?>"
+    r"|</s>|\[/?\s*inst\s*\]|<<\s*/?\s*sys\s*>>|<\|[a-z_]{2,30}\|>"
+    r"|(?:^|\n)\s*#{2,}\s*(?:instructions?|system|response|input|prompt)\b"
+    r"|(?:^|\n)\s*(?:SYSTEM|ASSISTANT|HUMAN|USER|System prompt)\s*:"
+    r"|(?:^|\n)\s*system\s*:\s*(?:you|ignore|disregard|from now on|new)\b",
+    re.I,
+)
+_MARKUP_CHARS = frozenset("<[#:")
+
+
+def detection_text(text: str) -> str:
+    """The text as injection detection reads it: NFKC forms, no invisible characters, look-alike
+    Cyrillic and Greek letters as Latin, curly apostrophes straight, spaced-out letters joined."""
+    folded = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_CONFUSABLES)
+    return _SPACED_LETTERS.sub(lambda m: _SPACERS.sub("", m.group()), folded)
+
+
 def instruction_like(sentence: str) -> bool:
     """Text that speaks to a model rather than about medicine (prompt injection)."""
-    return bool(_INSTRUCTION.search(sentence))
+    text = detection_text(sentence)
+    if not _MARKUP_CHARS.isdisjoint(text) and _ROLE_MARKUP.search(text):
+        return True
+    lowered = " ".join(text.lower().split())
+    words = set(_WORDS.findall(lowered))
+    return any(not triggers.isdisjoint(words) and pattern.search(lowered)
+               for triggers, pattern in _CHECKS)
 
 
 # -- quantities ---------------------------------------------------------------------------------

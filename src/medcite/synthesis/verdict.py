@@ -20,6 +20,8 @@ from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import Candidate
 
 CLAUSE_CHARS = 150
+# Whom a recommendation is for is its list of criteria: a headline keeps more of it.
+INDICATION_CLAUSE_CHARS = 400
 MIN_CLAUSE_WORDS = 6
 LEAD_POOL = 15  # best-weighted candidates the lead is chosen among
 EMPHASIS_WORDS = 1.5  # an emphasised statement counts as this many of the question's words
@@ -82,6 +84,8 @@ def _population_words(frame: QuestionFrame) -> str:
 
 def clause(quote: str, item: AskedFor) -> str:
     """The clause of ``quote`` that states the item, verbatim, at most ``CLAUSE_CHARS``."""
+    if item is AskedFor.INDICATION:
+        return _recommendation_clause(quote)
     span = item_span(quote, item)
     pieces = [p for p in _CLAUSE_BREAK.split(quote) if p.strip()] or [quote]
     chosen = next((p for p in pieces if span and span in p), pieces[0])
@@ -108,6 +112,29 @@ def clause(quote: str, item: AskedFor) -> str:
         else:
             chosen = ("… " if start else "") + cut
     return chosen
+
+
+_ASIDE = re.compile(r"\s*\((?:i\.e\.|e\.g\.|such as)[^()]*\)")
+_RECOMMENDING = re.compile(r"\b(?:recommends?|suggests?|should|is indicated|are indicated)\b")
+_RECOMMENDER = re.compile(r"\b(?:The|We|Our)\b(?=[^.;:]*$)")  # its subject, after a glued heading
+
+
+def _recommendation_clause(quote: str) -> str:
+    """A recommendation from whoever makes it ("The USPSTF recommends that adults ...") with its
+    criteria, which ";" separates and so are not cut off; only asides ("(i.e., ...)") are
+    elided, marked "…"."""
+    text = quote.strip().rstrip(".")
+    verb = _RECOMMENDING.search(text)
+    at = verb.start() if verb else -1
+    start = 0
+    if at > 0:
+        recommender = _RECOMMENDER.search(text[:at])
+        start = recommender.start() if recommender else 0
+    chosen = _ASIDE.sub(" \u2026", text[start:])
+    if len(chosen) > INDICATION_CLAUSE_CHARS:
+        cut = chosen[:INDICATION_CLAUSE_CHARS]
+        chosen = cut[:cut.rfind(" ")] + " \u2026"
+    return ("\u2026 " if start else "") + chosen
 
 
 def _source(candidate: Candidate) -> str:
@@ -264,20 +291,21 @@ def _efficacy(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
     if lead is None:
         return _not_found(frame, subject)
     if benefit and none:
-        summary = f"evidence is mixed ({_count(benefit)} report benefit, {_count(none, 'none')})"
+        summary = f"evidence is mixed ({_reporting(benefit, 'benefit', 'sources')}, {_reporting(none, 'none')})"
     elif benefit:
-        summary = f"{_count(benefit)} report benefit"
+        summary = _reporting(benefit, "benefit", "indexed sources")
     elif none:
-        summary = f"{_count(none)} report no benefit"
+        summary = _reporting(none, "no benefit", "indexed sources")
     else:
         summary = "sources discuss it without a clear result"
     return Verdict(headline=f"{subject}: {summary} \u2014 {_quoted(lead, AskedFor.EFFICACY)}", lead=lead)
 
 
-def _count(n: int, word: str = "") -> str:
-    if word:
-        return f"{n} report {word}"
-    return f"{n} indexed source{'s' if n != 1 else ''}"
+def _reporting(n: int, finding: str, noun: str = "") -> str:
+    """ "1 indexed source reports benefit", "3 report none"."""
+    if noun:
+        noun = " " + (noun if n != 1 else noun.removesuffix("s"))
+    return f"{n}{noun} report{'s' if n == 1 else ''} {finding}"
 
 
 def _not_found(frame: QuestionFrame, subject: str) -> Verdict:
