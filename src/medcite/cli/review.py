@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import click
 
 from medcite.cli import cli
-from medcite.errors import InputError
+from medcite.errors import InputError, NotFoundError
 from medcite.models import Audience, ReviewStatus
 from medcite.review import ArticleRepository, ArticleSummary, ReviewWorkflow, Role, UserAccounts
 from medcite.store import SQLiteStore, open_store
@@ -79,6 +79,41 @@ def user_add(username: str, role: str, password_stdin: bool) -> None:
     with _store() as store:
         created = UserAccounts(store).add_user(username, password, role)
     click.echo(f"added {created.role.value} {created.username}")
+
+
+def _ended(count: int) -> str:
+    return f"{count} session{'' if count == 1 else 's'} ended"
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable an account: it cannot sign in, and its sessions end at once."""
+    with _store() as store:
+        ended = UserAccounts(store).set_disabled(username, True)
+    click.echo(f"disabled {username}; {_ended(ended)}")
+
+
+@user.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Enable a disabled account again."""
+    with _store() as store:
+        UserAccounts(store).set_disabled(username, False)
+    click.echo(f"enabled {username}")
+
+
+@user.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def user_password(username: str, password_stdin: bool) -> None:
+    """Set a new password (asked twice, not shown); the account's sessions end."""
+    with _store() as store:
+        accounts = UserAccounts(store)
+        if accounts.get(username) is None:  # before asking for a password to no purpose
+            raise NotFoundError(f"there is no user {username!r}")
+        ended = accounts.set_password(username, _password(password_stdin, confirm=True))
+    click.echo(f"changed the password of {username}; {_ended(ended)}")
 
 
 # -- review ----------------------------------------------------------------------------------

@@ -1,10 +1,13 @@
-"""Reviewer accounts: who may move an article through review, with argon2-hashed passwords."""
+"""Reviewer accounts: who may move an article through review, with argon2-hashed passwords,
+and their sign-in sessions, kept in the store so that they can be ended (see store.accounts)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -13,7 +16,8 @@ from functools import cached_property
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from medcite.errors import AuthError, ConflictError, InputError
+from medcite.errors import AuthError, ConflictError, InputError, NotFoundError
+from medcite.store import accounts as sql
 from medcite.store.sqlite import SQLiteStore
 
 MIN_PASSWORD_CHARS = 8
@@ -22,6 +26,7 @@ MAX_PASSWORD_CHARS = 1024
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{2,63}")
 
 _BAD_LOGIN = "invalid username or password"
+SESSION_SECONDS = 12 * 60 * 60
 
 
 class Role(StrEnum):
@@ -36,6 +41,7 @@ class Role(StrEnum):
 class User:
     username: str
     role: Role
+    disabled: bool = False
 
 
 def validate_username(username: str) -> str:
@@ -82,10 +88,7 @@ class UserAccounts:
 
         def insert(conn: sqlite3.Connection) -> None:
             try:
-                conn.execute(
-                    "INSERT INTO users (username, password_hash, role, created_at) VALUES (?,?,?,?)",
-                    (user.username, password_hash, user.role.value, now),
-                )
+                sql.insert_user(conn, user.username, password_hash, user.role.value, now)
             except sqlite3.IntegrityError:
                 raise ConflictError(f"the user {user.username!r} already exists") from None
 
@@ -94,26 +97,75 @@ class UserAccounts:
 
     def get(self, username: str) -> User | None:
         with self.store.reading() as conn:
-            row = conn.execute("SELECT username, role FROM users WHERE username = ?",
-                               (username,)).fetchone()
-        return User(row[0], Role(row[1])) if row else None
+            row = sql.find_user(conn, username)
+        return User(row.username, Role(row.role), row.disabled) if row else None
 
     def authenticate(self, username: str, password: str) -> User:
-        """The user whose password this is; one error for an unknown user or a wrong password."""
+        """The user whose password this is; one error for an unknown user or a wrong password.
+        A disabled account is refused, said so only to whoever knows its password."""
         with self.store.reading() as conn:
-            row = conn.execute("SELECT username, role, password_hash FROM users WHERE username = ?",
-                               (username,)).fetchone()
+            row = sql.find_user(conn, username)
         if len(password) > MAX_PASSWORD_CHARS:
             raise AuthError(_BAD_LOGIN)
         try:
-            self.hasher.verify(row[2] if row else self._decoy_hash, password)
+            self.hasher.verify(row.password_hash if row else self._decoy_hash, password)
         except (VerificationError, InvalidHashError):
             raise AuthError(_BAD_LOGIN) from None
         if row is None:
             raise AuthError(_BAD_LOGIN)
-        user = User(row[0], Role(row[1]))
-        if self.hasher.check_needs_rehash(row[2]):
+        if row.disabled:
+            raise AuthError(f"the account {row.username!r} is disabled; an administrator can "
+                            "enable it with 'medcite user enable'")
+        user = User(row.username, Role(row.role))
+        if self.hasher.check_needs_rehash(row.password_hash):
             new_hash = self.hasher.hash(password)
-            self.store.write(lambda conn: conn.execute(
-                "UPDATE users SET password_hash = ? WHERE username = ?", (new_hash, user.username)))
+            self.store.write(lambda conn: sql.set_password_hash(
+                conn, user.username, new_hash, only_if=row.password_hash))
         return user
+
+    # -- administration (medcite user ...) ---------------------------------------------------
+
+    def set_password(self, username: str, password: str) -> int:
+        """Replace the password; every session of the account ends. Returns how many did."""
+        password_hash = self.hasher.hash(validate_password(password))
+
+        def change(conn: sqlite3.Connection) -> int:
+            if not sql.set_password_hash(conn, username, password_hash):
+                raise NotFoundError(f"there is no user {username!r}")
+            return sql.delete_user_sessions(conn, username)
+
+        return self.store.write(change)
+
+    def set_disabled(self, username: str, disabled: bool) -> int:
+        """Disable (ending every session at once) or enable an account; returns the number of
+        sessions ended."""
+        def change(conn: sqlite3.Connection) -> int:
+            if not sql.set_disabled(conn, username, disabled):
+                raise NotFoundError(f"there is no user {username!r}")
+            return sql.delete_user_sessions(conn, username) if disabled else 0
+
+        return self.store.write(change)
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def start_session(self, user: User, seconds: int = SESSION_SECONDS) -> str:
+        """A new session token for the cookie; the store keeps only its hash."""
+        token = secrets.token_urlsafe(32)
+        now = int(time.time())
+        self.store.write(lambda conn: sql.insert_session(conn, _token_hash(token), user.username,
+                                                         now, now + seconds))
+        return token
+
+    def session_user(self, token: str) -> User | None:
+        """The account of a live session; None once it ended, expired or the account was
+        disabled (checked on every request, so revocation takes effect at once)."""
+        with self.store.reading() as conn:
+            row = sql.session_user(conn, _token_hash(token), int(time.time()))
+        return User(row[0], Role(row[1])) if row else None
+
+    def end_session(self, token: str) -> None:
+        self.store.write(lambda conn: sql.delete_session(conn, _token_hash(token)))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -231,6 +231,22 @@ MIGRATIONS: list[tuple[str, Step]] = [
         """,
     ),
     ("0006_append_only_audit_chain", _audit_chain),
+    (
+        "0008_sessions_disabled_users",
+        # Sign-in sessions kept server-side (token hashes), so signing out, a password change or
+        # disabling an account ends them at once; a disabled account cannot sign in.
+        """
+        ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE INDEX sessions_username ON sessions (username);
+        CREATE INDEX sessions_expires ON sessions (expires_at);
+        """,
+    ),
 ]
 
 

@@ -17,12 +17,14 @@ from medcite.web.security import CSRF_FIELD, MAX_VERSION, check_csrf, rotate_csr
 from medcite.web.services import (
     authenticate,
     decide,
+    end_session,
     for_audience,
     require_session_user,
     services,
     session_user,
     start_ask,
     start_resubmission,
+    start_session,
 )
 
 AUDIENCE_COOKIE = "medcite_audience"
@@ -186,14 +188,14 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
         user = authenticate(request, username, password)
     except AuthError as exc:  # show the form again, with the reason
         return _page(request, "login.html", {"next": target, "failure": str(exc)}, status_code=401)
-    request.session["user"] = user.username
+    start_session(request, user)
     rotate_csrf(request)  # the signed-in session gets a token an anonymous page never saw
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    request.session.pop("user", None)
+    end_session(request)
     rotate_csrf(request)
     return RedirectResponse("/", status_code=303)
 

@@ -17,10 +17,17 @@ from medcite.store.sqlite import SQLiteStore
 from medcite.synthesis.base import Progress
 from medcite.web.asks import AskJob, AskJobs
 from medcite.web.render import RecentlyUsed, stored_version_key
-from medcite.web.security import SlidingWindowLimiter, client_address, unicode_text
+from medcite.web.security import (
+    SESSION_MAX_AGE,
+    SlidingWindowLimiter,
+    client_address,
+    unicode_text,
+)
 
 FAILED_SIGN_INS_PER_MINUTE = 10
 ASK_WORKERS = 4
+# The cookie carries only this key: a random token naming a session row in the store.
+SESSION_KEY = "sid"
 
 
 @dataclass
@@ -159,9 +166,28 @@ def for_audience(article: Article, audience: Audience) -> Article:
 
 
 def session_user(request: Request) -> User | None:
-    """The signed-in user of a page session; a deleted account reads as signed out."""
-    username = request.session.get("user")
-    return services(request).accounts.get(username) if username else None
+    """The signed-in user of a page session: the cookie names a session the store still holds
+    (signing out, a password change and disabling the account end it). Looked up once per
+    request."""
+    if "medcite_user" not in request.scope.setdefault("state", {}):
+        token = request.session.get(SESSION_KEY)
+        request.state.medcite_user = (services(request).accounts.session_user(token)
+                                      if isinstance(token, str) else None)
+    return request.state.medcite_user
+
+
+def start_session(request: Request, user: User) -> None:
+    """Sign ``user`` in on this browser session (ending the one it had, if any)."""
+    end_session(request)
+    request.session[SESSION_KEY] = services(request).accounts.start_session(user, SESSION_MAX_AGE)
+    request.state.medcite_user = user
+
+
+def end_session(request: Request) -> None:
+    token = request.session.pop(SESSION_KEY, None)
+    if isinstance(token, str):
+        services(request).accounts.end_session(token)
+    request.state.medcite_user = None
 
 
 def require_session_user(request: Request) -> User:
