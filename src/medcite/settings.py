@@ -51,6 +51,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secret_key", "", "Key that signs web session cookies (default: a random key "
             "kept in <home>/secret_key)."),
     Setting("ask_rate_limit", 30, "Questions per minute one client may ask over the web API.", int),
+    Setting("forwarded_allow_ips", "", "Addresses of reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto headers are believed: comma-separated IPs or networks ('*' trusts "
+            "every peer, never do that without a proxy in front). Default: none, so rate limits "
+            "count the connecting address and a forged header changes nothing."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -13,6 +13,9 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 
+from medcite.settings import Settings
+from medcite.web.server import uvicorn_options
+
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -23,11 +26,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app, **options) -> Iterator[str]:
-    """``app`` served on 127.0.0.1 until the block ends; yields its base URL."""
+def serving(app, settings: Settings, **options) -> Iterator[str]:
+    """``app`` served on 127.0.0.1 with the options ``medcite serve`` gives uvicorn for
+    ``settings`` (``options`` override them) until the block ends; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, **{"host": "127.0.0.1", "port": port, "log_level": "warning",
-                                    **options})
+    config = uvicorn.Config(app, **{**uvicorn_options(settings), "host": "127.0.0.1",
+                                    "port": port, "log_level": "warning", **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -21,7 +21,7 @@ NEW_PASSWORD = "a new correct horse"
 
 @pytest.fixture
 def server(settings, store, reviewer):
-    with serving(create_app(settings, store)) as url:
+    with serving(create_app(settings, store), settings) as url:
         yield url
 
 

@@ -6,6 +6,7 @@ import click
 
 from medcite.cli import cli
 from medcite.errors import MissingDependencyError
+from medcite.settings import Settings
 
 
 @cli.command()
@@ -20,11 +21,12 @@ def serve(host: str, port: int, workers: int) -> None:
         import uvicorn
 
         from medcite.web.app import create_app
+        from medcite.web.server import uvicorn_options
     except ModuleNotFoundError as exc:
         raise MissingDependencyError(f"the web server ({exc.name})", "pip install 'medcite[web]'") from exc
+    options = {**uvicorn_options(Settings.load()), "host": host, "port": port, "log_level": "info"}
     click.echo(f"medcite is serving on http://{host}:{port}/ (API at /api/v1, Ctrl+C stops it)")
     if workers == 1:
-        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(), **options)
     else:  # each worker process builds its own app from the factory
-        uvicorn.run("medcite.web.app:create_app", factory=True, host=host, port=port,
-                    workers=workers, log_level="info")
+        uvicorn.run("medcite.web.app:create_app", factory=True, workers=workers, **options)

@@ -167,7 +167,8 @@ class SlidingWindowLimiter:
 
 
 def client_address(request: Request) -> str:
-    """The peer address; forwarded-for headers are ignored because any client can set them."""
+    """The peer address as the server reports it: uvicorn puts X-Forwarded-For there only for
+    proxies named in ``forwarded_allow_ips`` (see web.server), since any client can send one."""
     return request.client.host if request.client else "unknown"
 
 
