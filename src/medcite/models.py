@@ -331,11 +331,13 @@ class Population(BaseModel):
     crcl: float | None = None  # mL/min
     renal_impairment: bool = False
     hepatic_impairment: bool = False
+    weight_kg: float | None = None  # a child's weight decides a weight-banded dose
+    species: str | None = None  # a non-human patient ("dog"): indexed evidence is on people
 
     @property
     def stated(self) -> bool:
         return any((self.age_group, self.pregnancy, self.lactation, self.renal_impairment,
-                    self.hepatic_impairment))
+                    self.hepatic_impairment, self.species))
 
     def describe(self) -> str:
         parts = []
@@ -351,6 +353,10 @@ class Population(BaseModel):
             parts.append("reduced kidney function" + (f" ({value})" if value else ""))
         if self.hepatic_impairment:
             parts.append("liver impairment")
+        if self.weight_kg is not None:
+            parts.append(f"{self.weight_kg:g} kg")
+        if self.species:
+            parts.append(f"a {self.species}, not a person")
         return ", ".join(parts)
 
 
@@ -387,6 +393,9 @@ class QuestionFrame(BaseModel):
     alternatives: bool = False  # "zyrtec or claritin": either one, not both together
     combination: bool = False  # two or more agents taken together
     corrections: list[Correction] = Field(default_factory=list)
+    # A change the reader means to make on their own ("double", "stop"): the answer is whether
+    # any source supports it, never a dose to take instead.
+    self_change: str | None = None
 
     def subjects(self) -> list[AgentFrame]:
         return [*self.agents, *self.conditions]

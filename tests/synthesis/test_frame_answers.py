@@ -267,3 +267,46 @@ def test_aboutness_needs_the_name_the_class_or_the_agents_own_page(engine):
 def test_label_facts_come_from_the_section_for_the_population_asked(engine, question, wanted, wrong):
     headline = answer(engine, question).headline
     assert re.search(wanted, headline) and not re.search(wrong, headline), headline
+
+
+def test_a_childs_weight_picks_the_labels_weight_band(engine):
+    """A 20 kg child gets the 15-30 kg row of the label's dosing table, not a drug level
+    measured in cord blood, a carton's strength or the band for heavier children."""
+    article = answer(engine, "What is the Humira dose for a 20 kg child with JIA?")
+    assert article.frame.population.weight_kg == 20
+    assert re.search(r"15 kg.{0,20}30 kg.{0,15}20 mg every other week", article.headline), article.headline
+    shown = " ".join(s.quote or "" for s in clinical(article))
+    assert "cord blood" not in shown and "Carton" not in shown
+    assert not re.search(r"(?<![<\d])≥\s?30 kg", shown)
+
+
+@pytest.mark.parametrize(("text", "bands"), [
+    ("15 kg (33 lbs) to <30 kg (66 lbs) | 20 mg every other week", ((15, 30),)),
+    ("≥30 kg (66 lbs) | 40 mg every other week", ((30, float("inf")),)),
+    ("limited data on HUMIRA treatment in children with weight <15 kg.", ((0, 15),)),
+    ("The dose is 10 mg/kg twice daily.", ()),
+])
+def test_weight_bands_are_read_from_label_text(text, bands):
+    from medcite.synthesis.relevance import weight_bands
+    assert weight_bands(text) == bands
+
+
+def test_an_interaction_headline_is_the_labels_instruction_not_its_pharmacokinetics(engine):
+    article = answer(engine, "Can Lipitor be taken with cyclosporine?")
+    assert re.search(r"should be avoided|avoid", article.headline, re.I), article.headline
+    assert "AUC" not in article.headline
+
+
+def test_a_change_made_on_ones_own_is_answered_with_whether_any_source_supports_it(engine):
+    """Not with a dose to take: "Should I double my warfarin dose?" is told that no source
+    supports it and what the sources say on how the dose is set."""
+    article = answer(engine, "Should I double my warfarin dose?")
+    assert article.frame.self_change == "double"
+    assert article.headline.startswith("Warfarin: no indexed source supports doubling the dose"), article.headline
+    assert not re.search(r"\b(10|double|twice)\b[^.]{0,20}\bmg\b", article.headline)
+
+
+def test_an_animal_patient_is_not_given_human_evidence(engine):
+    article = answer(engine, "Can I give atorvastatin to my 10 kg dog?")
+    assert "veterinarian" in article.headline
+    assert clinical(article) == []

@@ -26,6 +26,7 @@ from medcite.retrieval.analysis import analyse, follow_up
     ("Which adults should use a statin for primary prevention?", AskedFor.INDICATION),
     ("Is a 70-year-old a candidate for bariatric surgery?", AskedFor.INDICATION),
     ("Who should not take atorvastatin?", AskedFor.CONTRAINDICATION),
+    ("What statin intensity is recommended for primary prevention?", AskedFor.FIRST_LINE),
 ])
 def test_the_asked_for_item(vocabulary, question, item):
     assert analyse(question, vocabulary).frame.asked_for is item
@@ -90,3 +91,26 @@ def test_a_word_the_corpus_uses_often_is_never_corrected(vocabulary):
     counts = {"atorvastatn": 50, "atorvastatin": 540}
     analysis = analyse("Maximum dose of atorvastatn?", vocabulary, frequency=lambda w: counts.get(w, 0))
     assert analysis.corrected is None and not analysis.frame.corrections
+
+
+@pytest.mark.parametrize(("question", "change"), [
+    ("Should I double my warfarin dose?", "double"),
+    ("Can I stop my blood pressure pills when I feel well?", "stop"),
+    ("Is it okay to skip my metformin when I am not eating?", "skip"),
+    ("Can I cut down my prednisone?", "reduce"),
+    ("Should warfarin be stopped before surgery?", None),
+    ("Can I take ibuprofen with my lisinopril?", None),
+])
+def test_a_change_readers_mean_to_make_themselves(vocabulary, question, change):
+    assert analyse(question, vocabulary).frame.self_change == change
+
+
+@pytest.mark.parametrize(("question", "species"), [
+    ("Can I give atorvastatin to my 10 kg dog?", "dog"),
+    ("Is ibuprofen safe for cats?", "cat"),
+    ("Can I take cetirizine for a cat allergy?", None),
+    ("Can my cat take ibuprofen?", "cat"),
+    ("Is a dog bite dangerous for a child?", None),
+])
+def test_an_animal_patient_is_recognised(vocabulary, question, species):
+    assert analyse(question, vocabulary).frame.population.species == species

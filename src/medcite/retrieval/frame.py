@@ -63,7 +63,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.FIRST_LINE, _cue(r"\bfirst[- ]line\b|\bdrug of choice\b|\btreatment of choice\b|\bpreferred\b"
                               r"|\binitial (treatment|therapy|drug)\b|\bbest (drug|medication|medicine|treatment|antibiotic)\b"
                               r"|\bwhat (drug|medication|medicine|antibiotic|treatment)s?\b[^?.]{0,30}\b(for|to treat|should|is used)\b"
-                              r"|\bhow (is|are|do you|to) (treat|manage)\w*\b|\btreatments? for\b")),
+                              r"|\bhow (is|are|do you|to) (treat|manage)\w*\b|\btreatments? for\b"
+                              # "What statin intensity is recommended for ...?": the recommended choice
+                              r"|\b(what|which)\b[^?.]{0,40}\b(is|are) (recommended|advised|preferred)\b")),
     (AskedFor.ADVERSE_EFFECTS, _cue(r"\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
                                    r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b"
                                    r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b")),
@@ -88,6 +90,12 @@ _RENAL = _cue(r"\b(kidney (disease|failure|impairment|problems?|function)|renal 
               r"disease|function)|ckd|dialysis|egfr|crcl|creatinine clearance)\b")
 _EGFR = _cue(r"\begfr\b[^0-9]{0,25}(\d{1,3}(?:\.\d)?)")
 _CRCL = _cue(r"\b(crcl|creatinine clearance)\b[^0-9]{0,25}(\d{1,3}(?:\.\d)?)")
+# A body weight ("a 20 kg child", "weighs 44 lbs"), not a dose per kilogram ("10 mg/kg").
+_WEIGHT = _cue(r"(?<![/\w.])(\d{1,3}(?:\.\d+)?)\s?(kg|kilograms?|lbs?|pounds)\b(?!\s?/)")
+_ANIMALS = r"(dog|cat|puppy|kitten|horse|rabbit|ferret|guinea pig|hamster|parrot|cockatiel)"
+_SPECIES = _cue(r"\b(?:my|our|a|an|the)\s+(?:\d+(?:\.\d+)?[- ]?(?:kg|lbs?|pounds?)\s+|old\s+|young\s+|little\s+)?"
+                + _ANIMALS + r"s?\b(?!\s+(?:bite|scratch|allerg|hair|dander|owner))|\b(veterinary|canine|feline)\b"
+                r"|\b(?:for|in|to)\s+(dog|cat|puppie|kitten|horse|rabbit|pet)s\b")
 _HEPATIC = _cue(r"\b(liver (disease|failure|impairment|problems?|damage)|hepatic (impairment|failure|disease)|cirrhosis)\b")
 _NUMBER = _cue(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|percent|mg/dl|mmol/l|mg/kg|mg|mcg|µg|g\b|ml/min(?:/1\.73 ?m2)?|"
                r"mmhg|iu|units?|years?|kg|pills|tablets|capsules)?")
@@ -139,7 +147,44 @@ def population(question: str) -> Population:
         "crcl": float(crcl.group(2)) if crcl else None,
         "renal_impairment": bool(_RENAL.search(question)),
         "hepatic_impairment": bool(_HEPATIC.search(question)),
+        "weight_kg": _weight_kg(question),
+        "species": _species(question),
     })
+
+
+def _species(question: str) -> str | None:
+    match = _SPECIES.search(question)
+    if match is None:
+        return None
+    word = next(g for g in match.groups() if g).lower()
+    return {"veterinary": "animal", "canine": "dog", "feline": "cat", "puppy": "dog", "puppie": "dog",
+            "kitten": "cat"}.get(word, word)
+
+
+_SELF_CHANGE = _cue(
+    r"\b(?:should|can|could|may|must|do|shall) (?:i|we)\b[^?.]{0,12}?\b(double|triple|increase|raise|up|stop|quit"
+    r"|skip|halve|cut down|cut back|lower|reduce|come off|give up|take (?:an )?extra|take two)\b[^?.]{0,25}\b(?:my|our)\b"
+    r"|\bis it (?:ok|okay|safe|fine|alright|all right) (?:for me |for us )?to (double|stop|skip|halve|quit|take (?:an )?extra)\b[^?.]{0,25}\bmy\b")
+_CHANGE_WORDS = {"up": "increase", "raise": "increase", "cut down": "reduce", "cut back": "reduce",
+                 "lower": "reduce", "come off": "stop", "quit": "stop", "give up": "stop",
+                 "take extra": "take extra", "take an extra": "take extra", "take two": "double"}
+
+
+def self_change(question: str) -> str | None:
+    """The change to their own treatment the reader asks about ("Should I double my ...?")."""
+    match = _SELF_CHANGE.search(question)
+    if match is None:
+        return None
+    word = (match.group(1) or match.group(2)).lower()
+    return _CHANGE_WORDS.get(word, word)
+
+
+def _weight_kg(question: str) -> float | None:
+    match = _WEIGHT.search(question)
+    if match is None:
+        return None
+    value = float(match.group(1))
+    return round(value if match.group(2).lower().startswith("k") else value / 2.2046, 1)
 
 
 def numbers(question: str) -> list[AskedNumber]:
@@ -182,7 +227,7 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
         asked_for=item, agents=agents, conditions=conditions, population=population(question),
         numbers=numbers(question), alternatives=alternatives,
         combination=len(agents) >= 2 and not alternatives and item is not AskedFor.COMPARISON,
-        corrections=corrections or [],
+        corrections=corrections or [], self_change=self_change(question),
     )
 
 

@@ -237,7 +237,9 @@ class _Plan:
         subject = subject_phrase(self.frame, self.display)
         if self.request.analysis.red_flags:
             return f"{subject}: this may be an emergency \u2014 get urgent help now"
-        return verdict.headline if has_clinical else f"{subject}: no indexed evidence found"
+        if has_clinical or self.frame.population.species:  # an animal's: why nothing applies
+            return verdict.headline
+        return f"{subject}: no indexed evidence found"
 
     def _bottom_line(self, verdict: Verdict, has_clinical: bool) -> list[Statement]:
         if self.request.analysis.red_flags:

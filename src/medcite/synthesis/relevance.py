@@ -27,7 +27,8 @@ def _cue(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.I)
 
 
-_QUANTITY = r"\d+(?:[.,]\d+)?\s?(?:-|–|to)?\s?\d*(?:[.,]\d+)?\s?(?:mg|mcg|µg|g|ml|mL|units?|IU|mEq|mmol)\b(?:\s?/\s?(?:kg|day|d|m2|dose))*"
+# A quantity given, not a concentration measured ("19.7 µg/mL in cord blood").
+_QUANTITY = r"\d+(?:[.,]\d+)?\s?(?:-|–|to)?\s?\d*(?:[.,]\d+)?\s?(?:mg|mcg|µg|g|ml|mL|units?|IU|mEq|mmol)\b(?!\s?/\s?(?:m?L|ml|dL)\b)(?:\s?/\s?(?:kg|day|d|m2|dose))*"
 _DOSE = _cue(_QUANTITY)
 _CAP = _cue(r"\b(dos(e|age) range|not (to )?exceed\w*|exceed\w*|maximum|max\.?|up to|no more than|at most|should not be (increased|more)"
             r"|limit(ed)? (to|the dose)|highest (recommended )?dose|do not (use|give|take) more)\b")
@@ -53,7 +54,7 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                                r"|\b(strong|moderate|potent|weak) (CYP\w* )?(inhibitor|inducer)s?\b|\binduc(er|es|ing|tion) (of )?(CYP|P-gp|the metabolism|metabolism|hepatic)"
                                r"|\binhibit\w* (the )?(metabolism|clearance|CYP)|\bP-glycoprotein\b|\bserotonin syndrome\b"
                                r"|\bincrease\w* (the )?(plasma )?(levels?|concentrations?|exposure|AUC)\b|\bAUC\b|\bwhile taking\b"
-                               r"|\btaking\b[^.]{0,40}\bwith\b"),
+                               r"|\btaking\b[^.]{0,40}\bwith\b|\b(patients|those|people) (taking|receiving|on treatment with)\b"),
     AskedFor.ADVERSE_EFFECTS: _cue(r"\bside effects?\b|\badverse\b|\bcause[sd]?\b|\brisk of\b|\btoxicit\w*|\bmay lead to\b"
                                    r"|\bassociated with\b|\breported\b|\bwarning\b|\bharm\w*|\bincreased risk\b"),
     AskedFor.EFFICACY: _cue(r"\beffective\w*|\befficacy\b|\bimprov\w+|\breduc\w+|\bsignificant\w*|\bbenefi\w+|\bno (significant )?"
@@ -120,6 +121,8 @@ def population_conflict(text: str, population: Population) -> str | None:
     A child's question does not take a sentence about adults or pregnant women unless it names
     children too; a question about pregnancy does not take one about children only.
     """
+    if weight_fits(text, population) is False:
+        return f"about another body weight than {population.weight_kg:g} kg"
     asked = _groups_asked(population)
     named = groups_named(text)
     if not asked or named & asked or not named:
@@ -154,9 +157,19 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
 }
 
 
-# A sentence that reports what a study did rather than what to do ("29 patients received ...").
+# A sentence that reports what a study did or measured rather than what to do ("29 patients
+# received ...", "trough concentrations were ...").
 _STUDY_REPORT = _cue(r"\bin (a|an|one|this|the) (\w+ ){0,3}(study|studies|trial|trials)\b|\bwere randomi[sz]ed\b"
+                     r"|\b(steady-state|trough|peak|serum|plasma) (\w+ ){0,2}concentrations?\b|\bCmax\b|\bAUC\b"
                      r"|\bpatients (received|were (given|treated|evaluated))\b|\b(was|were|have been|has been) evaluated\b")
+
+
+# A label's packaging and storage sections give strengths ("Carton – 20 mg"), never a dose.
+_SUPPLY_SECTION = _cue(r"\bhow supplied\b|\bstorage and handling\b|\bpackage label\b|\bprincipal display panel\b")
+
+
+def supply_section(section: str) -> bool:
+    return bool(_SUPPLY_SECTION.search(section or ""))
 
 
 def reports_study(text: str) -> bool:
@@ -174,8 +187,14 @@ def nonclinical_sentence(text: str) -> bool:
 
 
 def emphasised(text: str, item: AskedFor) -> bool:
+    return emphasis_span(text, item) is not None
+
+
+def emphasis_span(text: str, item: AskedFor) -> str | None:
+    """The words that make the sentence a weightier statement of the item ("should be avoided")."""
     pattern = _EMPHASIS.get(item)
-    return bool(pattern and pattern.search(text))
+    match = pattern.search(text) if pattern else None
+    return match.group(0) if match else None
 
 
 def in_section(quote: str, section: str) -> str:
@@ -191,7 +210,39 @@ def fits_population(text: str, population: Population) -> bool:
 
 def names_population(text: str, population: Population) -> bool:
     """The sentence names the population asked about (a reason to prefer it)."""
-    return bool(groups_named(text) & _groups_asked(population))
+    return bool(groups_named(text) & _groups_asked(population)) or weight_fits(text, population) is True
+
+
+_KG = r"(\d+(?:\.\d+)?)\s?kg\b(?:\s?\([^)]{0,12}\))?"
+_BAND_RANGE = _cue(_KG + r"\s*(?:to|-|–)\s*(?:<|less than|under)?\s*" + _KG)
+_BAND_FROM = _cue(r"(?:≥|>=|at least|more than|greater than|over|above)\s*" + _KG
+                  + r"|" + _KG + r"\s*(?:or (?:more|greater|above|heavier)|and (?:above|over))")
+_BAND_BELOW = _cue(r"(?:<|less than|below|under)\s*" + _KG)
+
+
+@lru_cache(maxsize=65_536)
+def weight_bands(text: str) -> tuple[tuple[float, float], ...]:
+    """The body-weight bands a sentence states, as [low, high) in kg: "15 kg to <30 kg",
+    "≥30 kg", "weight below 15 kg"."""
+    bands = []
+    for match in _BAND_RANGE.finditer(text):
+        bands.append((float(match.group(1)), float(match.group(2))))
+    rest = _BAND_RANGE.sub(" ", text)
+    for match in _BAND_FROM.finditer(rest):
+        bands.append((float(match.group(1) or match.group(2)), float("inf")))
+    rest = _BAND_FROM.sub(" ", rest)
+    for match in _BAND_BELOW.finditer(rest):
+        bands.append((0.0, float(match.group(1))))
+    return tuple(bands)
+
+
+def weight_fits(text: str, population: Population) -> bool | None:
+    """Whether a weight band the sentence states holds the asked weight; None when either is
+    missing."""
+    bands = weight_bands(text) if population.weight_kg is not None else ()
+    if not bands:
+        return None
+    return any(low <= population.weight_kg < high for low, high in bands)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from medcite.synthesis.relevance import (
     nonclinical_sentence,
     preclinical_sentence,
     states_item,
+    supply_section,
 )
 from medcite.synthesis.sentences import Candidate
 
@@ -103,6 +104,8 @@ class FrameFit:
         item = self.frame.asked_for
         stated = any(states_item(quote, item, self.subjects[c]) for c in about) if about else \
             states_item(quote, item)
+        if item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and supply_section(candidate.evidence.passage.section):
+            stated = False
         located = in_section(quote, candidate.evidence.passage.section)
         return Fit(about=about, population_ok=fits_population(located, self.frame.population),
                    names_population=names_population(located, self.frame.population),
@@ -120,6 +123,8 @@ class FrameFit:
     def admissible(self, candidate: Candidate) -> bool:
         """Evidence at all: fits the population, and human evidence where there is some."""
         fit = self.of(candidate)
+        if self.frame.population.species:
+            return False  # evidence on people never stands for an animal patient
         return fit.population_ok and not fit.nonclinical and not (fit.preclinical and self.human_evidence)
 
     def weight(self, candidate: Candidate) -> float:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
 from medcite.retrieval.evidence import RANK
-from medcite.synthesis.relevance import direction, item_span, names_other_agent, reports_study
+from medcite.synthesis.relevance import (direction, emphasis_span, item_span, names_other_agent,
+                                         reports_study, weight_fits)
+from medcite.synthesis import own_change
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import Candidate
 
@@ -28,7 +30,7 @@ EMPHASIS_WORDS = 1.5  # an emphasised statement counts as this many of the quest
 STUDY_REPORT_WORDS = 3  # a report of what a study gave counts against it as this many
 TABLE_ROW_WORDS = 2  # so does a flattened table row, whose cells lose their column headings
 # Clause ends: a semicolon, a dash, a full stop after a word (not "St." or "e.g.").
-_CLAUSE_BREAK = re.compile(r";\s+|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|\s+\u2014\s+|:\s+(?=[A-Z])")
+_CLAUSE_BREAK = re.compile(r";\s+|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|(?<=\])\.\s+(?=[A-Z])|\s+\u2014\s+|:\s+(?=[A-Z])")
 _CONDITION_INTRO = re.compile(r"^(?:in|for|among) (?:patients|adults|children|women|people)\b[^,]{0,60},"
                               r"|^(?:if|when|unless)\b[^,]{0,60},", re.I)
 _CROSS_REFERENCE = re.compile(r"\s*[\[(]see [^\])]*[\])]?.*$", re.I)
@@ -68,7 +70,8 @@ def _population_words(frame: QuestionFrame) -> str:
     parts = []
     if population.age_group:
         age = f", {population.age_years:g} years" if population.age_years is not None else ""
-        parts.append(f"for {'an' if population.age_group[0] in 'aeiou' else 'a'} {population.age_group}{age}")
+        weight = f", {population.weight_kg:g} kg" if population.weight_kg is not None else ""
+        parts.append(f"for {'an' if population.age_group[0] in 'aeiou' else 'a'} {population.age_group}{age}{weight}")
     if population.pregnancy:
         parts.append("in pregnancy")
     if population.lactation:
@@ -79,6 +82,8 @@ def _population_words(frame: QuestionFrame) -> str:
         parts.append("with reduced kidney function" + (f" ({value})" if value else ""))
     if population.hepatic_impairment:
         parts.append("with liver impairment")
+    if population.species:
+        parts.append(f"for a {population.species}")
     return " " + " ".join(parts) if parts else ""
 
 
@@ -88,7 +93,16 @@ def clause(quote: str, item: AskedFor) -> str:
         return _recommendation_clause(quote)
     span = item_span(quote, item)
     pieces = [p for p in _CLAUSE_BREAK.split(quote) if p.strip()] or [quote]
-    chosen = next((p for p in pieces if span and span in p), pieces[0])
+    # The weightier clause first: of "AUC was increased ... The co-administration should be
+    # avoided", the avoidance.
+    weighty = emphasis_span(quote, item)
+    chosen = next((p for p in pieces if weighty and weighty in p), None) \
+        or next((p for p in pieces if span and span in p), pieces[0])
+    if weighty and weighty in chosen:
+        span = item_span(chosen, item) or span
+        late = chosen.find(weighty) + len(weighty) > CLAUSE_CHARS
+        if late and len(chosen) > CLAUSE_CHARS:
+            return _head_and_instruction(chosen.strip().rstrip(".;:,"), weighty)
     if len(chosen.split()) < MIN_CLAUSE_WORDS:
         chosen = quote  # a fragment ("No Benefit, LOE A)") says less than its sentence
     chosen = _CROSS_REFERENCE.sub("", chosen).strip().rstrip(".;:,")
@@ -117,6 +131,21 @@ def clause(quote: str, item: AskedFor) -> str:
 _ASIDE = re.compile(r"\s*\((?:i\.e\.|e\.g\.|such as)[^()]*\)")
 _RECOMMENDING = re.compile(r"\b(?:recommends?|suggests?|should|is indicated|are indicated)\b")
 _RECOMMENDER = re.compile(r"\b(?:The|We|Our)\b(?=[^.;:]*$)")  # its subject, after a glued heading
+
+
+def _head_and_instruction(text: str, weighty: str) -> str:
+    """A long sentence whose instruction comes late ("In patients taking cyclosporine or ...,
+    therapy with LIPITOR should be avoided"): its opening, which names whom or what it is
+    about, and the clause that holds the instruction, the words between elided."""
+    at = text.find(weighty)
+    clause_start = max(text.rfind(", ", 0, at), text.rfind("; ", 0, at))
+    tail = text[clause_start + 2:] if clause_start >= 0 else text[at:]
+    if len(tail) > CLAUSE_CHARS // 2 + len(weighty):
+        cut = tail[:tail.find(weighty) + len(weighty) + CLAUSE_CHARS // 4]
+        tail = cut[:cut.rfind(" ")] + " \u2026" if len(cut) < len(tail) else cut
+    head = text[:CLAUSE_CHARS - min(len(tail), CLAUSE_CHARS // 2)]
+    head = head[:head.rfind(" ")].rstrip(" ,(")
+    return f"{head} \u2026 {tail}"
 
 
 def _recommendation_clause(quote: str) -> str:
@@ -168,7 +197,8 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     return min(best, key=lambda c: (-(min(c.term_hits, 3) + EMPHASIS_WORDS * fit.of(c).emphasised
                                       + bool(conditions & fit.of(c).about.keys())
                                       - STUDY_REPORT_WORDS * reports_study(c.quote)
-                                      - TABLE_ROW_WORDS * ("|" in c.quote)),
+                                      - TABLE_ROW_WORDS * ("|" in c.quote
+                                                           and not weight_fits(c.quote, fit.frame.population))),
                                     _authority(c, fit.frame.asked_for), -fit.weight(c)))
 
 
@@ -194,6 +224,15 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
     subject = subject_phrase(frame, display)
     item = frame.asked_for
     agents = frame.agents
+    if frame.population.species:
+        species = frame.population.species
+        return Verdict(headline=f"{subject}: no indexed source addresses its use in a {species}; "
+                                "the indexed evidence is on people — ask a veterinarian",
+                       level="none",
+                       facts=[f"Doses and safety limits for people do not carry over to a {species}; "
+                              "medcite indexes human clinical evidence only."])
+    if frame.self_change:
+        return _own_change(frame, fit, subject)
     if len(agents) >= 2 and not frame.alternatives:
         return _combination(frame, fit, subject, agents)
     if item is AskedFor.EFFICACY:
@@ -215,6 +254,25 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
     if lead is None:
         return _not_found(frame, subject)
     return Verdict(headline=f"{subject}: {_quoted(lead, item)}", lead=lead)
+
+
+def _own_change(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
+    """Whether any source supports the change the reader means to make unsupervised, with what
+    the sources say about how it is done."""
+    pool = own_change.guidance(fit)
+    change = own_change.change_phrase(frame)
+    item = own_change.item_for(frame)
+    allowed = own_change.allowing(fit, pool)
+    if allowed is not None:
+        return Verdict(headline=f"{subject}: {_quoted(allowed, item)} \u2014 make the change only with "
+                                "your prescriber", lead=allowed)
+    lead = pool[0] if pool else None
+    headline = f"{subject}: no indexed source supports {change} without your prescriber"
+    fact = (f"No indexed source supports {change} on your own; ask the prescriber before changing "
+            f"{subject[:1].lower() + subject[1:]}.")
+    if lead is None:
+        return Verdict(headline=headline, level="none", facts=[fact])
+    return Verdict(headline=f"{headline} \u2014 {_quoted(lead, item)}", lead=lead, facts=[fact])
 
 
 def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list[AgentFrame]) -> Verdict:
