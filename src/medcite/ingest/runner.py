@@ -12,7 +12,7 @@ import glob
 import hashlib
 import multiprocessing
 import os
-import queue
+import signal
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +32,8 @@ DEFAULT_BATCH = 500
 # ones starting it costs more than it saves.
 PARSE_ASIDE_FROM_BYTES = 2 << 20
 _CHUNK = 250  # records per hand-over from the parsing process
-_CHUNKS_IN_FLIGHT = 8  # bounded, so a slow writer holds the parser back and memory stays flat
+# The pipe's capacity bounds how far the parser runs ahead, so memory stays flat.
+_PIPE_BYTES = 1 << 20
 
 
 @dataclass
@@ -158,20 +159,24 @@ def parsed(ingestor: Ingestor, path: Path) -> Iterator[ParsedRecord]:
 
 def _parsed_aside(ingestor: Ingestor, path: Path) -> Iterator[ParsedRecord]:
     context = multiprocessing.get_context("fork")
-    channel = context.Queue(_CHUNKS_IN_FLIGHT)
-    parser = context.Process(target=_parse_into, args=(ingestor, path, channel, os.getpid()),
+    # A plain pipe, not a Queue: once this process has closed its copy of the write end, the
+    # parser holds the only one, so its death (a SIGKILL, the OOM killer) reads as end of
+    # file here, even halfway through a hand-over, instead of a read that waits forever.
+    receiver, sender = context.Pipe(duplex=False)
+    _widen(sender)
+    parser = context.Process(target=_parse_into, args=(ingestor, path, receiver, sender),
                              name="medcite-parse", daemon=True)
     parser.start()
+    sender.close()
+    received = 0
     try:
         while True:
             try:
-                kind, payload = channel.get(timeout=1.0)
-            except queue.Empty:
-                if not parser.is_alive():
-                    raise IngestInputError(f"{path}: the parsing process stopped unexpectedly "
-                                           f"(exit code {parser.exitcode})") from None
-                continue
+                kind, payload = receiver.recv()
+            except (EOFError, OSError):
+                raise _parser_died(path, parser, received) from None
             if kind == "records":
+                received += len(payload)
                 yield from payload
             elif kind == "input_error":
                 message, hint = payload
@@ -182,23 +187,51 @@ def _parsed_aside(ingestor: Ingestor, path: Path) -> Iterator[ParsedRecord]:
                 return
     finally:
         # The caller stopped (done, failed or interrupted): the parser must not outlive it.
+        receiver.close()  # a parser blocked on a full pipe now fails to write and exits
+        parser.join(timeout=5)
         if parser.is_alive():
             parser.terminate()
-        parser.join(timeout=5)
-        channel.close()
+            parser.join(timeout=5)
 
 
-def _parse_into(ingestor: Ingestor, path: Path, channel: multiprocessing.Queue, writer: int) -> None:
-    """Runs in the parsing process: records in chunks, then how it ended."""
+def _parser_died(path: Path, parser: multiprocessing.Process, received: int) -> MedciteError:
+    parser.join(timeout=5)
+    code = parser.exitcode
+    if code is not None and code < 0:
+        try:
+            how = f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"was killed by signal {-code}"
+        if code == -signal.SIGKILL:
+            how += " (the system may have run out of memory)"
+    else:
+        how = f"stopped unexpectedly (exit code {code})"
+    return MedciteError(
+        f"{path}: the parsing process {how} after {received} records; the file is not marked "
+        "as ingested, so the next run reads it again")
+
+
+def _widen(sender) -> None:
+    """Let the pipe hold about one hand-over, so parsing runs ahead of writing (Linux only;
+    elsewhere the default pipe size only costs some overlap)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(sender.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
+    except (ImportError, OSError):
+        pass
+
+
+def _parse_into(ingestor: Ingestor, path: Path, receiver, sender) -> None:
+    """Runs in the parsing process: records in chunks, then how it ended. A write to a pipe
+    nobody reads any more (the writer died or gave up) fails, and this process exits."""
+    receiver.close()
 
     def send(kind: str, payload: object) -> None:
-        while True:
-            try:
-                channel.put((kind, payload), timeout=0.5)
-                return
-            except queue.Full:
-                if os.getppid() != writer:  # the writer was killed: stop, do not linger
-                    os._exit(1)
+        try:
+            sender.send((kind, payload))
+        except OSError:  # BrokenPipeError: no writer left to read what is parsed
+            os._exit(1)
 
     try:
         chunk: list[ParsedRecord] = []
@@ -207,8 +240,6 @@ def _parse_into(ingestor: Ingestor, path: Path, channel: multiprocessing.Queue, 
             if len(chunk) >= _CHUNK:
                 send("records", chunk)
                 chunk = []
-                if os.getppid() != writer:
-                    os._exit(1)
         send("records", chunk)
         send("done", None)
     except MedciteError as exc:
@@ -216,8 +247,7 @@ def _parse_into(ingestor: Ingestor, path: Path, channel: multiprocessing.Queue, 
     except Exception:  # noqa: BLE001 - a parser bug, reported with its traceback by the writer
         send("crash", traceback.format_exc())
     finally:
-        channel.close()
-        channel.join_thread()  # everything sent reaches the pipe before the process exits
+        sender.close()
 
 
 def ingest_records(
