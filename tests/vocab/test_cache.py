@@ -58,7 +58,7 @@ def test_missing_source_package_names_the_install_command(monkeypatch):
     monkeypatch.setattr(sources.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MissingDependencyError) as caught:
         sources.read_drug_ner()
-    assert "medcite[vocab]" in str(caught.value)
+    assert "pip install medcite" in str(caught.value)
 
 
 def test_source_packages_are_not_imported(vocabulary):

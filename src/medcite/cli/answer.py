@@ -18,10 +18,10 @@ from medcite.store import open_store
 
 def render(article: Article, fmt: str) -> str:
     """The article in the requested format (the renderers live with the web templates)."""
-    from medcite.web import render as renderers
-
     if fmt == "json":
         return article.model_dump_json(indent=2)
+    from medcite.web import render as renderers
+
     return {"text": renderers.render_text, "md": renderers.render_markdown,
             "html": renderers.render_html}[fmt](article)
 

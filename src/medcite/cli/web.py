@@ -22,8 +22,8 @@ def serve(host: str, port: int, workers: int) -> None:
 
         from medcite.web.app import create_app
         from medcite.web.server import uvicorn_options
-    except ModuleNotFoundError as exc:
-        raise MissingDependencyError(f"the web server ({exc.name})", "pip install 'medcite[web]'") from exc
+    except ModuleNotFoundError as exc:  # core dependencies: only a damaged install lacks them
+        raise MissingDependencyError(f"the web server ({exc.name})", "pip install medcite") from exc
     options = {**uvicorn_options(Settings.load()), "host": host, "port": port, "log_level": "info"}
     click.echo(f"medcite is serving on http://{host}:{port}/ (API at /api/v1, Ctrl+C stops it)")
     if workers == 1:

