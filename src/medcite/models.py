@@ -168,6 +168,9 @@ class ReviewStatus(StrEnum):
     UNDER_REVIEW = "under_review"
     APPROVED = "approved"
     REJECTED = "rejected"
+    # Taken out of service by an editor, with a reason; never served as an answer. A corrected
+    # version may bring it back through review.
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:
@@ -268,9 +271,21 @@ class SearchDescription(BaseModel):
     documents_addressing_all: int = 0  # documents that mention every entity together
 
 
+class Reverification(BaseModel):
+    """The stored version checked again against the store after a cited source changed."""
+
+    at: datetime
+    checked: int  # statements checked
+    no_longer_supported: int  # statements whose citations no longer support them
+    failures: list[str] = Field(default_factory=list)  # why, one line per statement
+
+
 class VerificationSummary(BaseModel):
     """Both checks run on every shown clinical statement: its wording is a span of the cited
-    passage, and it is about its sub-section's agent and fits the question's population."""
+    passage, and it is about its sub-section's agent and fits the question's population.
+
+    ``passed`` is the state now: after a cited source changed it is the re-verification's
+    outcome (false while that is pending), recorded in ``reverification``."""
 
     checked: int = 0
     dropped: int = 0
@@ -278,6 +293,30 @@ class VerificationSummary(BaseModel):
     wording_dropped: int = 0
     relevance_checked: int = 0
     relevance_dropped: int = 0
+    reverification: Reverification | None = None
+
+
+class SourceChangeKind(StrEnum):
+    WITHDRAWN = "withdrawn"  # removed from the store (a PubMed DeleteCitation)
+    REVISED = "revised"  # replaced by a newer revision (or other content) of the same document
+
+
+class SourceChange(BaseModel):
+    """A document the article cites that was deleted or replaced after the article was written."""
+
+    document_key: str
+    change: SourceChangeKind
+    at: datetime
+    from_revision: int | None = None
+    to_revision: int | None = None
+
+
+class Withdrawal(BaseModel):
+    """Who withdrew an article, when and why."""
+
+    at: datetime
+    by: str
+    reason: str
 
 
 # -- question frame -----------------------------------------------------------------------------
@@ -431,6 +470,12 @@ class Article(BaseModel):
     verification: VerificationSummary = Field(default_factory=VerificationSummary)
     disclaimer: str = ""
     status: ReviewStatus = ReviewStatus.SUBMITTED
+    # Review state read with the version, never part of its stored text: cited documents
+    # deleted or replaced since it was written, the article's withdrawal, and the number of a
+    # correction under review while this (approved) version is the one served.
+    source_changes: list[SourceChange] = Field(default_factory=list)
+    withdrawal: Withdrawal | None = None
+    correction_pending: int | None = None
     corpus_fingerprint: str = ""
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -3,6 +3,10 @@
 Each setting has a name, a default, an environment variable and a help text. ``Settings.load``
 reads the environment; tests point ``MEDCITE_HOME`` at a temporary folder. ``docs/settings.md``
 lists every setting and a test checks that it does.
+
+This module is the only place medcite reads its environment (a test checks that too): the edges
+(the CLI, ``medcite.ask``, ``create_app``) load the settings once and pass them down, so settings
+a caller passes in are never overridden by the environment further down.
 """
 
 from __future__ import annotations
@@ -55,9 +59,24 @@ SETTINGS: tuple[Setting, ...] = (
             "X-Forwarded-Proto headers are believed: comma-separated IPs or networks ('*' trusts "
             "every peer, never do that without a proxy in front). Default: none, so rate limits "
             "count the connecting address and a forged header changes nothing."),
+    Setting("debug", False, "Let an error raise with its Python traceback instead of the "
+            "one-line 'error: ...' message and exit code (for developers).", bool),
+    Setting("shared_data", "../shared/data", "Folder of the shared evaluation sets that "
+            "'medcite eval' reads (MedicationQA, PubMedQA); --data overrides it."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _flag(raw: Any) -> bool:
+    # bool("0") is True: a flag is read from its words.
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise ValueError(raw)
 
 
 @dataclass(frozen=True)
@@ -71,8 +90,9 @@ class Settings:
             raw = overrides.get(setting.name)
             if raw is None:
                 raw = os.environ.get(setting.env, setting.default)
+            convert = _flag if setting.kind is bool else setting.kind
             try:
-                values[setting.name] = setting.kind(raw) if raw != "" else setting.default
+                values[setting.name] = convert(raw) if raw != "" else setting.default
             except (TypeError, ValueError) as exc:
                 raise ConfigurationError(
                     f"setting {setting.env}={raw!r} is not a valid {setting.kind.__name__}"

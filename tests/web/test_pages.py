@@ -73,12 +73,15 @@ def test_audience_choice_is_remembered_in_a_cookie(client, article):
 def test_versions_and_history(client, articles, article, reviewer):
     _approve(articles, article.id, reviewer)
     articles.save_revision(article.id, sample_article(statement="A newer sentence."), "editor")
-    latest = client.get(f"/articles/{article.slug}").text
+    latest = client.get(f"/articles/{article.slug}", params={"version": 2}).text
     assert "A newer sentence." in latest and PENDING_BANNER in latest
     assert "Approved — the approved version" in latest
-    first = client.get(f"/articles/{article.slug}", params={"version": 1}).text
-    assert PENDING_BANNER not in first and "You are reading version 1." in first
-    assert "A newer sentence." not in first
+    # Readers are served the approved version while the correction is in review.
+    for first in (client.get(f"/articles/{article.slug}").text,
+                  client.get(f"/articles/{article.slug}", params={"version": 1}).text):
+        assert PENDING_BANNER not in first and "A newer sentence." not in first
+        assert "A correction (version 2) is under review" in first
+        assert f'href="/articles/{article.slug}?version=2">Read the correction</a>' in first
     assert client.get(f"/articles/{article.slug}", params={"version": 9}).status_code == 404
 
 

@@ -16,7 +16,8 @@ from medcite.models import Audience, ReviewStatus
 from medcite.review import ArticleRepository, ArticleSummary, ReviewWorkflow, Role, UserAccounts
 from medcite.store import SQLiteStore, open_store
 
-_MOVES = [s.value for s in (ReviewStatus.UNDER_REVIEW, ReviewStatus.APPROVED, ReviewStatus.REJECTED)]
+_MOVES = [s.value for s in (ReviewStatus.UNDER_REVIEW, ReviewStatus.APPROVED, ReviewStatus.REJECTED,
+                            ReviewStatus.WITHDRAWN)]
 
 
 @contextmanager
@@ -139,7 +140,7 @@ def review_list(status: str | None, limit: int) -> None:
 @click.argument("article")
 @click.option("--to", "to", type=click.Choice(_MOVES), required=True)
 @click.option("--as", "username", required=True, help="Your reviewer account.")
-@click.option("--comment", default="", help="Why (required to reject).")
+@click.option("--comment", default="", help="Why (required to reject or withdraw).")
 @click.option("--version", "version", type=click.IntRange(1, 2**63 - 1), default=None,
               help="The version you read; refused if it is no longer current (default: the "
                    "current version).")
@@ -156,6 +157,43 @@ def review_move(article: str, to: str, username: str, comment: str, version: int
         event = ReviewWorkflow(articles).move(found.id, to, reviewer, comment, version=version)
     click.echo(f"{found.id} version {event.version}: {event.from_status.label if event.from_status else '-'}"
                f" -> {event.to_status.label} by {event.actor}")
+
+
+@review.command("resubmit")
+@click.argument("article")
+@click.option("--as", "username", required=True, help="Your editor or admin account.")
+@click.option("--comment", default="",
+              help="What the new version corrects (required for a correction of an approved "
+                   "or withdrawn article).")
+@click.option("--version", "version", type=click.IntRange(1, 2**63 - 1), default=None,
+              help="The version you read; refused if it is no longer current.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def review_resubmit(article: str, username: str, comment: str, version: int | None,
+                    password_stdin: bool) -> None:
+    """Answer ARTICLE's question again from the store as it is now and store the answer as a
+    new version in review: a revision of a rejected article, or a correction of an approved
+    one (its approved version stays served until the correction is approved) or of a
+    withdrawn one."""
+    from medcite.answer import ask
+    from medcite.errors import StaleVersionError
+    from medcite.review.workflow import check_transition
+
+    password = _password(password_stdin, confirm=False)
+    with _store() as store:
+        editor = UserAccounts(store).authenticate(username, password)
+        articles = ArticleRepository(store)
+        found = articles.resolve(article)
+        assert found.id is not None
+        if version is not None and version != found.version:
+            raise StaleVersionError(version, found.version, found.status.label)
+        # Refused before the costly answer; checked again when the version is stored.
+        check_transition(found.status, ReviewStatus.SUBMITTED, editor.role, comment)
+        answered = ask(found.question, follow_up_of=found.parent_id, store=store, save=False)
+        saved = ReviewWorkflow(articles).revise(
+            found.id, answered, editor, comment or "answered again from the store",
+            based_on=found.version)
+    click.echo(f"{saved.id} version {saved.version}: {found.status.label} -> Submitted by "
+               f"{editor.username}")
 
 
 # -- articles --------------------------------------------------------------------------------

@@ -4,6 +4,11 @@ An article row holds what lists and look-ups need (slug, normalised question, th
 status of the current version, which version was approved); each version's full ``Article`` JSON
 is an immutable row of ``article_versions``. A version's review status is the last event recorded
 for it, so an older approved version still reads as approved after a revision is submitted.
+
+A correction of an approved article is a new version in review; until it is approved the
+approved version is the one served (``served=True``), saying that a correction is under review.
+Withdrawing an article clears its approved version: it is no longer served or listed, and every
+version read says who withdrew it, when and why.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from medcite.errors import NotFoundError, StaleVersionError
-from medcite.models import Article, ReviewStatus
+from medcite.models import Article, ReviewStatus, Withdrawal
 from medcite.store import articles as sql
 from medcite.store import audit
 from medcite.store.sqlite import SQLiteStore
@@ -230,7 +235,12 @@ class ArticleRepository:
             event = ReviewEvent(article_id=article_id, version=decided, from_status=current.status,
                                 to_status=to_status, actor=actor, comment=comment, at=at)
             self._insert_event(conn, event)  # first: the database checks the state against it
-            approved = decided if to_status is ReviewStatus.APPROVED else current.approved_version
+            if to_status is ReviewStatus.APPROVED:
+                approved: int | None = decided
+            elif to_status is ReviewStatus.WITHDRAWN:
+                approved = None  # nothing of a withdrawn article stays published
+            else:
+                approved = current.approved_version
             conn.execute("UPDATE articles SET status = ?, approved_version = ? WHERE id = ?",
                          (to_status.value, approved, article_id))
             return event
@@ -246,6 +256,10 @@ class ArticleRepository:
     def _insert_version(self, conn: sqlite3.Connection, article: Article, actor: str, *,
                         from_status: ReviewStatus | None, comment: str) -> None:
         assert article.id is not None and article.updated_at is not None
+        # The review state read with a version is never part of its stored text.
+        article = article.model_copy(update={
+            "source_changes": [], "withdrawal": None, "correction_pending": None,
+            "verification": article.verification.model_copy(update={"reverification": None})})
         conn.execute(
             "INSERT INTO article_versions (article_id, version, json, created_at, created_by) "
             "VALUES (?,?,?,?,?)",
@@ -273,11 +287,19 @@ class ArticleRepository:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def get(self, article_id: str, version: int | None = None) -> Article:
-        """One version of an article (the latest by default), with that version's status."""
+    def get(self, article_id: str, version: int | None = None, *,
+            served: bool = False) -> Article:
+        """One version of an article, with that version's status and the article's review
+        state. Without ``version``: the latest, or with ``served`` the one readers are served,
+        the approved version while a correction is in review (or was rejected)."""
         with self.store.reading() as conn:
             current = self._summary_of(conn, article_id)
-            wanted = current.current_version if version is None else version
+            if version is not None:
+                wanted = version
+            elif served and current.approved_version is not None:
+                wanted = current.approved_version
+            else:
+                wanted = current.current_version
             found = conn.execute(
                 "SELECT json FROM article_versions WHERE article_id = ? AND version = ?",
                 (article_id, wanted),
@@ -289,17 +311,36 @@ class ArticleRepository:
                 "ORDER BY id DESC LIMIT 1",
                 (article_id, wanted),
             ).fetchone()[0]
-        return Article.model_validate_json(found[0]).model_copy(
-            update={"status": ReviewStatus(status)})
+            article = Article.model_validate_json(found[0]).model_copy(
+                update={"status": ReviewStatus(status)})
+            return self._with_review_state(conn, current, article)
 
-    def get_by_slug(self, slug: str, version: int | None = None) -> Article:
+    @staticmethod
+    def _with_review_state(conn: sqlite3.Connection, current: ArticleSummary,
+                           article: Article) -> Article:
+        """The version with what its text does not hold: the article's withdrawal, and the
+        correction in review while this approved version is served."""
+        update: dict[str, object] = {}
+        if current.status is ReviewStatus.WITHDRAWN:
+            event = sql.latest_event(conn, current.id)
+            update["withdrawal"] = Withdrawal(at=datetime.fromisoformat(event.at), by=event.actor,
+                                              reason=event.comment)
+        if (article.version == current.approved_version
+                and current.current_version != article.version
+                and current.status in (ReviewStatus.SUBMITTED, ReviewStatus.UNDER_REVIEW)):
+            update["correction_pending"] = current.current_version
+        return article.model_copy(update=update) if update else article
+
+    def get_by_slug(self, slug: str, version: int | None = None, *,
+                    served: bool = False) -> Article:
         with self.store.reading() as conn:
             row = conn.execute("SELECT id FROM articles WHERE slug = ?", (slug,)).fetchone()
         if row is None:
             raise NotFoundError(f"no article at {slug!r}")
-        return self.get(row[0], version)
+        return self.get(row[0], version, served=served)
 
-    def resolve(self, id_or_slug: str, version: int | None = None) -> Article:
+    def resolve(self, id_or_slug: str, version: int | None = None, *,
+                served: bool = False) -> Article:
         """An article named by its id or its slug (the API accepts either; an id wins)."""
         with self.store.reading() as conn:
             row = conn.execute(
@@ -308,7 +349,7 @@ class ArticleRepository:
             ).fetchone()
         if row is None:
             raise NotFoundError(f"no article {id_or_slug!r}")
-        return self.get(row[0], version)
+        return self.get(row[0], version, served=served)
 
     def find_for_question(self, question: str, *, parent_id: str | None = None) -> Article | None:
         """The stored article answering this question, so it is not generated twice.

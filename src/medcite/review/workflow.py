@@ -2,10 +2,20 @@
 
 ::
 
-    SUBMITTED ──► UNDER_REVIEW ──► APPROVED
+    SUBMITTED ──► UNDER_REVIEW ──► APPROVED ──► (correction: a new version, Submitted)
         ▲               │
         │               └────────► REJECTED (a comment saying why is required)
         └── revised version ◄───────────┘   (editors and admins)
+
+    any status but WITHDRAWN ──► WITHDRAWN (editors and admins, with a reason)
+    WITHDRAWN ──► corrected version, Submitted (editors and admins)
+
+A correction of an approved article is a new version that goes through review again; the
+approved version stays the one served, saying a correction is under review, until the new one
+is approved (a rejected correction leaves it served). Withdrawing takes an article out of
+service: it is no longer served as an answer or listed in the library, and asking its question
+again answers afresh. Returning to Submitted always means a new version, written by an editor
+or admin with a comment saying what it corrects (a revision of a rejected text may omit it).
 
 Any other move is a ``ConflictError`` naming both statuses; a role not allowed to make a move is a
 ``PermissionDeniedError``. Every move is recorded as a review event on the version it concerns,
@@ -19,19 +29,30 @@ from medcite.models import Article, ReviewStatus
 from medcite.review.articles import ArticleRepository, ReviewEvent
 from medcite.review.users import Role, User
 
+S = ReviewStatus
 _EVERY_ROLE = frozenset(Role)
 _EDITORS = frozenset({Role.EDITOR, Role.ADMIN})
 
 TRANSITIONS: dict[tuple[ReviewStatus, ReviewStatus], frozenset[Role]] = {
-    (ReviewStatus.SUBMITTED, ReviewStatus.UNDER_REVIEW): _EVERY_ROLE,
-    (ReviewStatus.UNDER_REVIEW, ReviewStatus.APPROVED): _EVERY_ROLE,
-    (ReviewStatus.UNDER_REVIEW, ReviewStatus.REJECTED): _EVERY_ROLE,
-    (ReviewStatus.REJECTED, ReviewStatus.SUBMITTED): _EDITORS,  # only with a revised version
+    (S.SUBMITTED, S.UNDER_REVIEW): _EVERY_ROLE,
+    (S.UNDER_REVIEW, S.APPROVED): _EVERY_ROLE,
+    (S.UNDER_REVIEW, S.REJECTED): _EVERY_ROLE,
+    # Only with a new version (``ReviewWorkflow.revise``): a revision, a correction, a
+    # corrected version of a withdrawn article.
+    (S.REJECTED, S.SUBMITTED): _EDITORS,
+    (S.APPROVED, S.SUBMITTED): _EDITORS,
+    (S.WITHDRAWN, S.SUBMITTED): _EDITORS,
+    # Withdrawing, with a reason.
+    **{(start, S.WITHDRAWN): _EDITORS
+       for start in (S.SUBMITTED, S.UNDER_REVIEW, S.APPROVED, S.REJECTED)},
 }
+
+# Moves that store a new version rather than change the status of the current one.
+NEW_VERSION_FROM = frozenset({S.REJECTED, S.APPROVED, S.WITHDRAWN})
 
 
 def check_transition(current: ReviewStatus, to: ReviewStatus, role: Role, comment: str = "") -> None:
-    """Raise unless ``role`` may move an article from ``current`` to ``to``."""
+    """Raise unless ``role`` may move an article from ``current`` to ``to`` with ``comment``."""
     allowed = TRANSITIONS.get((current, to))
     if allowed is None:
         raise ConflictError(f"an article cannot move from {current.label} to {to.label}")
@@ -40,12 +61,17 @@ def check_transition(current: ReviewStatus, to: ReviewStatus, role: Role, commen
         raise PermissionDeniedError(
             f"a {role.value} may not move an article from {current.label} to {to.label}; "
             f"this needs the {roles} role")
-    if to is ReviewStatus.REJECTED and not comment.strip():
+    if to is S.REJECTED and not comment.strip():
         raise InputError("rejecting an article needs a comment saying why")
+    if to is S.WITHDRAWN and not comment.strip():
+        raise InputError("withdrawing an article needs a reason, shown to its readers")
+    if to is S.SUBMITTED and current in (S.APPROVED, S.WITHDRAWN) and not comment.strip():
+        raise InputError("a correction needs a comment saying what it corrects")
 
 
 def moves_for(current: ReviewStatus, role: Role) -> list[ReviewStatus]:
-    """The statuses ``role`` may move an article to from ``current`` (Submitted: by revision)."""
+    """The statuses ``role`` may move an article to from ``current`` (Submitted: by a new
+    version)."""
     return [to for (start, to), roles in TRANSITIONS.items() if start is current and role in roles]
 
 
@@ -64,20 +90,28 @@ class ReviewWorkflow:
 
         def guard(current: ReviewStatus) -> None:
             check_transition(current, to, user.role, comment)
-            if to is ReviewStatus.SUBMITTED:
-                # Resubmitting the rejected text unchanged would only repeat the review.
-                raise ConflictError("a rejected article returns to Submitted only as a revised "
-                                    "version")
+            if to is S.SUBMITTED:
+                # Resubmitting the same text unchanged would only repeat the review.
+                raise ConflictError(f"an article returns from {current.label} to Submitted "
+                                    "only as a new version")
 
         return self.articles.change_status(article_id, to, actor=user.username,
                                            comment=comment.strip(), guard=guard, version=version)
 
+    def withdraw(self, article_id: str, user: User, reason: str, *,
+                 version: int | None = None) -> ReviewEvent:
+        """Take the article out of service (editors and admins, with a reason readers see)."""
+        return self.move(article_id, S.WITHDRAWN, user, reason, version=version)
+
     def revise(self, article_id: str, revised: Article, user: User,
-               comment: str = "revised", *, based_on: int | None = None) -> Article:
-        """Store a revised version of a rejected article; it goes back to Submitted.
-        ``based_on`` is the version the editor read (refused when no longer current)."""
+               comment: str = "", *, based_on: int | None = None) -> Article:
+        """Store a new version, Submitted: a revision of a rejected article, a correction of an
+        approved one (which stays served until this is approved) or a corrected version of a
+        withdrawn one; the last two need a comment saying what is corrected. ``based_on`` is the
+        version the editor read (refused when no longer current)."""
+        comment = comment.strip()
         return self.articles.save_revision(
-            article_id, revised, user.username, comment=comment.strip() or "revised",
-            guard=lambda current: check_transition(current, ReviewStatus.SUBMITTED, user.role),
+            article_id, revised, user.username, comment=comment or "revised",
+            guard=lambda current: check_transition(current, S.SUBMITTED, user.role, comment),
             based_on=based_on,
         )

@@ -7,6 +7,7 @@ Every function takes the connection of a transaction or a read, so callers compo
 from __future__ import annotations
 
 import sqlite3
+from typing import NamedTuple
 
 # An article whose only text was rejected (or withdrawn) is not served as an answer: asking
 # again answers afresh.
@@ -23,3 +24,18 @@ def servable_for_question(conn: sqlite3.Connection, question_norm: str,
         "ORDER BY approved_version IS NULL, updated_at DESC LIMIT 1",
         (question_norm, parent_id),
     ).fetchone()
+
+
+class LatestEvent(NamedTuple):
+    version: int
+    to_status: str
+    actor: str
+    comment: str
+    at: str
+
+
+def latest_event(conn: sqlite3.Connection, article_id: str) -> LatestEvent:
+    """The article's latest review event (every stored article has one)."""
+    return LatestEvent(*conn.execute(
+        "SELECT version, to_status, actor, comment, at FROM review_events WHERE article_id = ? "
+        "ORDER BY id DESC LIMIT 1", (article_id,)).fetchone())

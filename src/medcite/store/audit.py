@@ -4,7 +4,9 @@ Each review event stores ``hash`` = SHA-256 of its content (id, article, version
 actor, comment, time, the SHA-256 of the version text it concerns) and of ``prev_hash``, the
 previous event's hash. The database's triggers refuse rewrites; the chain shows one done with
 the triggers out of the way (an edited, removed or inserted event, or a rewritten version
-text), and replaying the events shows an article whose review state they do not record.
+text), and replaying the events shows an article whose review state they do not record (an
+approval sets the approved version, a withdrawal clears it, a new version for a correction
+leaves it as it was).
 Appending a forged event at the end cannot be told from SQL alone: the chain is not keyed.
 """
 
@@ -99,6 +101,8 @@ def verify_trail(conn: sqlite3.Connection) -> tuple[int, list[AuditProblem]]:
         approved = replayed.get(article_id, (0, "", None))[2]
         if to_status == "approved":
             approved = version
+        elif to_status == "withdrawn":  # a withdrawn article has no approved version
+            approved = None
         replayed[article_id] = (version, to_status, approved)
         prev_id, prev_hash = event_id, stored_hash
     problems.extend(_state_problems(conn, replayed))

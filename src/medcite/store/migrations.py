@@ -76,6 +76,67 @@ BEGIN SELECT RAISE(ABORT, 'an approved version needs the approval event recordin
 """
 
 
+# Withdrawal. SQLite cannot change a CHECK constraint in place: the articles table is rebuilt
+# with 'withdrawn' allowed (rowids kept, so threads keep their order) and its indexes and
+# triggers made again. Withdrawing an article clears its approved version, so the approval
+# trigger also accepts NULL when the latest event is a withdrawal, and a withdrawn article can
+# hold no approved version.
+_ARTICLE_WITHDRAWAL = """
+CREATE TABLE articles_rebuilt (
+    id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    question TEXT NOT NULL,
+    question_norm TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    parent_id TEXT REFERENCES articles (id),
+    current_version INTEGER NOT NULL,
+    approved_version INTEGER,
+    status TEXT NOT NULL
+        CHECK (status IN ('submitted', 'under_review', 'approved', 'rejected', 'withdrawn')),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+INSERT INTO articles_rebuilt (rowid, id, slug, question, question_norm, thread_id, parent_id,
+                              current_version, approved_version, status, created_at, updated_at)
+SELECT rowid, id, slug, question, question_norm, thread_id, parent_id, current_version,
+       approved_version, status, created_at, updated_at FROM articles;
+DROP TABLE articles;
+ALTER TABLE articles_rebuilt RENAME TO articles;
+CREATE INDEX articles_question ON articles (question_norm, parent_id);
+CREATE INDEX articles_status ON articles (status, updated_at);
+CREATE INDEX articles_thread ON articles (thread_id, created_at);
+
+CREATE TRIGGER articles_no_delete BEFORE DELETE ON articles
+BEGIN SELECT RAISE(ABORT, 'articles are never deleted: their history is the audit trail'); END;
+CREATE TRIGGER articles_start_submitted BEFORE INSERT ON articles
+WHEN EXISTS (SELECT 1 FROM articles WHERE id = NEW.id OR slug = NEW.slug)
+  OR NEW.current_version IS NOT 1 OR NEW.approved_version IS NOT NULL
+  OR NEW.status IS NOT 'submitted'
+BEGIN SELECT RAISE(ABORT, 'a new article is version 1, submitted, nothing approved'); END;
+CREATE TRIGGER articles_identity_fixed BEFORE UPDATE OF id, slug, question, thread_id, parent_id,
+    created_at ON articles
+WHEN NEW.id IS NOT OLD.id OR NEW.slug IS NOT OLD.slug OR NEW.question IS NOT OLD.question
+  OR NEW.thread_id IS NOT OLD.thread_id OR NEW.parent_id IS NOT OLD.parent_id
+  OR NEW.created_at IS NOT OLD.created_at
+BEGIN SELECT RAISE(ABORT, 'an article''s question and identity never change'); END;
+CREATE TRIGGER articles_state_from_events BEFORE UPDATE OF status, current_version,
+    approved_version ON articles
+WHEN NEW.status IS NOT (SELECT to_status FROM review_events WHERE article_id = NEW.id
+                        ORDER BY id DESC LIMIT 1)
+  OR NEW.current_version IS NOT (SELECT version FROM review_events WHERE article_id = NEW.id
+                                 ORDER BY id DESC LIMIT 1)
+  OR (NEW.status = 'withdrawn' AND NEW.approved_version IS NOT NULL)
+BEGIN SELECT RAISE(ABORT, 'an article''s status is the one its latest review event records'); END;
+CREATE TRIGGER articles_approval_from_events BEFORE UPDATE OF approved_version ON articles
+WHEN NEW.approved_version IS NOT OLD.approved_version AND NOT EXISTS (
+    SELECT 1 FROM (SELECT version, to_status FROM review_events WHERE article_id = NEW.id
+                   ORDER BY id DESC LIMIT 1)
+    WHERE (to_status = 'approved' AND version = NEW.approved_version)
+       OR (to_status = 'withdrawn' AND NEW.approved_version IS NULL))
+BEGIN SELECT RAISE(ABORT, 'an approved version needs the approval event recording it'); END;
+"""
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     (
         "0001_documents_passages",
@@ -247,6 +308,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
         CREATE INDEX sessions_expires ON sessions (expires_at);
         """,
     ),
+    ("0010_article_withdrawal", _ARTICLE_WITHDRAWAL),
 ]
 
 

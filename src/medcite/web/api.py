@@ -49,13 +49,20 @@ class FollowUpRequest(BaseModel):
 
 
 class ReviewRequest(BaseModel):
-    to: ReviewStatus = Field(description="under_review, approved, rejected, or submitted to "
-                                         "resubmit a rejected article as a new version.")
+    to: ReviewStatus = Field(description="under_review, approved, rejected; withdrawn (editors "
+                                         "and admins, with a reason); or submitted to write a "
+                                         "new version answered again from the store: a "
+                                         "revision of a rejected article, a correction of an "
+                                         "approved one (the approved version stays served "
+                                         "until the correction is approved) or of a withdrawn "
+                                         "one (editors and admins; a correction needs a "
+                                         "comment).")
     version: int = Field(ge=1, le=MAX_VERSION,
                          description="The version the reviewer read; a decision on a version "
                                      "that is no longer current is refused (409, "
                                      "stale_version, naming the current version).")
-    comment: Text = Field("", max_length=4000, description="Required when rejecting.")
+    comment: Text = Field("", max_length=4000, description="Required when rejecting or "
+                                                           "withdrawing, and for a correction.")
 
 
 class ArticleList(BaseModel):
@@ -124,8 +131,10 @@ def list_articles(
 @router.get("/articles/{id_or_slug}", response_model=Article)
 def get_article(request: Request, id_or_slug: str, audience: Audience | None = None,
                 version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None) -> Article:
-    """One article (its latest version unless ``version`` is given), optionally for a reader."""
-    article = services(request).articles.resolve(id_or_slug, version)
+    """One article, optionally for a reader: ``version``, or else the version readers are
+    served (the approved one while a correction is in review: ``correction_pending`` names the
+    correction's version; otherwise the latest)."""
+    article = services(request).articles.resolve(id_or_slug, version, served=True)
     return for_audience(article, audience) if audience is not None else article
 
 
@@ -142,8 +151,10 @@ def review(request: Request, id_or_slug: str, body: ReviewRequest,
            user: Annotated[User, Depends(reviewer)]) -> ReviewEvent:
     """Move the article's current version to another review status (see /policy).
 
-    ``submitted`` resubmits a rejected article as a new version, answered again from the store
-    (editors and admins).
+    ``withdrawn`` takes it out of service (editors and admins, with a reason). ``submitted``
+    stores a new version answered again from the store (editors and admins): a revision of a
+    rejected article, or a correction of an approved or withdrawn one, with a comment saying
+    what it corrects.
     """
     return decide(request, services(request).articles.resolve(id_or_slug), body.to, user,
                   body.comment, body.version)

@@ -34,7 +34,7 @@ LIBRARY_PAGE_SIZE = 25
 # backend answers well within it, a language model does not.
 ASK_WAIT_SECONDS = 2.0
 QUEUE_STATUSES = (ReviewStatus.SUBMITTED, ReviewStatus.UNDER_REVIEW, ReviewStatus.REJECTED,
-                  ReviewStatus.APPROVED)
+                  ReviewStatus.APPROVED, ReviewStatus.WITHDRAWN)
 
 
 async def _csrf_protect(request: Request) -> None:
@@ -117,7 +117,8 @@ def ask_progress(request: Request, job_id: str) -> Response:
 def article_page(request: Request, slug: str, audience: Audience | None = None,
                  version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None) -> Response:
     web = services(request)
-    stored = web.articles.get_by_slug(slug, version)
+    # Readers get the approved version while a correction is in review; ?version= any other.
+    stored = web.articles.get_by_slug(slug, version, served=True)
     assert stored.id is not None and stored.thread_id is not None
     reader = _reader(request, audience)
     versions = web.articles.versions(stored.id)

@@ -102,9 +102,10 @@ def timestamp(moment: datetime | None) -> str:
 
 
 def review_steps(status: ReviewStatus) -> list[tuple[str, str]]:
-    """(label, state) for the status stepper; state is done, current or todo. A rejected
-    article shows Rejected where Approved would be."""
-    last = ReviewStatus.REJECTED if status is ReviewStatus.REJECTED else ReviewStatus.APPROVED
+    """(label, state) for the status stepper; state is done, current or todo. A rejected or
+    withdrawn article shows Rejected or Withdrawn where Approved would be."""
+    last = status if status in (ReviewStatus.REJECTED, ReviewStatus.WITHDRAWN) \
+        else ReviewStatus.APPROVED
     steps = (ReviewStatus.SUBMITTED, ReviewStatus.UNDER_REVIEW, last)
     reached = steps.index(status)
     return [(step.label, "done" if i < reached else "current" if i == reached else "todo")
@@ -203,6 +204,28 @@ def searched_lines(searched: SearchDescription | None) -> list[str]:
     return lines
 
 
+def banner(article: Article) -> str | None:
+    """The warning every rendering opens with: the article's withdrawal, or the pending-review
+    banner on any version not approved."""
+    if article.withdrawal is not None:
+        w = article.withdrawal
+        return (f"Withdrawn on {long_date(w.at)} by the editors ({w.by}): {w.reason} — this "
+                "article is no longer served as an answer; do not rely on it")
+    if article.status is not ReviewStatus.APPROVED:
+        return PENDING_BANNER
+    return None
+
+
+def review_notices(article: Article) -> list[str]:
+    """What the reader must know about the state of this version beyond its review status."""
+    lines = []
+    if article.correction_pending is not None:
+        lines.append(f"A correction (version {article.correction_pending}) is under review; "
+                     f"this approved version {article.version} is the one served until the "
+                     "correction is approved.")
+    return lines
+
+
 def _status_line(article: Article) -> str:
     return (f"Review status: {article.status.label} (version {article.version}); "
             f"last updated {long_date(article.updated_at)}")
@@ -242,9 +265,11 @@ def render_markdown(article: Article) -> str:
     """The article as Markdown; every piece of document text is escaped."""
     esc = _markdown_escape
     out = [f"# {esc(article.question)}", ""]
-    if article.status is not ReviewStatus.APPROVED:
-        out += [f"> **{PENDING_BANNER}**", ""]
+    warning = banner(article)
+    if warning:
+        out += [f"> **{esc(warning)}**", ""]
     out += [f"*{_status_line(article)}*", ""]
+    out += [item for line in review_notices(article) for item in (f"> {esc(line)}", "")]
     if article.emergency_notice:
         out += [f"> **{esc(article.emergency_notice)}**", ""]
     if article.refusal:
@@ -294,9 +319,12 @@ def render_text(article: Article, width: int = 100) -> str:
                              subsequent_indent=indent) or [indent]
 
     out = [article.question, "=" * min(width, len(article.question)), ""]
-    if article.status is not ReviewStatus.APPROVED:
-        out += [f"!! {PENDING_BANNER}", ""]
+    warning = banner(article)
+    if warning:
+        out += para(warning, first="!! ", indent="   ") + [""]
     out += [_status_line(article), ""]
+    for line in review_notices(article):
+        out += para(line, first="NOTE: ", indent="      ") + [""]
     if article.emergency_notice:
         out += para(article.emergency_notice, first="EMERGENCY: ", indent="  ") + [""]
     if article.refusal:
@@ -356,6 +384,7 @@ def _environment() -> Environment:
     env.globals.update(
         reference_links=reference_links, reference_details=reference_details,
         searched_lines=searched_lines, correction_line=correction_line, review_steps=review_steps, PENDING_BANNER=PENDING_BANNER,
+        banner=banner, review_notices=review_notices,
         DEFAULT_DISCLAIMER=DEFAULT_DISCLAIMER, AUDIENCE_LABELS=AUDIENCE_LABELS,
         ReviewStatus=ReviewStatus, article_body=article_body,
     )

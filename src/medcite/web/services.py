@@ -130,14 +130,17 @@ def start_resubmission(request: Request, article: Article, user: User, comment: 
 
 def _resubmission(web: WebServices, article: Article, user: User, comment: str,
                   version: int) -> Callable[[Progress | None], Article]:
-    """Resubmitting a rejected article (editors and admins) writes a revised version: the
-    question is answered again from the store as it is now, for instance after missing sources
-    were added. Refused here, before the costly regeneration, when the move is not allowed or
-    the editor read another version than the current one (checked again when it is stored)."""
+    """Resubmitting (editors and admins) writes a new version: a revision of a rejected article,
+    a correction of an approved one (which stays served until the correction is approved) or a
+    corrected version of a withdrawn one. The question is answered again from the store as it
+    is now, for instance after missing sources were added or a cited one withdrawn. Refused
+    here, before the costly regeneration, when the move is not allowed (a correction needs a
+    comment) or the editor read another version than the current one (checked again when it is
+    stored)."""
     assert article.id is not None
     if version != article.version:
         raise StaleVersionError(version, article.version, article.status.label)
-    check_transition(article.status, ReviewStatus.SUBMITTED, user.role)
+    check_transition(article.status, ReviewStatus.SUBMITTED, user.role, comment)
 
     def revise(progress: Progress | None) -> Article:
         from medcite.answer import ask
@@ -162,7 +165,12 @@ def for_audience(article: Article, audience: Audience) -> Article:
         return adapt(article, audience)
     adapted = _ADAPTED.get_or_make((*key, audience.value), lambda: adapt(article, audience))
     # The review state is not part of the version's text: take it from the article read now.
-    return adapted.model_copy(update={"status": article.status, "updated_at": article.updated_at})
+    return adapted.model_copy(update={name: getattr(article, name) for name in REVIEW_STATE})
+
+
+# What an article read from the store has that its version's text does not.
+REVIEW_STATE = ("status", "updated_at", "withdrawal", "correction_pending", "source_changes",
+                "verification")
 
 
 def session_user(request: Request) -> User | None:
