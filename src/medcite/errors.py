@@ -17,6 +17,7 @@
     ├── ConflictError                 exit 8, HTTP 409   a review transition that is not allowed
     │   └── StaleVersionError         exit 8, HTTP 409   a decision on a version no longer current
     └── RateLimitError                exit 9, HTTP 429   too many requests
+        └── BusyError                 exit 9, HTTP 503   too much costly work at once
 
 The CLI prints ``error: <message>`` and exits with ``exit_code``; the web layer answers
 ``{"error": {"code": ..., "message": ..., "status": ...}}`` with ``http_status``.
@@ -126,3 +127,14 @@ class RateLimitError(MedciteError):
     exit_code = 9
     http_status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after  # seconds, sent as Retry-After
+
+
+class BusyError(RateLimitError):
+    """As many password checks (or other costly work) as the server allows are running."""
+
+    http_status = 503
+    code = "busy"

@@ -59,6 +59,9 @@ SETTINGS: tuple[Setting, ...] = (
             "X-Forwarded-Proto headers are believed: comma-separated IPs or networks ('*' trusts "
             "every peer, never do that without a proxy in front). Default: none, so rate limits "
             "count the connecting address and a forged header changes nothing."),
+    Setting("sign_in_concurrency", 4, "Password checks one server process runs at once (argon2 "
+            "takes 64 MiB each); a sign-in that finds none free within half a second is "
+            "answered 503 busy.", int),
     Setting("debug", False, "Let an error raise with its Python traceback instead of the "
             "one-line 'error: ...' message and exit code (for developers).", bool),
     Setting("shared_data", "../shared/data", "Folder of the shared evaluation sets that "

@@ -1,7 +1,6 @@
 import pytest
 
-from medcite.errors import RateLimitError
-from medcite.web.security import SECURITY_HEADERS, SlidingWindowLimiter, secret_key
+from medcite.web.security import SECURITY_HEADERS, secret_key
 from tests.web.conftest import csrf_of, sign_in
 
 
@@ -80,18 +79,3 @@ def test_secret_key_is_generated_once_with_private_mode(settings, home):
     path = home / "secret_key"
     assert path.stat().st_mode & 0o777 == 0o600
     assert secret_key(settings) == key and len(key) >= 48
-
-
-def test_sliding_window_limiter():
-    now = [0.0]
-    limiter = SlidingWindowLimiter(2, window=60, clock=lambda: now[0], max_clients=2)
-    limiter.hit("a")
-    limiter.hit("a")
-    with pytest.raises(RateLimitError, match="at most 2 per 60 seconds"):
-        limiter.hit("a")
-    limiter.hit("b")
-    now[0] = 60.5
-    limiter.hit("a")  # the first two hits left the window
-    limiter.hit("c")
-    limiter.hit("d")
-    assert len(limiter._hits) == 2  # the least recently seen client was forgotten

@@ -309,6 +309,20 @@ MIGRATIONS: list[tuple[str, Step]] = [
         """,
     ),
     ("0010_article_withdrawal", _ARTICLE_WITHDRAWAL),
+    (
+        "0011_rate_limit_hits",
+        # Rate limits counted in the store, so every worker and replica shares one count.
+        """
+        CREATE TABLE rate_limit_hits (
+            id INTEGER PRIMARY KEY,
+            bucket TEXT NOT NULL,
+            client TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        CREATE INDEX rate_limit_hits_client ON rate_limit_hits (bucket, client, at);
+        CREATE INDEX rate_limit_hits_at ON rate_limit_hits (bucket, at);
+        """,
+    ),
 ]
 
 

@@ -73,7 +73,7 @@ async def _medcite_error(request: Request, exc: Exception) -> Response:
     if type(exc) is AuthError and request.url.path.startswith(API_PREFIX):
         headers["WWW-Authenticate"] = 'Basic realm="medcite"'
     if isinstance(exc, RateLimitError):
-        headers["Retry-After"] = "60"
+        headers["Retry-After"] = str(exc.retry_after)
     return error_response(request, exc.http_status, exc.code, str(exc), headers)
 
 

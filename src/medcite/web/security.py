@@ -1,7 +1,8 @@
-"""Web security: the signing key, CSRF tokens, rate limits, body limits and response headers.
+"""Web security: the signing key, CSRF tokens, body limits and response headers.
 
 Sessions are Starlette's signed cookies (itsdangerous, HttpOnly, SameSite=Lax). Every visitor's
-session carries a CSRF token, so anonymous forms (ask, follow-up, sign in) are protected too.
+session carries a CSRF token, so anonymous forms (ask, follow-up, sign in) are protected too; a
+signed-in one carries a token naming a session the store keeps, so it can be ended server-side.
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from medcite.errors import ConfigurationError, PermissionDeniedError, RateLimitError
+from medcite.errors import ConfigurationError, PermissionDeniedError
 from medcite.settings import Settings
 
 SESSION_COOKIE = "medcite_session"
@@ -114,56 +112,7 @@ def check_csrf(request: Request, submitted: str | None) -> None:
             "this form's security token is missing or out of date; reload the page and try again")
 
 
-# -- rate limits -----------------------------------------------------------------------------
-
-
-class SlidingWindowLimiter:
-    """At most ``limit`` events per client in any ``window`` seconds, kept in memory.
-
-    Each server process counts on its own; the number of clients tracked is bounded so a flood
-    of addresses cannot grow memory without end.
-    """
-
-    def __init__(self, limit: int, window: float = 60.0, max_clients: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_clients = max_clients
-        self.clock = clock
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def hit(self, client: str, what: str = "requests") -> None:
-        """Count one event for ``client``; raise ``RateLimitError`` if it is over the limit."""
-        self.check(client, what, count=True)
-
-    def check(self, client: str, what: str = "requests", *, count: bool = False) -> None:
-        """Raise ``RateLimitError`` if ``client`` is at the limit; ``count`` records one event."""
-        now = self.clock()
-        with self._lock:
-            hits = self._recent(client, now)
-            if len(hits) >= self.limit:
-                retry = max(1, round(hits[0] + self.window - now))
-                raise RateLimitError(
-                    f"too many {what}: at most {self.limit} per {self.window:g} seconds; "
-                    f"try again in {retry} seconds")
-            if count:
-                hits.append(now)
-
-    def record(self, client: str) -> None:
-        """Count one event without checking (e.g. a failed sign-in, after the fact)."""
-        now = self.clock()
-        with self._lock:
-            self._recent(client, now).append(now)
-
-    def _recent(self, client: str, now: float) -> deque[float]:
-        hits = self._hits.pop(client, None) or deque()
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        self._hits[client] = hits  # most recently seen last, so the oldest client goes first
-        while len(self._hits) > self.max_clients:
-            self._hits.popitem(last=False)
-        return hits
+# -- clients (rate limits live in web.throttle) -------------------------------------------
 
 
 def client_address(request: Request) -> str:

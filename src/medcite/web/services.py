@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from starlette.requests import Request
 
-from medcite.errors import AuthError, QueryError, StaleVersionError
+from medcite.errors import AuthError, BusyError, QueryError, StaleVersionError
 from medcite.models import Article, Audience, ReviewStatus
 from medcite.review import ArticleRepository, ReviewEvent, ReviewWorkflow, User, UserAccounts
 from medcite.review.workflow import check_transition
@@ -17,12 +17,8 @@ from medcite.store.sqlite import SQLiteStore
 from medcite.synthesis.base import Progress
 from medcite.web.asks import AskJob, AskJobs
 from medcite.web.render import RecentlyUsed, stored_version_key
-from medcite.web.security import (
-    SESSION_MAX_AGE,
-    SlidingWindowLimiter,
-    client_address,
-    unicode_text,
-)
+from medcite.web.security import SESSION_MAX_AGE, client_address, unicode_text
+from medcite.web.throttle import PasswordChecks, StoreRateLimiter
 
 FAILED_SIGN_INS_PER_MINUTE = 10
 ASK_WORKERS = 4
@@ -37,8 +33,9 @@ class WebServices:
     articles: ArticleRepository
     workflow: ReviewWorkflow
     accounts: UserAccounts
-    ask_limiter: SlidingWindowLimiter
-    sign_in_failures: SlidingWindowLimiter
+    ask_limiter: StoreRateLimiter
+    sign_in_attempts: StoreRateLimiter
+    password_checks: PasswordChecks
     asks: AskJobs
 
     @classmethod
@@ -58,8 +55,9 @@ class WebServices:
         return cls(
             settings=settings, store=store, articles=articles,
             workflow=ReviewWorkflow(articles), accounts=UserAccounts(store),
-            ask_limiter=SlidingWindowLimiter(settings.ask_rate_limit),
-            sign_in_failures=SlidingWindowLimiter(FAILED_SIGN_INS_PER_MINUTE),
+            ask_limiter=StoreRateLimiter(store, "ask", settings.ask_rate_limit),
+            sign_in_attempts=StoreRateLimiter(store, "sign_in", FAILED_SIGN_INS_PER_MINUTE),
+            password_checks=PasswordChecks(settings.sign_in_concurrency),
             asks=AskJobs(store, answer, workers=ASK_WORKERS, stale_after=stale_after),
         )
 
@@ -207,12 +205,19 @@ def require_session_user(request: Request) -> User:
 
 def authenticate(request: Request, username: str, password: str) -> User:
     """Check a password; a client with many recent failures must wait, so passwords cannot be
-    guessed quickly, while a reviewer's API client can make as many decisions as it needs."""
+    guessed quickly, while a reviewer's API client can make as many decisions as it needs.
+
+    The attempt is counted before the password is hashed, so concurrent guesses cannot all slip
+    under the limit; a correct password (or one never checked because every check slot was
+    busy) is given back. The count is the store's, shared by every worker.
+    """
     web = services(request)
-    client = client_address(request)
-    web.sign_in_failures.check(client, "failed sign-in attempts")
+    attempt = web.sign_in_attempts.hit(client_address(request), "failed sign-in attempts")
     try:
-        return web.accounts.authenticate(username, password)
-    except AuthError:
-        web.sign_in_failures.record(client)
+        with web.password_checks.slot():
+            user = web.accounts.authenticate(username, password)
+    except BusyError:
+        web.sign_in_attempts.give_back(attempt)  # nothing was checked
         raise
+    web.sign_in_attempts.give_back(attempt)  # a correct password is not a guess
+    return user
