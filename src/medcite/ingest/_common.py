@@ -44,6 +44,19 @@ def slugify(text: str, limit: int = 80) -> str:
     return slug[:limit].rstrip("-")
 
 
+# Years a dated source can carry; a number outside is a damaged field, not a date.
+PLAUSIBLE_YEARS = range(1500, 2100)
+
+
+def checked_year(value: int) -> int:
+    """``value`` when it is a plausible year, else ``ValueError`` naming it (a record with
+    ``"year": 99999999999999999999`` is reported, not stored with a year no store can hold)."""
+    if isinstance(value, bool) or value not in PLAUSIBLE_YEARS:
+        raise ValueError(f"year {value!r} is out of range (expected {PLAUSIBLE_YEARS.start}-"
+                         f"{PLAUSIBLE_YEARS.stop - 1})")
+    return value
+
+
 def year_in(text: str | None) -> int | None:
     """The first plausible four-digit year in ``text``."""
     if not text:
@@ -271,9 +284,28 @@ class BlockText:
 # --------------------------------------------------------------------------- JSON lines
 
 
+# No corpus record nests this deep; deeper ones are refused before any code recurses into them.
+MAX_JSON_DEPTH = 32
+
+
+def _nesting_over(obj: Any, limit: int) -> bool:
+    """Whether ``obj`` nests lists/objects more than ``limit`` levels (walked without recursion)."""
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
 def iter_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, object) for each non-blank line, or (line number, error message) when a
-    line is not a JSON object; a file that cannot be opened raises ``IngestInputError``."""
+    line is not a JSON object or nests deeper than ``MAX_JSON_DEPTH``; a file that cannot be
+    opened raises ``IngestInputError``."""
     try:
         fh = open_maybe_gzip(path)
     except OSError as exc:
@@ -292,6 +324,14 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                 except ValueError as exc:
                     yield lineno, f"line is not valid JSON ({exc})"
                     continue
-                yield lineno, obj if isinstance(obj, dict) else "line is not a JSON object"
+                except RecursionError:  # the decoder recurses once per level of nesting
+                    yield lineno, f"line nests more than {MAX_JSON_DEPTH} levels deep"
+                    continue
+                if not isinstance(obj, dict):
+                    yield lineno, "line is not a JSON object"
+                elif _nesting_over(obj, MAX_JSON_DEPTH):
+                    yield lineno, f"line nests more than {MAX_JSON_DEPTH} levels deep"
+                else:
+                    yield lineno, obj
         except (EOFError, zlib.error, OSError) as exc:
             raise xml_error(path, exc, after=lineno) from exc

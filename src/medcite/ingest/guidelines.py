@@ -25,8 +25,9 @@ import lxml.html
 from lxml import etree
 
 from medcite.errors import IngestInputError
-from medcite.ingest._common import (BlockText, clean_lines, collapse, has_json_key, head_text,
-                                    iter_json_lines, jsonl_first_line, slugify, year_in)
+from medcite.ingest._common import (BlockText, checked_year, clean_lines, collapse, has_json_key,
+                                    head_text, iter_json_lines, jsonl_first_line, slugify,
+                                    year_in)
 from medcite.ingest.base import ParsedRecord, open_maybe_gzip
 from medcite.models import Document, RecordError, Section, SourceType
 
@@ -153,7 +154,7 @@ def open_medicine_document(meta: dict[str, Any], sections: dict[str, str]) -> Do
         title=collapse(str(meta["title"])),
         sections=parts,
         source=collapse(str(meta.get("organization") or "")) or None,
-        year=year if isinstance(year, int) else year_in(str(year or "")),
+        year=checked_year(year) if isinstance(year, int) else year_in(str(year or "")),
         doi=doi,
         url=f"https://doi.org/{doi}" if doi else None,
         keywords=[str(t) for t in topics] if isinstance(topics := meta.get("topics"), list) else [],
@@ -271,7 +272,8 @@ class NgcJsonlIngestor:
 
 def _ngc_year(row: dict[str, Any]) -> int | None:
     """The year of the release summarised: "1996 (revised 2013 Mar 19)" is the 2013 text."""
-    year = row.get("year") if isinstance(row.get("year"), int) else year_in(str(row.get("year")))
+    year = (checked_year(row["year"]) if isinstance(row.get("year"), int)
+            else year_in(str(row.get("year"))))
     released = [int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)",
                                              str(row.get("date_released") or ""))]
     return max([*released, *([year] if year else [])], default=None)

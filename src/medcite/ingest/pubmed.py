@@ -234,7 +234,7 @@ class PubmedIngestor:
             condition_names=conditions,
             keywords=keywords,
             language=language or None,
-            revision=_revision(pmid_el),
+            revision=_revision(pmid_el, pmid),
             title_only=not sections,
         )
 
@@ -260,7 +260,7 @@ class PubmedIngestor:
             publication_types=_texts(doc.iterfind("PublicationType")),
             keywords=_texts(doc.iterfind("KeywordList/Keyword")),
             language=(doc.findtext("Language") or "").strip() or None,
-            revision=_revision(pmid_el), title_only=not sections,
+            revision=_revision(pmid_el, pmid), title_only=not sections,
         )
 
 
@@ -392,6 +392,14 @@ def _year(text: str | None) -> int | None:
     return int(match.group()) if match else None
 
 
-def _revision(pmid_el: etree._Element | None) -> int:
+# Revisions are stored as SQLite integers (64-bit); PubMed's own versions are single digits.
+_MAX_REVISION = (1 << 63) - 1
+
+
+def _revision(pmid_el: etree._Element | None, pmid: str) -> int:
     version = pmid_el.get("Version") if pmid_el is not None else None
-    return int(version) if version and version.strip().isdigit() else 1
+    if not (version and version.strip().isdigit()):
+        return 1
+    if int(version) > _MAX_REVISION:  # a damaged attribute: reported, never stored wrapped
+        raise _Skip(f"pmid:{pmid}", f"PMID {pmid} has Version=\"{version.strip()}\", out of range")
+    return int(version)

@@ -141,7 +141,8 @@ def ingest_paths(
                     continue
                 bar.set_postfix_str(f"{path.name} ({ingestor.name})", refresh=False)
                 outcome, errors_before = BatchOutcome(), len(report.record_errors)
-                ingest_records(store, parsed(ingestor, path), report, bar, batch_size, outcome)
+                ingest_records(store, parsed(ingestor, path), report, bar, batch_size, outcome,
+                               source=str(path))
                 if len(report.record_errors) == errors_before:
                     store.mark_file_done(fingerprint, str(path), outcome)
             except MedciteError as exc:
@@ -257,12 +258,17 @@ def ingest_records(
     bar: tqdm,
     batch_size: int = DEFAULT_BATCH,
     file_outcome: BatchOutcome | None = None,
+    source: str = "",
 ) -> None:
-    """Write parsed records in batches, collecting record errors into ``report``."""
+    """Write parsed records in batches, collecting record errors into ``report`` (``source``
+    names the file for the records the store refuses)."""
     batch: list[Document | Deletion] = []
 
     def flush() -> None:
         outcome = store.write_batch(batch)
+        report.record_errors.extend(RecordError(path=source, record_id=key, message=why)
+                                    for key, why in outcome.rejected)
+        outcome.rejected = []  # reported once, not kept in the run's totals
         report.outcome.merge(outcome)
         if file_outcome is not None:
             file_outcome.merge(outcome)

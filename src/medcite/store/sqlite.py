@@ -35,6 +35,7 @@ from medcite.models import (
     SourceType,
 )
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
+from medcite.store.flags import Change, flag_changes
 from medcite.store.migrations import apply_migrations
 
 T = TypeVar("T")
@@ -80,6 +81,19 @@ def rows_in(conn: sqlite3.Connection, sql: str, values: Sequence[object]) -> Ite
 
 def content_hash(doc: Document) -> str:
     return hashlib.sha1(doc.model_dump_json().encode()).hexdigest()
+
+
+_INT_RANGE = range(-(1 << 63), 1 << 63)  # SQLite's INTEGER
+
+
+def unstorable(doc: Document) -> str | None:
+    """Why this store cannot hold ``doc``, checked before any row is touched so that one bad
+    record is refused alone instead of failing (and rolling back) its whole batch."""
+    for name in ("year", "revision"):
+        value = getattr(doc, name)
+        if value is not None and value not in _INT_RANGE:
+            return f"{name} {value} is out of range for the store"
+    return None
 
 
 class SQLiteStore:
@@ -156,6 +170,7 @@ class SQLiteStore:
 
     def _apply(self, conn: sqlite3.Connection, records: Sequence[Document | Deletion]) -> BatchOutcome:
         outcome = BatchOutcome()
+        changes: list[Change] = []  # stored documents deleted or replaced: their articles are flagged
         existing: dict[str, tuple[int, str, int]] = {
             row[0]: (row[1], row[2], row[3]) for row in rows_in(
                 conn, "SELECT key, id, content_hash, revision FROM documents WHERE key IN ({marks})",
@@ -169,8 +184,16 @@ class SQLiteStore:
                     self._delete(conn, current[0])
                     del existing[record.key]
                     outcome.deleted += 1
+                    changes.append(Change(record.key, "withdrawn", current[2], None))
                 continue
-            digest = content_hash(record)
+            try:
+                problem = unstorable(record)
+                digest = content_hash(record) if problem is None else ""
+            except ValueError as exc:  # e.g. a lone surrogate from a JSON "\ud800" escape
+                problem = f"cannot be stored: {exc}"
+            if problem is not None:
+                outcome.rejected.append((record.key, problem))
+                continue
             if current:
                 doc_id, old_hash, old_revision = current
                 if old_hash == digest:
@@ -181,11 +204,14 @@ class SQLiteStore:
                     continue
                 self._delete(conn, doc_id)
                 outcome.replaced += 1
+                changes.append(Change(record.key, "revised", old_revision, record.revision))
             else:
                 outcome.added += 1
             doc_id = self._insert(conn, record, digest, now)
             outcome.passages += self._insert_passages(conn, doc_id, record)
             existing[record.key] = (doc_id, digest, record.revision)
+        if changes:  # in this transaction: no article citing a changed document goes unflagged
+            outcome.flagged += flag_changes(conn, changes, now)
         if outcome.added or outcome.replaced or outcome.deleted:
             conn.execute("UPDATE corpus_generation SET generation = generation + 1")
         return outcome
