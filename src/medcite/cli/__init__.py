@@ -10,7 +10,16 @@ import sys
 
 import click
 
-from medcite.errors import MedciteError
+from medcite.errors import ConfigurationError, MedciteError
+from medcite.settings import Settings
+
+
+def _debug() -> bool:
+    """The debug setting; an unreadable setting cannot ask for a traceback."""
+    try:
+        return Settings.load().debug
+    except ConfigurationError:
+        return False
 
 
 class _Group(click.Group):
@@ -18,7 +27,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except MedciteError as exc:
-            if os.environ.get("MEDCITE_DEBUG"):
+            if _debug():
                 raise
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from medcite.cli import cli
 from medcite.errors import InputError
+from medcite.settings import Settings
 
 
 def _data_dir(data: str | None) -> Path:
-    path = Path(data or os.environ.get("MEDCITE_SHARED_DATA", "../shared/data"))
+    path = Path(data or Settings.load().shared_data)
     if not path.is_dir():
         raise InputError(f"evaluation data folder {path} not found; pass --data or set MEDCITE_SHARED_DATA")
     return path

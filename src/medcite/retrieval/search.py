@@ -16,6 +16,7 @@ from medcite.errors import QueryError
 from medcite.models import DocumentRecord, Passage, StudyDesign
 from medcite.retrieval.analysis import QueryAnalysis, analyse
 from medcite.retrieval.evidence import DEFAULT_PRIORS, study_design
+from medcite.settings import Settings
 from medcite.store.base import SearchFilters
 from medcite.store.sqlite import SQLiteStore
 
@@ -70,8 +71,12 @@ class Searcher:
         dense_index=None,
         weights: FusionWeights | None = None,
         priors: dict[StudyDesign, float] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.store = store
+        # The settings this searcher was built for: a question is checked against their limit,
+        # not against whatever the environment says when it is asked.
+        self.settings = settings
         self.vocabulary = vocabulary
         self.encoder = encoder
         self.dense_index = dense_index if dense_index is not None and len(dense_index) else None
@@ -83,7 +88,7 @@ class Searcher:
         return self.encoder is not None and self.dense_index is not None
 
     def analyse(self, question: str) -> QueryAnalysis:
-        return analyse(question, self.vocabulary)
+        return analyse(question, self.vocabulary, settings=self.settings)
 
     def search(
         self,

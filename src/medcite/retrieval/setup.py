@@ -33,4 +33,5 @@ def searcher_for(store: SQLiteStore, settings: Settings) -> Searcher:
                 if mode == "on":
                     raise
                 index = None
-    return Searcher(store, vocabulary=vocabulary, encoder=encoder, dense_index=index)
+    return Searcher(store, vocabulary=vocabulary, encoder=encoder, dense_index=index,
+                    settings=settings)
