@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from medcite.errors import IngestInputError, MedciteError
+from medcite.errors import IngestInputError, MedciteError, StoreError
 from medcite.ingest.base import Ingestor, ParsedRecord
 from medcite.ingest.formats import UnrecognisedFormatError, detect
 from medcite.models import Deletion, Document, RecordError
@@ -50,6 +50,9 @@ class IngestReport:
     # Condition names the records offered (name -> synonyms), and how many the vocabulary took.
     condition_names: dict[str, list[str]] = field(default_factory=dict)
     conditions_learned: int = 0
+    # (article id, version, statements no longer supported) of each article version re-verified
+    # because a document it cites was deleted or replaced.
+    reverified: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -64,6 +67,11 @@ class IngestReport:
             f"{o.older_skipped} older revisions skipped, {o.deleted} deleted",
             f"passages written: {o.passages}; title-only records stored: {self.title_only}",
         ]
+        if o.flagged or self.reverified:
+            unsupported = sum(n for *_, n in self.reverified)
+            lines.append(f"articles flagged: {o.flagged} article version(s) cite a deleted or "
+                         f"replaced document; {len(self.reverified)} re-verified, "
+                         f"{unsupported} statement(s) no longer supported")
         if self.not_corpus:
             lines.append(f"skipped {len(self.not_corpus)} file(s) in folders that are not a corpus "
                          f"format: {', '.join(self.not_corpus[:5])}{' ...' if len(self.not_corpus) > 5 else ''}")
@@ -145,9 +153,20 @@ def ingest_paths(
                                source=str(path))
                 if len(report.record_errors) == errors_before:
                     store.mark_file_done(fingerprint, str(path), outcome)
+            except StoreError:
+                raise  # the store, not this file: every other file would fail the same way
             except MedciteError as exc:
                 report.file_errors.append(f"{path}: {exc}" if str(path) not in str(exc) else str(exc))
+    reverify_flagged(store, report)
     return report
+
+
+def reverify_flagged(store: Store, report: IngestReport) -> None:
+    """Check again the article versions flagged because a document they cite was deleted or
+    replaced (by this run, or by one killed before it got here)."""
+    from medcite.review.flags import reverify_pending
+
+    report.reverified.extend(reverify_pending(store))  # type: ignore[arg-type]
 
 
 def parsed(ingestor: Ingestor, path: Path) -> Iterator[ParsedRecord]:
@@ -234,8 +253,8 @@ def _parse_into(ingestor: Ingestor, path: Path, receiver, sender) -> None:
         except OSError:  # BrokenPipeError: no writer left to read what is parsed
             os._exit(1)
 
+    chunk: list[ParsedRecord] = []
     try:
-        chunk: list[ParsedRecord] = []
         for record in ingestor.parse(path):
             chunk.append(record)
             if len(chunk) >= _CHUNK:
@@ -244,6 +263,7 @@ def _parse_into(ingestor: Ingestor, path: Path, receiver, sender) -> None:
         send("records", chunk)
         send("done", None)
     except MedciteError as exc:
+        send("records", chunk)  # what was read before the damage is whole: hand it over
         send("input_error", (exc.message, exc.hint))
     except Exception:  # noqa: BLE001 - a parser bug, reported with its traceback by the writer
         send("crash", traceback.format_exc())
@@ -275,7 +295,18 @@ def ingest_records(
         bar.update(len(batch))
         batch.clear()
 
-    for record in records:
+    records = iter(records)
+    while True:
+        try:
+            record = next(records, None)
+        except MedciteError:
+            # The file is damaged (truncated, invalid) or its parser died further on; the
+            # records read before that are whole and valid, so they are kept.
+            if batch:
+                flush()
+            raise
+        if record is None:
+            break
         if isinstance(record, RecordError):
             report.record_errors.append(record)
             continue
