@@ -10,6 +10,7 @@
     │   └── IngestInputError          exit 2, HTTP 400   a file that cannot be read at all
     ├── NotFoundError                 exit 3, HTTP 404   an article, document or user
     ├── StoreError                    exit 4, HTTP 503   the store cannot be opened or written
+    │   └── StoreBusyError            exit 4, HTTP 503   another process holds the write lock
     ├── CorpusFetchError              exit 5, HTTP 503   the demo corpus cannot be obtained
     ├── BackendError                  exit 6, HTTP 502   an answer backend failed
     ├── AuthError                     exit 7, HTTP 401   not signed in
@@ -78,6 +79,17 @@ class StoreError(MedciteError):
     exit_code = 4
     http_status = 503
     code = "store_error"
+
+
+class StoreBusyError(StoreError):
+    """The store stayed locked by another connection for longer than the busy timeout; the
+    same request may well succeed a little later (the web answers with Retry-After)."""
+
+    code = "store_busy"
+
+    def __init__(self, message: str, *, retry_after: int = 5, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after  # seconds, sent as Retry-After
 
 
 class CorpusFetchError(MedciteError):

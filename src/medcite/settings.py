@@ -40,6 +40,9 @@ SETTINGS: tuple[Setting, ...] = (
             "compiled vocabulary, the ONNX embedding graph (default: <home>/cache)."),
     Setting("store_url", "", "Store location: empty for <home>/medcite.sqlite, a path to a "
             "SQLite file, or postgresql://... for a shared deployment."),
+    Setting("store_busy_timeout", 30.0, "Seconds a write waits while another connection holds "
+            "the store's write lock before giving up as 'store busy' (web: 503 with "
+            "Retry-After; CLI: exit 4).", float),
     Setting("backend", "extractive", "Answer backend: 'extractive' (offline, deterministic) "
             "or 'openai' (an OpenAI-compatible server you configure)."),
     Setting("openai_base_url", "", "Base URL of the OpenAI-compatible server, e.g. "

@@ -1,8 +1,6 @@
-import sqlite3
-
 import pytest
 
-from medcite.errors import NotFoundError
+from medcite.errors import NotFoundError, StoreError
 from medcite.models import ReviewStatus
 from medcite.review import ArticleRepository, ReviewWorkflow
 from medcite.review.articles import normalise_question, slugify
@@ -76,7 +74,7 @@ def test_an_approved_version_is_never_rewritten(store, articles: ArticleReposito
     assert [(v.version, v.approved) for v in versions] == [(1, True), (2, False)]
     # The database refuses to rewrite or delete any stored version.
     for sql in ("UPDATE article_versions SET json = '{}'", "DELETE FROM article_versions"):
-        with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+        with pytest.raises(StoreError, match="immutable"):  # translated by the store
             store.write(lambda conn, sql=sql: conn.execute(sql))
     assert articles.get(saved.id, 1).model_dump(exclude={"correction_pending"}) == \
         approved.model_dump(exclude={"correction_pending"})

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from medcite.errors import IngestInputError, MedciteError
+from medcite.errors import IngestInputError, MedciteError, StoreError
 from medcite.ingest.base import Ingestor, ParsedRecord
 from medcite.ingest.formats import UnrecognisedFormatError, detect
 from medcite.models import Deletion, Document, RecordError
@@ -145,6 +145,8 @@ def ingest_paths(
                                source=str(path))
                 if len(report.record_errors) == errors_before:
                     store.mark_file_done(fingerprint, str(path), outcome)
+            except StoreError:
+                raise  # the store, not this file: every other file would fail the same way
             except MedciteError as exc:
                 report.file_errors.append(f"{path}: {exc}" if str(path) not in str(exc) else str(exc))
     return report

@@ -20,4 +20,4 @@ def open_store(settings: Settings | None = None) -> SQLiteStore:
         )
     if location.startswith("sqlite:///"):
         location = location.removeprefix("sqlite:///")
-    return SQLiteStore(location)
+    return SQLiteStore(location, busy_timeout=settings.store_busy_timeout)

@@ -1,8 +1,12 @@
 """The embedded store: one SQLite file, FTS5 for BM25, one writer.
 
 Reads use a connection per thread (WAL lets them run beside the writer); every write goes
-through ``_write`` which holds a lock and one ``BEGIN IMMEDIATE`` transaction, so a batch is
+through ``write`` which holds a lock and one ``BEGIN IMMEDIATE`` transaction, so a batch is
 applied whole or not at all, even if the process is killed halfway.
+
+No ``sqlite3.Error`` leaves this class: opening, ``write`` and ``reading`` turn it into a
+``StoreError``, and a lock another connection held past the busy timeout into
+``StoreBusyError``, which the web answers 503 with Retry-After and the CLI as one line.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from medcite.errors import StoreError
+from medcite.errors import StoreBusyError, StoreError
 from medcite.ingest.chunking import (
     MAX_ABSTRACT_CHARS,
     MAX_PASSAGE_CHARS,
@@ -95,12 +99,19 @@ def unstorable(doc: Document) -> str | None:
     return None
 
 
+# SQLITE_BUSY and SQLITE_LOCKED, the primary codes of every extended busy/locked code.
+_BUSY_CODES = frozenset({5, 6})
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+
 class SQLiteStore:
     """The default store. ``location`` is a file path (``:memory:`` is not supported, since
-    readers and the writer need to share the file)."""
+    readers and the writer need to share the file). ``busy_timeout`` is how many seconds a
+    statement waits for another connection's lock before the store is reported busy."""
 
-    def __init__(self, location: str | Path) -> None:
+    def __init__(self, location: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.location = str(location)
+        self.busy_timeout = busy_timeout
         self._path = Path(self.location)
         self._write_lock = threading.Lock()
         self._local = threading.local()
@@ -117,11 +128,19 @@ class SQLiteStore:
             self._writer = self._connect()
             apply_migrations(self._writer)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store at {self.location}: {exc}") from exc
+            raise self._translated(exc, "opening") from exc
+
+    def _translated(self, exc: sqlite3.Error, doing: str) -> StoreError:
+        """The StoreError for a sqlite3 error met while ``doing`` something to the store."""
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _BUSY_CODES:
+            return StoreBusyError(
+                f"{doing} the store at {self.location} failed: it is busy, locked by another "
+                f"connection for more than {self.busy_timeout:g} s", hint="try again shortly")
+        return StoreError(f"{doing} the store at {self.location} failed: {exc}")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
-                               timeout=30.0)
+                               timeout=self.busy_timeout)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -155,17 +174,19 @@ class SQLiteStore:
                 result = work(conn)
                 conn.execute("COMMIT")
                 return result
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+            except BaseException as exc:
+                try:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the failure that ended the transaction is the one to report
+                if isinstance(exc, sqlite3.Error):
+                    raise self._translated(exc, "writing to") from exc
                 raise
 
     def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
         self._records.clear()
-        try:
-            return self.write(lambda conn: self._apply(conn, records))
-        except sqlite3.Error as exc:
-            raise StoreError(f"writing a batch to {self.location} failed: {exc}") from exc
+        return self.write(lambda conn: self._apply(conn, records))
 
     def _apply(self, conn: sqlite3.Connection, records: Sequence[Document | Deletion]) -> BatchOutcome:
         outcome = BatchOutcome()
@@ -259,9 +280,10 @@ class SQLiteStore:
         return len(drafts)
 
     def file_done(self, fingerprint: str) -> bool:
-        row = self._reader.execute(
-            "SELECT 1 FROM ingested_files WHERE fingerprint = ?", (fingerprint,)
-        ).fetchone()
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM ingested_files WHERE fingerprint = ?", (fingerprint,)
+            ).fetchone()
         return row is not None
 
     def mark_file_done(self, fingerprint: str, path: str, outcome: BatchOutcome) -> None:
@@ -279,7 +301,7 @@ class SQLiteStore:
         try:
             yield self._reader
         except sqlite3.Error as exc:
-            raise StoreError(f"reading {self.location} failed: {exc}") from exc
+            raise self._translated(exc, "reading") from exc
 
     def corpus_generation(self) -> int:
         """A number that changes whenever documents are added, replaced or deleted, by any

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from medcite.errors import AuthError, MedciteError, RateLimitError
+from medcite.errors import AuthError, MedciteError, RateLimitError, StoreBusyError
 from medcite.settings import Settings
 from medcite.store import open_store
 from medcite.store.sqlite import SQLiteStore
@@ -72,7 +72,7 @@ async def _medcite_error(request: Request, exc: Exception) -> Response:
     headers = {}
     if type(exc) is AuthError and request.url.path.startswith(API_PREFIX):
         headers["WWW-Authenticate"] = 'Basic realm="medcite"'
-    if isinstance(exc, RateLimitError):
+    if isinstance(exc, (RateLimitError, StoreBusyError)):
         headers["Retry-After"] = str(exc.retry_after)
     return error_response(request, exc.http_status, exc.code, str(exc), headers)
 
