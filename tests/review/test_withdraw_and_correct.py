@@ -12,7 +12,7 @@ from medcite.cli import cli
 from medcite.errors import ConflictError, InputError, PermissionDeniedError
 from medcite.models import ReviewStatus
 from medcite.review import ArticleRepository, ReviewWorkflow, Role
-from medcite.store import SQLiteStore, migrations
+from medcite.store import SQLiteStore, audit, migrations
 from medcite.web.render import PENDING_BANNER, render_markdown, render_text
 from tests.review.factories import QUESTION, sample_article
 
@@ -237,26 +237,34 @@ def test_a_rejected_correction_leaves_the_approved_version_served(articles, work
 
 
 def test_an_older_store_upgrades_to_allow_withdrawal(tmp_path, monkeypatch, people):
-    """A store made before withdrawal existed keeps its articles, their order and their rules."""
+    """A store made before withdrawal existed keeps its articles, their order and their rules,
+    and learns which documents its versions cite."""
     path = tmp_path / "old.sqlite"
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:6])
-    old = SQLiteStore(path)
-    repository = ArticleRepository(old)
-    first = repository.save_new(sample_article())
-    second = repository.save_new(sample_article("Is sertraline safe in pregnancy?"))
-    before = sqlite3.connect(path).execute("SELECT rowid, * FROM articles ORDER BY rowid").fetchall()
-    old.close()
+    SQLiteStore(path).close()
     monkeypatch.undo()
+    conn = sqlite3.connect(path, isolation_level=None)
+    at = "2024-01-01T00:00:00+00:00"
+    for article_id, question in (("a1", QUESTION), ("a2", "Is sertraline safe in pregnancy?")):
+        conn.execute("INSERT INTO articles VALUES (?, ?, ?, ?, ?, NULL, 1, NULL, 'submitted', ?, ?)",
+                     (article_id, article_id, question, question.lower(), article_id, at, at))
+        stored = sample_article(question).model_copy(update={"id": article_id, "slug": article_id})
+        conn.execute("INSERT INTO article_versions VALUES (?, 1, ?, ?, 'system')",
+                     (article_id, stored.model_dump_json(), at))
+        audit.insert_event(conn, article_id, 1, None, "submitted", "system", "generated", at)
+    before = conn.execute("SELECT rowid, * FROM articles ORDER BY rowid").fetchall()
 
     upgraded = SQLiteStore(path)
-    conn = sqlite3.connect(path, isolation_level=None)
     assert conn.execute("SELECT rowid, * FROM articles ORDER BY rowid").fetchall() == before
+    assert conn.execute("SELECT article_id, document_key FROM article_citations "
+                        "ORDER BY 1, 2").fetchall() == [
+        ("a1", "guideline:apa/mdd"), ("a1", "pmid:9"), ("a2", "guideline:apa/mdd"),
+        ("a2", "pmid:9")]
     articles, workflow = ArticleRepository(upgraded), ReviewWorkflow(ArticleRepository(upgraded))
-    workflow.withdraw(first.id, people[Role.EDITOR], "duplicate")
-    assert articles.get(first.id).status is S.WITHDRAWN
+    workflow.withdraw("a1", people[Role.EDITOR], "duplicate")
+    assert articles.get("a1").status is S.WITHDRAWN
     assert articles.audit() == (3, [])
-    for sql in ("DELETE FROM articles",
-                f"UPDATE articles SET status = 'approved' WHERE id = '{second.id}'"):
+    for sql in ("DELETE FROM articles", "UPDATE articles SET status = 'approved' WHERE id = 'a2'"):
         with pytest.raises(sqlite3.IntegrityError):
             conn.execute(sql)
     conn.close()

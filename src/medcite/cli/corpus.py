@@ -10,7 +10,13 @@ from tqdm import tqdm
 
 from medcite.cli import cli
 from medcite.ingest.demo import fetch_demo_corpus
-from medcite.ingest.runner import IngestReport, file_fingerprint, ingest_paths, ingest_records
+from medcite.ingest.runner import (
+    IngestReport,
+    file_fingerprint,
+    ingest_paths,
+    ingest_records,
+    reverify_flagged,
+)
 from medcite.settings import Settings
 from medcite.store import BatchOutcome, open_store
 
@@ -75,6 +81,7 @@ def corpus_demo(quiet: bool) -> None:
                 ingest_records(store, documents_from_open_medicine_wheel(demo.guideline_wheel),
                                report, bar, file_outcome=wheel_outcome)
             store.mark_file_done(fingerprint, str(demo.guideline_wheel), wheel_outcome)
+            reverify_flagged(store, report)
         report.learn_conditions(settings)
         _print_stats(store.stats(), as_json=False)
     finally:

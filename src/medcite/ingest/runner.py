@@ -50,6 +50,9 @@ class IngestReport:
     # Condition names the records offered (name -> synonyms), and how many the vocabulary took.
     condition_names: dict[str, list[str]] = field(default_factory=dict)
     conditions_learned: int = 0
+    # (article id, version, statements no longer supported) of each article version re-verified
+    # because a document it cites was deleted or replaced.
+    reverified: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -64,6 +67,11 @@ class IngestReport:
             f"{o.older_skipped} older revisions skipped, {o.deleted} deleted",
             f"passages written: {o.passages}; title-only records stored: {self.title_only}",
         ]
+        if o.flagged or self.reverified:
+            unsupported = sum(n for *_, n in self.reverified)
+            lines.append(f"articles flagged: {o.flagged} article version(s) cite a deleted or "
+                         f"replaced document; {len(self.reverified)} re-verified, "
+                         f"{unsupported} statement(s) no longer supported")
         if self.not_corpus:
             lines.append(f"skipped {len(self.not_corpus)} file(s) in folders that are not a corpus "
                          f"format: {', '.join(self.not_corpus[:5])}{' ...' if len(self.not_corpus) > 5 else ''}")
@@ -149,7 +157,16 @@ def ingest_paths(
                 raise  # the store, not this file: every other file would fail the same way
             except MedciteError as exc:
                 report.file_errors.append(f"{path}: {exc}" if str(path) not in str(exc) else str(exc))
+    reverify_flagged(store, report)
     return report
+
+
+def reverify_flagged(store: Store, report: IngestReport) -> None:
+    """Check again the article versions flagged because a document they cite was deleted or
+    replaced (by this run, or by one killed before it got here)."""
+    from medcite.review.flags import reverify_pending
+
+    report.reverified.extend(reverify_pending(store))  # type: ignore[arg-type]
 
 
 def parsed(ingestor: Ingestor, path: Path) -> Iterator[ParsedRecord]:

@@ -8,12 +8,15 @@ for it, so an older approved version still reads as approved after a revision is
 A correction of an approved article is a new version in review; until it is approved the
 approved version is the one served (``served=True``), saying that a correction is under review.
 Withdrawing an article clears its approved version: it is no longer served or listed, and every
-version read says who withdrew it, when and why.
+version read says who withdrew it, when and why. A version read also lists the cited documents
+deleted or replaced since it was stored, with its re-verification against the store
+(``review.flags``); its ``verification.passed`` is then that re-verification's outcome.
 """
 
 from __future__ import annotations
 
 import builtins
+import json
 import re
 import secrets
 import sqlite3
@@ -24,9 +27,17 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from medcite.errors import NotFoundError, StaleVersionError
-from medcite.models import Article, ReviewStatus, Withdrawal
+from medcite.models import (
+    Article,
+    Reverification,
+    ReviewStatus,
+    SourceChange,
+    SourceChangeKind,
+    Withdrawal,
+)
 from medcite.store import articles as sql
 from medcite.store import audit
+from medcite.store import flags as flag_sql
 from medcite.store.sqlite import SQLiteStore
 
 SYSTEM_ACTOR = "system"
@@ -266,6 +277,8 @@ class ArticleRepository:
             (article.id, article.version, article.model_dump_json(),
              article.updated_at.isoformat(), actor),
         )
+        flag_sql.record_citations(conn, article.id, article.version,
+                                  (r.document_key for r in article.references))
         self._insert_event(conn, ReviewEvent(
             article_id=article.id, version=article.version, from_status=from_status,
             to_status=ReviewStatus.SUBMITTED, actor=actor, comment=comment, at=article.updated_at,
@@ -318,9 +331,26 @@ class ArticleRepository:
     @staticmethod
     def _with_review_state(conn: sqlite3.Connection, current: ArticleSummary,
                            article: Article) -> Article:
-        """The version with what its text does not hold: the article's withdrawal, and the
-        correction in review while this approved version is served."""
+        """The version with what its text does not hold: the article's withdrawal, the
+        correction in review while this approved version is served, and the cited documents
+        changed since it was stored with its re-verification."""
         update: dict[str, object] = {}
+        flags = flag_sql.flags_of(conn, current.id, article.version)
+        if flags:
+            update["source_changes"] = [SourceChange(
+                document_key=f.document_key, change=SourceChangeKind(f.change),
+                at=datetime.fromisoformat(f.changed_at), from_revision=f.from_revision,
+                to_revision=f.to_revision) for f in flags]
+            done = flag_sql.latest_reverification(conn, current.id, article.version)
+            # Until a re-verification covers every flag, nothing says the text is supported.
+            reverification = None if done is None or done.through_flag < flags[-1].id else \
+                Reverification(at=datetime.fromisoformat(done.at), checked=done.checked,
+                               no_longer_supported=done.no_longer_supported,
+                               failures=json.loads(done.failures))
+            update["verification"] = article.verification.model_copy(update={
+                "reverification": reverification,
+                "passed": reverification is not None and reverification.no_longer_supported == 0,
+            })
         if current.status is ReviewStatus.WITHDRAWN:
             event = sql.latest_event(conn, current.id)
             update["withdrawal"] = Withdrawal(at=datetime.fromisoformat(event.at), by=event.actor,
@@ -423,6 +453,12 @@ class ArticleRepository:
                             from_status=ReviewStatus(r[2]) if r[2] else None,
                             to_status=ReviewStatus(r[3]), actor=r[4], comment=r[5],
                             at=datetime.fromisoformat(r[6])) for r in rows]
+
+    def flagged(self) -> builtins.list[ArticleSummary]:
+        """Articles whose served version cites a document deleted or replaced since it was
+        stored (withdrawn ones left out), most recently flagged first: the editors' to-do."""
+        with self.store.reading() as conn:
+            return [_summary(row) for row in flag_sql.flagged_articles(conn, _SUMMARY_COLUMNS)]
 
     def audit(self) -> tuple[int, builtins.list[audit.AuditProblem]]:
         """(review events checked, problems) of the whole audit trail's hash chain and of each

@@ -23,6 +23,7 @@ class BatchOutcome:
     older_skipped: int = 0  # a lower revision than the one stored
     deleted: int = 0
     passages: int = 0
+    flagged: int = 0  # article versions citing a document deleted or replaced
     # (key, why) for documents the store cannot hold (a number beyond its integers, text that
     # is not Unicode); the rest of the batch is written.
     rejected: list[tuple[str, str]] = field(default_factory=list)

@@ -136,6 +136,59 @@ WHEN NEW.approved_version IS NOT OLD.approved_version AND NOT EXISTS (
 BEGIN SELECT RAISE(ABORT, 'an approved version needs the approval event recording it'); END;
 """
 
+# Source-change flags: a cited document deleted (PubMed DeleteCitation) or replaced by a newer
+# revision flags every article version citing it, and the flagged version is checked again.
+_SOURCE_CHANGE_FLAGS = """
+-- Which documents each version cites, so a deleted or replaced document finds its articles.
+CREATE TABLE article_citations (
+    article_id TEXT NOT NULL REFERENCES articles (id),
+    version INTEGER NOT NULL,
+    document_key TEXT NOT NULL,
+    PRIMARY KEY (article_id, version, document_key)
+) WITHOUT ROWID;
+CREATE INDEX article_citations_document ON article_citations (document_key);
+INSERT OR IGNORE INTO article_citations (article_id, version, document_key)
+SELECT v.article_id, v.version, json_extract(r.value, '$.document_key')
+FROM article_versions v, json_each(v.json, '$.references') r
+WHERE json_extract(r.value, '$.document_key') IS NOT NULL;
+
+-- A cited document deleted or replaced: one flag per article version citing it, written in
+-- the ingest transaction that changed the document.
+CREATE TABLE article_flags (
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles (id),
+    version INTEGER NOT NULL,
+    document_key TEXT NOT NULL,
+    change TEXT NOT NULL CHECK (change IN ('withdrawn', 'revised')),
+    from_revision INTEGER,
+    to_revision INTEGER,
+    changed_at TEXT NOT NULL
+);
+CREATE INDEX article_flags_version ON article_flags (article_id, version, id);
+
+-- The flagged version checked again against the store; covers every flag up to through_flag.
+CREATE TABLE article_reverifications (
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles (id),
+    version INTEGER NOT NULL,
+    through_flag INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    checked INTEGER NOT NULL,
+    no_longer_supported INTEGER NOT NULL,
+    failures TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX article_reverifications_version ON article_reverifications (article_id, version, id);
+
+CREATE TRIGGER article_flags_no_update BEFORE UPDATE ON article_flags
+BEGIN SELECT RAISE(ABORT, 'source-change flags are a record: never rewritten'); END;
+CREATE TRIGGER article_flags_no_delete BEFORE DELETE ON article_flags
+BEGIN SELECT RAISE(ABORT, 'source-change flags are a record: never rewritten'); END;
+CREATE TRIGGER article_reverifications_no_update BEFORE UPDATE ON article_reverifications
+BEGIN SELECT RAISE(ABORT, 're-verifications are a record: never rewritten'); END;
+CREATE TRIGGER article_reverifications_no_delete BEFORE DELETE ON article_reverifications
+BEGIN SELECT RAISE(ABORT, 're-verifications are a record: never rewritten'); END;
+"""
+
 
 MIGRATIONS: list[tuple[str, Step]] = [
     (
@@ -323,6 +376,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
         CREATE INDEX rate_limit_hits_at ON rate_limit_hits (bucket, at);
         """,
     ),
+    ("0012_source_change_flags", _SOURCE_CHANGE_FLAGS),
 ]
 
 

@@ -39,6 +39,7 @@ from medcite.models import (
     SourceType,
 )
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
+from medcite.store.flags import Change, flag_changes
 from medcite.store.migrations import apply_migrations
 
 T = TypeVar("T")
@@ -190,6 +191,7 @@ class SQLiteStore:
 
     def _apply(self, conn: sqlite3.Connection, records: Sequence[Document | Deletion]) -> BatchOutcome:
         outcome = BatchOutcome()
+        changes: list[Change] = []  # stored documents deleted or replaced: their articles are flagged
         existing: dict[str, tuple[int, str, int]] = {
             row[0]: (row[1], row[2], row[3]) for row in rows_in(
                 conn, "SELECT key, id, content_hash, revision FROM documents WHERE key IN ({marks})",
@@ -203,6 +205,7 @@ class SQLiteStore:
                     self._delete(conn, current[0])
                     del existing[record.key]
                     outcome.deleted += 1
+                    changes.append(Change(record.key, "withdrawn", current[2], None))
                 continue
             try:
                 problem = unstorable(record)
@@ -222,11 +225,14 @@ class SQLiteStore:
                     continue
                 self._delete(conn, doc_id)
                 outcome.replaced += 1
+                changes.append(Change(record.key, "revised", old_revision, record.revision))
             else:
                 outcome.added += 1
             doc_id = self._insert(conn, record, digest, now)
             outcome.passages += self._insert_passages(conn, doc_id, record)
             existing[record.key] = (doc_id, digest, record.revision)
+        if changes:  # in this transaction: no article citing a changed document goes unflagged
+            outcome.flagged += flag_changes(conn, changes, now)
         if outcome.added or outcome.replaced or outcome.deleted:
             conn.execute("UPDATE corpus_generation SET generation = generation + 1")
         return outcome

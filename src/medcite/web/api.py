@@ -26,6 +26,7 @@ from medcite.web.services import (
     authenticate,
     decide,
     for_audience,
+    reverified,
     services,
     start_ask,
 )
@@ -133,8 +134,12 @@ def get_article(request: Request, id_or_slug: str, audience: Audience | None = N
                 version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None) -> Article:
     """One article, optionally for a reader: ``version``, or else the version readers are
     served (the approved one while a correction is in review: ``correction_pending`` names the
-    correction's version; otherwise the latest)."""
-    article = services(request).articles.resolve(id_or_slug, version, served=True)
+    correction's version; otherwise the latest). When a cited document was deleted or
+    replaced since the version was stored, ``source_changes`` lists it and ``verification``
+    holds the re-verification against the store (``passed`` is its outcome)."""
+    articles = services(request).articles
+    article = reverified(request, articles.resolve(id_or_slug, version, served=True),
+                         lambda: articles.resolve(id_or_slug, version, served=True))
     return for_audience(article, audience) if audience is not None else article
 
 

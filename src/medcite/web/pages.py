@@ -20,6 +20,7 @@ from medcite.web.services import (
     end_session,
     for_audience,
     require_session_user,
+    reverified,
     services,
     session_user,
     start_ask,
@@ -118,7 +119,8 @@ def article_page(request: Request, slug: str, audience: Audience | None = None,
                  version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None) -> Response:
     web = services(request)
     # Readers get the approved version while a correction is in review; ?version= any other.
-    stored = web.articles.get_by_slug(slug, version, served=True)
+    stored = reverified(request, web.articles.get_by_slug(slug, version, served=True),
+                        lambda: web.articles.get_by_slug(slug, version, served=True))
     assert stored.id is not None and stored.thread_id is not None
     reader = _reader(request, audience)
     versions = web.articles.versions(stored.id)
@@ -206,7 +208,7 @@ def review_queue(request: Request) -> Response:
     require_session_user(request)
     articles = services(request).articles
     queue = {status: articles.list(status, limit=100) for status in QUEUE_STATUSES}
-    return _page(request, "review.html", {"queue": queue})
+    return _page(request, "review.html", {"queue": queue, "flagged": articles.flagged()})
 
 
 @router.get("/api/v1/docs")

@@ -25,6 +25,7 @@ from medcite.models import (
     Reference,
     ReviewStatus,
     SearchDescription,
+    SourceChangeKind,
     SourceType,
     Statement,
     StudyDesign,
@@ -216,14 +217,50 @@ def banner(article: Article) -> str | None:
     return None
 
 
+def correction_notice(article: Article) -> str | None:
+    if article.correction_pending is None:
+        return None
+    return (f"A correction (version {article.correction_pending}) is under review; this "
+            f"approved version {article.version} is the one served until the correction is "
+            "approved.")
+
+
+def source_change_lines(article: Article) -> list[str]:
+    """"A cited source was withdrawn on March 3, 2026: [2] ..." for each cited document
+    deleted or replaced since this version was stored, then what re-verifying it found; said
+    instead of any claim that its citations were verified."""
+    if not article.source_changes:
+        return []
+    references = {r.document_key: r for r in article.references}
+    lines = []
+    for change in article.source_changes:
+        ref = references.get(change.document_key)
+        cited = (f"[{ref.number}] {ref.title.rstrip('. ')} ({change.document_key})" if ref
+                 else change.document_key)
+        if change.change is SourceChangeKind.WITHDRAWN:
+            lines.append(f"A cited source was withdrawn on {long_date(change.at)}: {cited}.")
+        else:
+            revisions = (f", revision {change.from_revision} → {change.to_revision}"
+                         if change.from_revision != change.to_revision else "")
+            lines.append(f"A cited source changed on {long_date(change.at)}: {cited}"
+                         f"{revisions}.")
+    done = article.verification.reverification
+    if done is None:
+        lines.append("Re-verification against the store is pending: this version's citations "
+                     "are not shown as verified.")
+    else:
+        lines.append(f"Re-verified against the store on {long_date(done.at)}: "
+                     f"{done.no_longer_supported} of {_count(done.checked, 'statement')} no "
+                     "longer supported by their citations"
+                     + (" (an editor can correct or withdraw the article)."
+                        if done.no_longer_supported else "; every statement still is."))
+    return lines
+
+
 def review_notices(article: Article) -> list[str]:
     """What the reader must know about the state of this version beyond its review status."""
-    lines = []
-    if article.correction_pending is not None:
-        lines.append(f"A correction (version {article.correction_pending}) is under review; "
-                     f"this approved version {article.version} is the one served until the "
-                     "correction is approved.")
-    return lines
+    correction = correction_notice(article)
+    return ([correction] if correction else []) + source_change_lines(article)
 
 
 def _status_line(article: Article) -> str:
@@ -384,7 +421,8 @@ def _environment() -> Environment:
     env.globals.update(
         reference_links=reference_links, reference_details=reference_details,
         searched_lines=searched_lines, correction_line=correction_line, review_steps=review_steps, PENDING_BANNER=PENDING_BANNER,
-        banner=banner, review_notices=review_notices,
+        banner=banner, review_notices=review_notices, correction_notice=correction_notice,
+        source_change_lines=source_change_lines,
         DEFAULT_DISCLAIMER=DEFAULT_DISCLAIMER, AUDIENCE_LABELS=AUDIENCE_LABELS,
         ReviewStatus=ReviewStatus, article_body=article_body,
     )

@@ -151,6 +151,19 @@ def _resubmission(web: WebServices, article: Article, user: User, comment: str,
     return revise
 
 
+def reverified(request: Request, article: Article, reread: Callable[[], Article]) -> Article:
+    """``article``, after checking it again when a document it cites was deleted or replaced
+    and no re-verification covers that yet (ingest re-verifies at the end of a run; this is for
+    a run killed before it got there); ``reread`` reads it again."""
+    if article.source_changes and article.verification.reverification is None:
+        from medcite.review.flags import reverify_pending
+
+        assert article.id is not None
+        reverify_pending(services(request).store, article.id)
+        return reread()
+    return article
+
+
 _ADAPTED: RecentlyUsed[tuple[str, int, str, str], Article] = RecentlyUsed(1024)
 
 
