@@ -310,3 +310,43 @@ def test_an_animal_patient_is_not_given_human_evidence(engine):
     article = answer(engine, "Can I give atorvastatin to my 10 kg dog?")
     assert "veterinarian" in article.headline
     assert clinical(article) == []
+
+
+@pytest.mark.parametrize(("question", "wanted", "wrong"), [
+    # a general question: the effects most patients meet, from the label
+    ("What are the side effects of Humira?", r"most common adverse reaction", r"not all the possible"),
+    # one named effect: that effect, or that no source states it
+    ("Does Humira cause hair loss?", r"no indexed source states .*hair loss.* as an adverse effect",
+     r"injection site|infection"),
+    # the indication named: its dose, not the psoriasis dose
+    ("What is the starting dose of Humira for Crohn's disease?", r"Crohn.{0,30}160 mg", r"psoriasis"),
+    # pregnancy: the label's conditions of use, not "no evidence"
+    ("Is adalimumab safe during pregnancy?", r"pregnancy only if clearly needed|only be used during a pregnancy",
+     r"no indexed"),
+    # an eGFR the cited range excludes is said to be outside it
+    ("Can metformin be used with an eGFR of 25?", r"eGFR 25 lies outside that range", r"^$"),
+])
+def test_the_headline_answers_what_was_named(engine, question, wanted, wrong):
+    headline = answer(engine, question).headline
+    assert re.search(wanted, headline) and not re.search(wrong, headline), headline
+
+
+@pytest.mark.parametrize(("text", "bands"), [
+    ("Metformin: Safe at eGFR ≥ 30 mL/min/1.73 m².", ((30, float("inf")),)),
+    ("Do not start metformin if eGFR is 30-45.", ((30, 45),)),
+    ("Use with CrCl less than 30 mL/min is not recommended.", ((0, 30),)),
+    ("The eGFR was measured at baseline.", ()),
+])
+def test_kidney_function_bands_are_read_from_text(text, bands):
+    from medcite.synthesis.relevance import kidney_bands
+    assert kidney_bands(text) == bands
+
+
+@pytest.mark.parametrize("text", [
+    "These are not all the possible side effects with HUMIRA.",
+    "What are the possible side effects of HUMIRA?",
+    "Call your doctor for medical advice about side effects.",
+])
+def test_medication_guide_boilerplate_and_headings_are_never_quoted(text):
+    from medcite.synthesis.sentences import quotable
+    assert quotable(text) is None

@@ -35,7 +35,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.CONTRAINDICATION, _cue(
         r"\bcontraindicat\w*|\bshould(n'?t| not)\b[^?.]{0,30}\b(take|use|be given|be used|get)\b"
         r"|\bwho (should|must) not\b|\b(safe|ok|okay|allowed)\b[^?.]{0,30}\b(pregnan\w*|breast-?\s?feed\w*"
-        r"|nursing|lactat\w*|kidney|renal|liver|hepatic|child\w*|infant\w*|bab(y|ies)|elderly|egfr|crcl)"
+        r"|nursing|lactat\w*|kidney|renal|dialysis|ckd|liver|hepatic|child\w*|infant\w*|bab(y|ies)|elderly|egfr|crcl)"
         r"|\b(pregnan\w*|breast-?\s?feed\w*)\b[^?.]{0,40}\b(safe|ok|okay|take|use)\b"
         r"|\b(take|taken|use|used|have|give|given|taking|using)\b[^?.]{0,40}\b(while|during|when|if|in)\b[^?.]{0,20}"
         r"\b(pregnan\w*|breast-?\s?feed\w*|nursing|lactat\w*)")),

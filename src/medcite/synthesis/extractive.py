@@ -23,6 +23,7 @@ from medcite.models import (
 )
 from medcite.synthesis.base import AnswerRequest, Evidence
 from medcite.synthesis.references import ReferenceBook
+from medcite.synthesis.relevance import ITEM_NAMING_WORDS
 from medcite.synthesis.safety import URGENT_BOTTOM_LINE
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import AskedForm, Candidate, candidates_from, is_near_duplicate
@@ -72,13 +73,16 @@ class _Plan:
         name_words = {w for names in self.names.values() for n in names for w in _words(n)}
         # An age ("12-year-old") is the population, not a topic word a sentence should carry.
         age_words = AGE_WORDS if analysis.frame.population.age_years is not None else frozenset()
-        self.terms = [t for t in analysis.terms if t.lower() not in name_words | age_words]
+        # Nor are the words that only name the item ("side effects"): a label says "adverse
+        # reactions", and states_item already looks for the item.
+        item_words = ITEM_NAMING_WORDS.get(analysis.frame.asked_for, frozenset())
+        self.terms = [t for t in analysis.terms if t.lower() not in name_words | age_words | item_words]
         self.candidates = candidates_from(
             _unique_evidence(request.evidence, request.by_concept), self.names,
             self.terms, max(years, default=2024), _context(request.by_concept, name_words),
             _asked_forms(analysis))
         self.frame = analysis.frame
-        self.fit = FrameFit(self.frame, self.candidates, has_terms=bool(self.terms))
+        self.fit = FrameFit(self.frame, self.candidates, terms=tuple(self.terms))
         self.display = {cid: self._display(cid) for cid in self.concepts}
 
     # -- statements ---------------------------------------------------------------------------

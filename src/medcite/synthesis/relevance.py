@@ -43,7 +43,7 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                              r"|\bthreshold\b|\bcut-?off\b|\btarget\b"),
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicat\w*|\bshould not\b|\bmust not\b|\bdo not (use|take|give)\b|\bnot recommended\b"
                                     r"|\bavoid\w*|\bnot be used\b|\bis not safe\b|\bunsafe\b|\bshould be avoided\b|\bboxed warning\b"
-                                    r"|\bfetal (harm|toxicity|risk)\b|\bcan cause (fetal|birth)|\bsafe(ly)? (in|during|for|to use)\b"
+                                    r"|\bfetal (harm|toxicity|risk)\b|\bcan cause (fetal|birth)|\bsafe(ly)? (in|during|for|to use|at|with|when)\b"
                                     r"|\bcompatible with\b|\bno (increased )?risk\b|\brisk factors?\b|\bincreas\w* (the )?risk\b"
                                     r"|\bbirth defects?\b|\bmiscarriage\b|\bteratogen\w*"),
     # A recommendation of whom to offer it to; states_item also wants the criterion.
@@ -55,8 +55,12 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                                r"|\binhibit\w* (the )?(metabolism|clearance|CYP)|\bP-glycoprotein\b|\bserotonin syndrome\b"
                                r"|\bincrease\w* (the )?(plasma )?(levels?|concentrations?|exposure|AUC)\b|\bAUC\b|\bwhile taking\b"
                                r"|\btaking\b[^.]{0,40}\bwith\b|\b(patients|those|people) (taking|receiving|on treatment with)\b"),
-    AskedFor.ADVERSE_EFFECTS: _cue(r"\bside effects?\b|\badverse\b|\bcause[sd]?\b|\brisk of\b|\btoxicit\w*|\bmay lead to\b"
-                                   r"|\bassociated with\b|\breported\b|\bwarning\b|\bharm\w*|\bincreased risk\b"),
+    # A harm it causes: "a risk of" or "reported" alone is any result ("lowers the risk of").
+    AskedFor.ADVERSE_EFFECTS: _cue(r"\bside effects?\b|\badverse\b|(?<!-)\bcause[sd]?\b|\btoxicit\w*|\bmay lead to\b|\bwarning\b|\bharm\w*"
+                                   r"|\bincreas\w* (the )?risk\b|\b(higher|greater) (risk|incidence|rates?) of\b"
+                                   r"|\bassociated with (an? )?(increased|higher|greater)\b|\b(cases|reports) of\b"
+                                   r"|\b(has|have) been reported (in|with|during|following|after)\b"
+                                   r"|\brisk of (serious|severe|bleeding|death|myopathy|infection)"),
     AskedFor.EFFICACY: _cue(r"\beffective\w*|\befficacy\b|\bimprov\w+|\breduc\w+|\bsignificant\w*|\bbenefi\w+|\bno (significant )?"
                             r"(difference|effect)|\bdid not\b|\bsuperior\b|\binferior\b|\bresponse\b|\bremission\b|\bbetter\b"
                             r"|\bworse\b|\bdecreas\w+|\bincreas\w+|\bprevent\w*|\bhelp\w*"),
@@ -70,6 +74,11 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
 }
 _CRITERION = _cue(r"\b(adults?|aged?|years?|born|risk|persons?|people|individuals|women|men|children|adolescents"
                   r"|patients (with|who|at)|those (with|who|at)|anyone|everyone|all (adults|patients|persons))\b")
+# Question words that only name the asked-for item, not a topic a sentence should carry.
+ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
+    AskedFor.ADVERSE_EFFECTS: frozenset({"side", "effects", "effect", "adverse", "reactions", "reaction",
+                                         "cause", "causes", "causing"}),
+}
 _DEFINITION = _cue(r"\b(is|are) (a|an|the|one of|any|common|rare|inflammation|infection|swelling|when)\b|\brefers? to\b"
                    r"|\bis (defined|characteri[sz]ed) as\b|\bmeans\b|\bcaused by\b")
 
@@ -144,12 +153,14 @@ _NONCLINICAL = _cue(r"\b(anodes?|cathodes?|electrodes?|alloys?|semiconductors?|l
                     r"|photocatal\w+|solar cells?|nanosheets?|electrochemical)\b")
 # The weightier statements of an item: the most common or serious effects, the boxed warning.
 _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
-    AskedFor.ADVERSE_EFFECTS: _cue(r"\bmost (common|frequent)\w*|\bserious\b|\bboxed warning\b|\bfatal\b|\blife-threatening\b"),
+    # The effects most patients meet, and the boxed warning; "serious" alone is any of many.
+    AskedFor.ADVERSE_EFFECTS: _cue(r"\bmost (common|frequent)\w*|\bboxed warning\b"),
     AskedFor.DOSE: _cue(r"\brecommended (starting |usual |initial )?dos(e|age)\b|\bstarting dose\b|\bdosage range\b"),
     AskedFor.INTERACTION: _cue(r"\bavoid\w*\b|\bcontraindicated\b|\bdo not (exceed|use|take|combine)\b|\bshould be limited to\b"
                                r"|\bserotonin syndrome\b"),
     AskedFor.MAXIMUM_DOSE: _cue(r"\bnot (to )?exceed\b|\bmaximum\b|\bshould be limited to\b"),
-    AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"),
+    AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"
+                                    r"|\bonly if (clearly )?needed\b|\brecommended to continue\b"),
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b"),
     # Whom, in terms of a whole population: an age band or a risk level, not one disease's patients.
     AskedFor.INDICATION: _cue(r"\b(adults|persons|people|individuals|women|men|everyone|anyone)\b[^.;]{0,120}"
@@ -170,6 +181,21 @@ _SUPPLY_SECTION = _cue(r"\bhow supplied\b|\bstorage and handling\b|\bpackage lab
 
 def supply_section(section: str) -> bool:
     return bool(_SUPPLY_SECTION.search(section or ""))
+
+
+# What answers "is it safe in pregnancy / while breastfeeding?" beyond a contraindication: the
+# label's conditions of use, what is not known, transfer to the fetus or the milk, a guideline's
+# advice to continue.
+_PREGNANCY_SAFETY = _cue(r"\b(should|may|can) (only )?be used (during|in) (a )?pregnancy\b|\bonly if (clearly )?needed\b"
+                         r"|\bnot known (if|whether)\b|\b(have|has) not been (conducted|studied|established)\b"
+                         r"|\b(recommended|safe) to continue\b|\bcross(es|ing)? the placenta\b|\bplacental transfer\b"
+                         r"|\b(present|excreted|detected|transferred) in(to)? (human )?(breast )?milk\b|\bbreastfed infants?\b"
+                         r"|\bpregnancy (category|registry|exposure registry)\b|\bcompatible with breast-?feeding\b"
+                         r"|\b(benefits?|risks?) (of|to) the (fetus|infant|mother)\b")
+
+
+def pregnancy_safety(text: str) -> bool:
+    return bool(_PREGNANCY_SAFETY.search(text))
 
 
 def reports_study(text: str) -> bool:
@@ -234,6 +260,34 @@ def weight_bands(text: str) -> tuple[tuple[float, float], ...]:
     for match in _BAND_BELOW.finditer(rest):
         bands.append((0.0, float(match.group(1))))
     return tuple(bands)
+
+
+_KIDNEY = r"\b(?:eGFR|GFR|CrCl|creatinine clearance)\b[^.;\d]{0,30}?"
+_KIDNEY_RANGE = _cue(_KIDNEY + r"(\d+)\s*(?:-|–|to)\s*(?:<\s*)?(\d+)")
+_KIDNEY_FROM = _cue(_KIDNEY + r"(?:≥|>=|>|at least|above|over|greater than|more than) ?(\d+)\b(?! ?(?:-|–|to) ?\d)"
+                    r"(?: (?:mL/min\S*|or (?:more|greater|higher|above)))?")
+_KIDNEY_BELOW = _cue(_KIDNEY + r"(?:<|≤|=<|less than|below|under|falls below|drops below|decreases below) ?(\d+)")
+
+
+@lru_cache(maxsize=65_536)
+def kidney_bands(text: str) -> tuple[tuple[float, float], ...]:
+    """The kidney-function bands (eGFR or CrCl, mL/min) a sentence states, as [low, high)."""
+    bands = [(float(m.group(1)), float(m.group(2))) for m in _KIDNEY_RANGE.finditer(text)]
+    rest = _KIDNEY_RANGE.sub(" ", text)
+    bands += [(0.0, float(m.group(1))) for m in _KIDNEY_BELOW.finditer(rest)]
+    rest = _KIDNEY_BELOW.sub(" ", rest)
+    bands += [(float(m.group(1)), float("inf")) for m in _KIDNEY_FROM.finditer(rest)]
+    return tuple(bands)
+
+
+def kidney_fits(text: str, population: Population) -> bool | None:
+    """Whether a kidney-function band the sentence states holds the asked eGFR or CrCl; None
+    when either is missing."""
+    value = population.egfr if population.egfr is not None else population.crcl
+    bands = kidney_bands(text) if value is not None else ()
+    if not bands:
+        return None
+    return any(low <= value < high for low, high in bands)
 
 
 def weight_fits(text: str, population: Population) -> bool | None:
@@ -330,7 +384,9 @@ def _qualified(text: str, spans: list[tuple[int, int]], subject: AgentFrame) -> 
     return all(any(a < end and start < b for a, b in narrower) for start, end in spans)
 
 
-_CO_MEDICATION = _cue(r"\bconcomitant\w*|\bco-?administ\w*|\bin patients (taking|receiving|treated with)\b")
+_CO_MEDICATION = _cue(r"\bconcomitant\w*|\bco-?administ\w*|\bin patients (taking|receiving|treated with)\b"
+                      # "in clinical trials of another TNF blocker": not the drug asked about
+                      r"|\b(another|other) (TNF[- ]blockers?|drugs? in (this|the same) class|statins?|\w+ (inhibitors?|blockers?|antagonists?))\b")
 
 
 def names_other_agent(text: str, agents: list[AgentFrame]) -> bool:
@@ -338,8 +394,13 @@ def names_other_agent(text: str, agents: list[AgentFrame]) -> bool:
     statement holds with that co-medication ("with clarithromycin: do not exceed 20 mg")."""
     own = {n for a in agents for n in [*a.names, *(c for names in a.classes.values() for c in names)]}
     others = tuple(n for n in known_agents() if n not in own)
-    if _CO_MEDICATION.search(text):
-        return True
+    lowered = {n.lower() for n in own}
+    for match in _CO_MEDICATION.finditer(text):
+        # "in patients treated with LIPITOR" is the drug itself, not a co-medication
+        following = " ".join(_tokens(text[match.end():match.end() + 60])[:4])
+        if not (match.group(0).lower().startswith("in patients")
+                and any(following.startswith(n) for n in lowered)):
+            return True
     own_spans = name_spans(text, tuple(own))
     return any(not any(a < end and start < b for a, b in own_spans)
                for start, end in name_spans(text, others))

@@ -20,9 +20,11 @@ from medcite.synthesis.relevance import (
     groups_named,
     in_section,
     name_spans,
+    names_any,
     names_population,
     nonclinical_sentence,
     preclinical_sentence,
+    pregnancy_safety,
     states_item,
     supply_section,
 )
@@ -73,13 +75,14 @@ def _key(candidate: Candidate) -> tuple[int, str]:
 class FrameFit:
     """Fits of every candidate against one frame, computed once each."""
 
-    def __init__(self, frame: QuestionFrame, candidates: list[Candidate], has_terms: bool = False) -> None:
+    def __init__(self, frame: QuestionFrame, candidates: list[Candidate], terms: tuple[str, ...] = ()) -> None:
         self.frame = frame
         self.subjects = {s.concept_id: s for s in frame.subjects()}
         self.conditions = {c.concept_id for c in frame.conditions} if frame.agents else set()
         self._fits: dict[tuple[int, str], Fit] = {}
         self.candidates = candidates
-        self.has_terms = has_terms  # the question has words beyond the names of its subjects
+        self.terms = terms  # the question's words beyond the names of its subjects and the item
+        self.has_terms = bool(terms)
         self.human_evidence = any(
             not self.of(c).preclinical and self.of(c).about for c in candidates)
 
@@ -106,6 +109,9 @@ class FrameFit:
             states_item(quote, item)
         if item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and supply_section(candidate.evidence.passage.section):
             stated = False
+        population = self.frame.population
+        if item is AskedFor.CONTRAINDICATION and (population.pregnancy or population.lactation):
+            stated = stated or pregnancy_safety(quote)
         located = in_section(quote, candidate.evidence.passage.section)
         return Fit(about=about, population_ok=fits_population(located, self.frame.population),
                    names_population=names_population(located, self.frame.population),
@@ -148,6 +154,14 @@ class FrameFit:
         pool = [c for c in self.candidates if self.admissible(c) and self.of(c).is_about(subject.concept_id)
                 and (not item_required or self.answers(c))]
         return self.ranked(pool)
+
+    def on_condition(self, candidate: Candidate, condition_ids: set[str]) -> bool:
+        """About one of the conditions, in its words or under a heading that names it (a
+        label's "Heterozygous Familial Hypercholesterolemia in Pediatric Patients")."""
+        if condition_ids & self.of(candidate).about.keys():
+            return True
+        section = candidate.evidence.passage.section or ""
+        return any(names_any(section, tuple(self.subjects[c].names)) for c in condition_ids if c in self.subjects)
 
     @property
     def population_bound(self) -> bool:

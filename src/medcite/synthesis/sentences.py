@@ -50,6 +50,10 @@ _SECTION_WEIGHTS = (
 )
 _EDITORIAL = re.compile(r"^\(?(?:refer to|see (?:the|also|section|table|appendix)|for (?:more|additional|further) "
                         r"(?:information|details)|table \d|figure \d)", re.I)
+# The medication guide's standing lines, which name no effect and no instruction of their own.
+_BOILERPLATE = re.compile(r"^(?:these are not all (?:of )?the possible side effects|call your doctor for medical advice "
+                          r"about side effects|you (?:may|are encouraged to) report (?:negative )?side effects"
+                          r"|tell your (?:doctor|healthcare provider) if you have any side effect that bothers you)", re.I)
 _RECOMMENDS = re.compile(r"\b(recommends?|is recommended|are recommended|we suggest)\b", re.I)
 _TABLE_ROW = re.compile(r"\|.*\|")
 _LIST_MARK = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)")
@@ -101,11 +105,11 @@ def quotable(text: str) -> str | None:
         return None
     if len(text) > MAX_CHARS and not _RECOMMENDS.search(text):
         return None
-    if _TABLE_ROW.search(text) or text.endswith(":") or text.startswith("#"):
+    if _TABLE_ROW.search(text) or text.endswith((":", "?")) or text.startswith("#"):  # headings
         return None
     if not re.search(r"[a-z]", text) or len(text.split()) < 6:
         return None
-    if _EDITORIAL.match(text):  # a pointer to elsewhere in the source states nothing
+    if _EDITORIAL.match(text) or _BOILERPLATE.match(text):  # they state nothing of their own
         return None
     if instruction_like(text):  # text addressed to a model is data, never a clinical statement
         return None
@@ -148,7 +152,7 @@ def in_context(passage, index: int, quote: str) -> str:
 
 def concept_names(lowered_names: dict[str, list[str]], sentence: str) -> frozenset[str]:
     """The concepts whose (lower-case, non-empty) names the sentence contains as words."""
-    lowered = sentence.lower()
+    lowered = sentence.lower().replace("\u2019", "'")  # a label's "Crohn’s" is "Crohn's"
     return frozenset(cid for cid, names in lowered_names.items()
                      if any(_contains_word(lowered, n) for n in names))
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.relevance import (direction, emphasis_span, item_span, names_other_agent,
-                                         reports_study, weight_fits)
+                                         kidney_fits, reports_study, weight_fits)
 from medcite.synthesis import own_change
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import Candidate
@@ -194,7 +194,10 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     # A directive ("the recommended dose is") before a report of what a study gave.
     # "Antibiotics for pneumonia": a sentence on the agent in that condition counts as a word.
     conditions = {s.concept_id for s in fit.frame.conditions} if fit.frame.agents else set()
-    return min(best, key=lambda c: (-(min(c.term_hits, 3) + EMPHASIS_WORDS * fit.of(c).emphasised
+    # "The most common adverse reactions" answers "what are its side effects", not a question
+    # on one effect ("muscle pain"), whose words then decide.
+    weighs = not (fit.frame.asked_for is AskedFor.ADVERSE_EFFECTS and (fit.has_terms or conditions))
+    return min(best, key=lambda c: (-(min(c.term_hits, 3) + EMPHASIS_WORDS * (fit.of(c).emphasised and weighs)
                                       + bool(conditions & fit.of(c).about.keys())
                                       - STUDY_REPORT_WORDS * reports_study(c.quote)
                                       - TABLE_ROW_WORDS * ("|" in c.quote
@@ -202,6 +205,8 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
                                     _authority(c, fit.frame.asked_for), -fit.weight(c)))
 
 
+CONDITION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.DURATION, AskedFor.TIMING,
+                   AskedFor.FIRST_LINE, AskedFor.CONTRAINDICATION)
 LABEL_ITEMS = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
                AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING)
 
@@ -247,13 +252,32 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         # A population question rests on a sentence that names that population when one exists.
         named = [c for c in pool if fit.of(c).names_population]
         pool = named or pool
+    named = {s.concept_id for s in frame.conditions} if frame.agents else set()
+    if item is AskedFor.ADVERSE_EFFECTS and named:
+        # "Does Humira cause hair loss?": the verdict is on that effect, or says it is not found.
+        pool = [c for c in pool if named & fit.of(c).about.keys()]
+    elif item is AskedFor.ADVERSE_EFFECTS and fit.has_terms:
+        # The same when the effect is not a known condition: its words must be there.
+        pool = [c for c in pool if c.term_hits]
+    elif named and item in CONDITION_BOUND:
+        # "Humira for Crohn's disease": the dose for that indication when a sentence gives it,
+        # not the psoriasis dose.
+        pool = [c for c in pool if fit.on_condition(c, named)] or pool
     if not frame.agents and len(frame.conditions) >= 2:
         # "Does low thyroid contribute to weight gain?": a sentence on both, when there is one.
         pool = [c for c in pool if all(fit.of(c).is_about(s.concept_id) for s in frame.conditions)] or pool
+    population = frame.population
+    if population.egfr is not None or population.crcl is not None:
+        # "eGFR 25": a sentence whose eGFR range holds it first.
+        pool = [c for c in pool if kidney_fits(c.quote, population)] or pool
     lead = _strongest(fit, pool)
     if lead is None:
-        return _not_found(frame, subject)
-    return Verdict(headline=f"{subject}: {_quoted(lead, item)}", lead=lead)
+        return _not_found(frame, subject, fit)
+    headline = f"{subject}: {_quoted(lead, item)}"
+    if kidney_fits(lead.quote, population) is False:
+        value = f"eGFR {population.egfr:g}" if population.egfr is not None else f"CrCl {population.crcl:g}"
+        headline += f" \u2014 {value} lies outside that range, and no indexed source states what holds at {value}"
+    return Verdict(headline=headline, lead=lead)
 
 
 def _own_change(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
@@ -366,8 +390,12 @@ def _reporting(n: int, finding: str, noun: str = "") -> str:
     return f"{n}{noun} report{'s' if n == 1 else ''} {finding}"
 
 
-def _not_found(frame: QuestionFrame, subject: str) -> Verdict:
+def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) -> Verdict:
     item = frame.asked_for
     wanted = "an answer to this question" if item is AskedFor.GENERAL else item.phrase
+    if item is AskedFor.ADVERSE_EFFECTS and frame.agents and frame.conditions:
+        wanted = " or ".join(c.name for c in frame.conditions) + " as an adverse effect"
+    elif item is AskedFor.ADVERSE_EFFECTS and fit is not None and fit.terms:
+        wanted = " ".join(fit.terms) + " as an adverse effect"
     return Verdict(headline=f"{subject}: no indexed source states {wanted}", level="none",
                    facts=[f"No indexed source states {wanted} for {subject[:1].lower() + subject[1:]}."])
