@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sign_in_concurrency", 4, "Password checks one server process runs at once (argon2 "
             "takes 64 MiB each); a sign-in that finds none free within half a second is "
             "answered 503 busy.", int),
+    Setting("request_read_timeout", 10.0, "Seconds a client has to send a whole request (head "
+            "and body), counted from when it connects or its previous response ends; a slower "
+            "one is cut off (408), so connections trickling bytes cannot pile up.", float),
     Setting("debug", False, "Let an error raise with its Python traceback instead of the "
             "one-line 'error: ...' message and exit code (for developers).", bool),
     Setting("shared_data", "../shared/data", "Folder of the shared evaluation sets that "

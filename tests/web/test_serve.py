@@ -32,3 +32,68 @@ def test_serve_believes_forwarded_headers_only_from_configured_proxies(home, mon
     assert CliRunner().invoke(cli, ["serve", "--workers", "2"]).exit_code == 0
     assert (calls[-1]["proxy_headers"], calls[-1]["forwarded_allow_ips"]) == (True, "10.0.0.7")
     assert calls[-1]["workers"] == 2
+
+
+def test_serve_bounds_request_heads_and_slow_clients(home, monkeypatch):
+    import pickle
+
+    import uvicorn
+
+    from medcite.web.server import MAX_HEAD_BYTES, BoundedH11Protocol, BoundedHttpToolsProtocol
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.setenv("MEDCITE_REQUEST_READ_TIMEOUT", "7.5")
+    assert CliRunner().invoke(cli, ["serve", "--workers", "2"]).exit_code == 0
+    options = calls[-1]
+    http = pickle.loads(pickle.dumps(options["http"]))  # as it travels to a worker process
+    assert http.func in (BoundedH11Protocol, BoundedHttpToolsProtocol)
+    assert http.keywords == {"read_timeout": 7.5, "max_head_bytes": MAX_HEAD_BYTES}
+    assert options["h11_max_incomplete_event_size"] == MAX_HEAD_BYTES
+    assert options["timeout_keep_alive"] == 5
+
+
+def test_medcite_serve_with_two_workers(home, store):
+    """The real command, two worker processes: heads are bounded in each, and the sign-in limit
+    is the deployment's, whichever worker a request reaches."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from medcite.review import UserAccounts
+    from tests.web.live import free_port, sign_in
+
+    UserAccounts(store).add_user("rita", "correct horse battery", "reviewer")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "medcite.cli", "serve", "--port", str(port),
+                               "--workers", "2"], env={**os.environ, "MEDCITE_DEBUG": ""},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "medcite serve exited"
+            assert time.monotonic() < deadline, "medcite serve did not start within 60 s"
+            try:
+                if httpx.get(url + "/policy", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        statuses = []
+        for i in range(11):  # a new connection each time, so both workers take some
+            with httpx.Client(base_url=url, timeout=30) as client:
+                forged = {"X-Forwarded-For": f"203.0.113.{i}"}
+                statuses.append(sign_in(client, "rita", "a wrong guess", headers=forged).status_code)
+        assert statuses == [401] * 10 + [429], statuses
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"GET /policy HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n")
+            sock.settimeout(10)
+            assert sock.recv(100).startswith(b"HTTP/1.1 431 ")
+        assert httpx.get(url + "/policy", timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

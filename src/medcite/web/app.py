@@ -32,10 +32,12 @@ from medcite.web import api, pages
 from medcite.web.render import TEMPLATES
 from medcite.web.security import (
     MAX_BODY_BYTES,
+    MAX_HEADERS,
     SECURITY_HEADERS,
     SESSION_COOKIE,
     SESSION_MAX_AGE,
     BodyLimitMiddleware,
+    HeaderLimitMiddleware,
     SecurityHeadersMiddleware,
     csrf_token,
     secret_key,
@@ -108,6 +110,12 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def _too_many_headers(scope: Scope, limit: int) -> Response:
+    return error_response(Request(scope), 431, "request_header_fields_too_large",
+                          f"the request has {len(scope['headers'])} header fields; at most "
+                          f"{limit} are accepted")
+
+
 def _too_large(scope: Scope, limit: int) -> Response:
     return error_response(Request(scope), 413, "request_too_large",
                           f"the request body is larger than {limit // 1024} kB")
@@ -148,6 +156,7 @@ def create_app(settings: Settings | None = None, store: SQLiteStore | None = Non
 
     # Added innermost first: headers wrap everything, the session is there for error pages.
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES, too_large=_too_large)
+    app.add_middleware(HeaderLimitMiddleware, limit=MAX_HEADERS, too_many=_too_many_headers)
     app.add_middleware(SessionMiddleware, secret_key=secret_key(settings),
                        session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax")
     app.add_middleware(SecurityHeadersMiddleware)

@@ -1,4 +1,4 @@
-"""Web security: the signing key, CSRF tokens, body limits and response headers.
+"""Web security: the signing key, CSRF tokens, header and body limits, response headers.
 
 Sessions are Starlette's signed cookies (itsdangerous, HttpOnly, SameSite=Lax). Every visitor's
 session carries a CSRF token, so anonymous forms (ask, follow-up, sign in) are protected too; a
@@ -25,6 +25,8 @@ SESSION_COOKIE = "medcite_session"
 SESSION_MAX_AGE = 12 * 60 * 60
 CSRF_FIELD = "csrf_token"
 MAX_BODY_BYTES = 64 * 1024
+# Header fields accepted per request (the server bounds the head's size, web.server).
+MAX_HEADERS = 100
 # Numbers from clients end up as SQLite integers, which are signed 64-bit.
 MAX_VERSION = 2**63 - 1
 
@@ -143,6 +145,23 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeaderLimitMiddleware:
+    """Refuses a request with more than ``limit`` header fields before any handler runs: each
+    field is parsed and searched again by every layer that reads headers."""
+
+    def __init__(self, app: ASGIApp, *, limit: int,
+                 too_many: Callable[[Scope, int], Response]) -> None:
+        self.app = app
+        self.limit = limit
+        self.too_many = too_many
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and len(scope["headers"]) > self.limit:
+            await self.too_many(scope, self.limit)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:
