@@ -369,6 +369,7 @@ class Population(BaseModel):
     egfr: float | None = None  # mL/min/1.73 m2
     crcl: float | None = None  # mL/min
     renal_impairment: bool = False
+    dialysis: bool = False  # kidney failure on dialysis: below every eGFR range a source states
     hepatic_impairment: bool = False
     weight_kg: float | None = None  # a child's weight decides a weight-banded dose
     species: str | None = None  # a non-human patient ("dog"): indexed evidence is on people

@@ -350,3 +350,11 @@ def test_kidney_function_bands_are_read_from_text(text, bands):
 def test_medication_guide_boilerplate_and_headings_are_never_quoted(text):
     from medcite.synthesis.sentences import quotable
     assert quotable(text) is None
+
+
+def test_dialysis_is_read_as_below_every_stated_egfr_range(engine):
+    article = answer(engine, "Is metformin safe on dialysis?")
+    assert article.frame.population.dialysis
+    assert "on dialysis" in article.headline
+    # a quoted eGFR range must not read as covering dialysis
+    assert re.search(r"lies outside that range|no indexed source", article.headline), article.headline

@@ -88,6 +88,7 @@ _PREGNANT = _cue(r"\b(pregnan\w*|expecting a baby|trimester|gestation\w*)\b")
 _LACTATION = _cue(r"\b(breast-?\s?feed\w*|breast-?fed|nursing (mother|my baby|a baby)|lactat\w*|breast ?milk)\b")
 _RENAL = _cue(r"\b(kidney (disease|failure|impairment|problems?|function)|renal (impairment|failure|insufficiency|"
               r"disease|function)|ckd|dialysis|egfr|crcl|creatinine clearance)\b")
+_DIALYSIS = _cue(r"\b(dialysis|haemodialysis|hemodialysis|end-stage (renal|kidney) disease|esrd|eskd|kidney failure)\b")
 _EGFR = _cue(r"\begfr\b[^0-9]{0,25}(\d{1,3}(?:\.\d)?)")
 _CRCL = _cue(r"\b(crcl|creatinine clearance)\b[^0-9]{0,25}(\d{1,3}(?:\.\d)?)")
 # A body weight ("a 20 kg child", "weighs 44 lbs"), not a dose per kilogram ("10 mg/kg").
@@ -146,6 +147,7 @@ def population(question: str) -> Population:
         "egfr": float(egfr.group(1)) if egfr else None,
         "crcl": float(crcl.group(2)) if crcl else None,
         "renal_impairment": bool(_RENAL.search(question)),
+        "dialysis": bool(_DIALYSIS.search(question)),
         "hepatic_impairment": bool(_HEPATIC.search(question)),
         "weight_kg": _weight_kg(question),
         "species": _species(question),

@@ -284,6 +284,8 @@ def kidney_fits(text: str, population: Population) -> bool | None:
     """Whether a kidney-function band the sentence states holds the asked eGFR or CrCl; None
     when either is missing."""
     value = population.egfr if population.egfr is not None else population.crcl
+    if value is None and population.dialysis:
+        value = 10.0  # on dialysis the eGFR is below 15
     bands = kidney_bands(text) if value is not None else ()
     if not bands:
         return None

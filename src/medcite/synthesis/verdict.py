@@ -79,7 +79,8 @@ def _population_words(frame: QuestionFrame) -> str:
     if population.renal_impairment:
         value = f"eGFR {population.egfr:g}" if population.egfr is not None else (
             f"CrCl {population.crcl:g}" if population.crcl is not None else "")
-        parts.append("with reduced kidney function" + (f" ({value})" if value else ""))
+        parts.append("on dialysis" if population.dialysis and not value
+                     else "with reduced kidney function" + (f" ({value})" if value else ""))
     if population.hepatic_impairment:
         parts.append("with liver impairment")
     if population.species:
@@ -267,7 +268,7 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         # "Does low thyroid contribute to weight gain?": a sentence on both, when there is one.
         pool = [c for c in pool if all(fit.of(c).is_about(s.concept_id) for s in frame.conditions)] or pool
     population = frame.population
-    if population.egfr is not None or population.crcl is not None:
+    if population.egfr is not None or population.crcl is not None or population.dialysis:
         # "eGFR 25": a sentence whose eGFR range holds it first.
         pool = [c for c in pool if kidney_fits(c.quote, population)] or pool
     lead = _strongest(fit, pool)
@@ -275,8 +276,10 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         return _not_found(frame, subject, fit)
     headline = f"{subject}: {_quoted(lead, item)}"
     if kidney_fits(lead.quote, population) is False:
-        value = f"eGFR {population.egfr:g}" if population.egfr is not None else f"CrCl {population.crcl:g}"
-        headline += f" \u2014 {value} lies outside that range, and no indexed source states what holds at {value}"
+        value = f"eGFR {population.egfr:g}" if population.egfr is not None else (
+            f"CrCl {population.crcl:g}" if population.crcl is not None else None)
+        outside, at = (value, f"at {value}") if value else ("Dialysis (eGFR below 15)", "on dialysis")
+        headline += f" \u2014 {outside} lies outside that range, and no indexed source states what holds {at}"
     return Verdict(headline=headline, lead=lead)
 
 
