@@ -4,15 +4,22 @@ keys that do not depend on where a record sits. Real records, written to tmp_pat
 from __future__ import annotations
 
 import gzip
+import itertools
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from medcite.errors import IngestInputError
 from medcite.ingest.pubmed import PubmedIngestor
-from medcite.ingest.runner import ingest_paths
+from medcite.ingest.runner import file_fingerprint, ingest_paths
 from medcite.models import Document
 from tests.store.test_ingest_runner import consistency
 
@@ -66,4 +73,92 @@ def test_truncated_file_keeps_every_record_read_before_the_cut(store, tmp_path, 
     (failure,) = report.file_errors
     assert str(path) in failure and "truncated" in failure
     assert stored_keys(store.location) == expected
+    consistency(store.location)
+
+
+# -- a file rewritten while it is ingested is read again ---------------------------------------
+
+
+def _documents(location: Path) -> int:
+    try:
+        with sqlite3.connect(location, timeout=1) as conn:
+            return conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_file_rewritten_while_ingested_is_read_again(tmp_path, pubmed_1970s):
+    head, records = pubmed_records(pubmed_1970s, 1100)
+    old = pubmed_file(head, records)
+    new = pubmed_file(head, [re.sub(r"<ArticleTitle>", "<ArticleTitle>[revised] ", r, count=1)
+                             for r in records])
+    path = tmp_path / "pubmed.xml"
+    path.write_text(old, encoding="utf-8")
+    old_fingerprint = file_fingerprint(path)
+    home = tmp_path / "home"
+    location = home / "medcite.sqlite"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "medcite.cli.__main__", "ingest", "--quiet", "--batch-size", "50",
+         str(path)], env={**os.environ, "MEDCITE_HOME": str(home)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _documents(location) < 50:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        # Rewritten in place (as an editor or a download does) while the ingest is held still.
+        os.kill(process.pid, signal.SIGSTOP)
+        written_before = _documents(location)
+        with open(path, "r+", encoding="utf-8") as fh:
+            fh.truncate()
+            fh.write(new)
+        os.kill(process.pid, signal.SIGCONT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert written_before < 1000, "the rewrite should land mid-file"
+    assert process.returncode == 0, stderr
+    assert "read again 1 file(s) that changed while being ingested: pubmed.xml" in stdout, stdout
+    with sqlite3.connect(location) as conn:
+        titles = [r[0] for r in conn.execute("SELECT title FROM documents")]
+        done = {r[0] for r in conn.execute("SELECT fingerprint FROM ingested_files")}
+    assert titles and all(t.startswith("[revised] ") for t in titles), "a mix of both versions"
+    assert len(titles) == len({re.search(r"<PMID[^>]*>(\d+)<", r).group(1) for r in records})
+    assert done == {file_fingerprint(path)} and old_fingerprint not in done
+    consistency(str(location))
+
+
+def test_a_file_that_keeps_changing_is_reported_not_marked(store, tmp_path, shared_data):
+    """A writer appends to the file all through the ingest: after one second reading the file
+    is reported as failed, and nothing marks it ingested."""
+    source = shared_data / "ngc_guideline_summaries_public" / "ngc_summaries_public_subset.jsonl"
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    path = tmp_path / "growing.jsonl"
+    path.write_text("".join(lines[:40]), encoding="utf-8")
+    stop = threading.Event()
+
+    def append() -> None:
+        for n in itertools.count():
+            if stop.wait(0.005):
+                return
+            line = lines[40 + n % 60].replace('"ngc_id": "', f'"ngc_id": "copy{n}-', 1)
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(line)
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    try:
+        report = ingest_paths(store, [path], progress=False)
+    finally:
+        stop.set()
+        writer.join()
+    (failure,) = report.file_errors
+    assert str(path) in failure and "changed while it was being ingested" in failure
+    assert report.reread == [str(path)]
+    with sqlite3.connect(store.location) as conn:
+        assert conn.execute("SELECT count(*) FROM ingested_files").fetchone()[0] == 0
     consistency(store.location)

@@ -47,6 +47,7 @@ class IngestReport:
     title_only: int = 0
     record_errors: list[RecordError] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
+    reread: list[str] = field(default_factory=list)  # files that changed while being read
     # Condition names the records offered (name -> synonyms), and how many the vocabulary took.
     condition_names: dict[str, list[str]] = field(default_factory=dict)
     conditions_learned: int = 0
@@ -72,6 +73,10 @@ class IngestReport:
             lines.append(f"articles flagged: {o.flagged} article version(s) cite a deleted or "
                          f"replaced document; {len(self.reverified)} re-verified, "
                          f"{unsupported} statement(s) no longer supported")
+        if self.reread:
+            lines.append(f"read again {len(self.reread)} file(s) that changed while being "
+                         f"ingested: {', '.join(Path(p).name for p in self.reread[:5])}"
+                         f"{' ...' if len(self.reread) > 5 else ''}")
         if self.not_corpus:
             lines.append(f"skipped {len(self.not_corpus)} file(s) in folders that are not a corpus "
                          f"format: {', '.join(self.not_corpus[:5])}{' ...' if len(self.not_corpus) > 5 else ''}")
@@ -115,10 +120,17 @@ def expand_paths(specs: Iterable[str | Path]) -> dict[Path, bool]:
 
 def file_fingerprint(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:  # unreadable, or removed while being ingested
+        raise IngestInputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     return digest.hexdigest()
+
+
+# A file that changed while it was read is read again this many times, then reported.
+_REREADS = 1
 
 
 def ingest_paths(
@@ -147,12 +159,21 @@ def ingest_paths(
                         raise
                     report.not_corpus.append(path.name)
                     continue
-                bar.set_postfix_str(f"{path.name} ({ingestor.name})", refresh=False)
-                outcome, errors_before = BatchOutcome(), len(report.record_errors)
-                ingest_records(store, parsed(ingestor, path), report, bar, batch_size, outcome,
-                               source=str(path))
-                if len(report.record_errors) == errors_before:
-                    store.mark_file_done(fingerprint, str(path), outcome)
+                for attempt in range(_REREADS + 1):
+                    bar.set_postfix_str(f"{path.name} ({ingestor.name})", refresh=False)
+                    changed = _ingest_file(store, path, ingestor, fingerprint, report, bar,
+                                           batch_size)
+                    if changed is None:
+                        break
+                    if attempt == _REREADS:
+                        raise IngestInputError(
+                            f"{path}: the file changed while it was being ingested, again on "
+                            "the second reading; it is not marked as ingested (rerun once "
+                            "nothing writes to it)")
+                    report.reread.append(str(path))
+                    fingerprint, ingestor = changed, detect(path)
+                    if store.file_done(fingerprint):  # its new content is already stored
+                        break
             except StoreError:
                 raise  # the store, not this file: every other file would fail the same way
             except MedciteError as exc:
@@ -167,6 +188,32 @@ def reverify_flagged(store: Store, report: IngestReport) -> None:
     from medcite.review.flags import reverify_pending
 
     report.reverified.extend(reverify_pending(store))  # type: ignore[arg-type]
+
+
+def _ingest_file(store: Store, path: Path, ingestor: Ingestor, fingerprint: str,
+                 report: IngestReport, bar: tqdm, batch_size: int) -> str | None:
+    """Ingest one file read as ``fingerprint`` and mark it done when it went in whole. If the
+    file changed while it was read, its records may mix two versions: nothing is marked, and
+    its new fingerprint is returned so that the caller reads it again (what was written stays,
+    and the second reading replaces it by key)."""
+    outcome, errors_before = BatchOutcome(), len(report.record_errors)
+    failure: MedciteError | None = None
+    try:
+        ingest_records(store, parsed(ingestor, path), report, bar, batch_size, outcome,
+                       source=str(path))
+    except StoreError:
+        raise
+    except MedciteError as exc:
+        failure = exc  # truncated or invalid, perhaps only because it was being rewritten
+    now = file_fingerprint(path)
+    if now != fingerprint:
+        del report.record_errors[errors_before:]  # errors of a torn read, not of the file
+        return now
+    if failure is not None:
+        raise failure
+    if len(report.record_errors) == errors_before:
+        store.mark_file_done(fingerprint, str(path), outcome)
+    return None
 
 
 def parsed(ingestor: Ingestor, path: Path) -> Iterator[ParsedRecord]:
