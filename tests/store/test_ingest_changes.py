@@ -7,6 +7,7 @@ import gzip
 import itertools
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 
 from medcite.errors import IngestInputError
 from medcite.ingest.pubmed import PubmedIngestor
+from medcite.ingest.paths import expand_paths
 from medcite.ingest.runner import file_fingerprint, ingest_paths
 from medcite.models import Document
 from tests.store.test_ingest_runner import consistency
@@ -162,3 +164,38 @@ def test_a_file_that_keeps_changing_is_reported_not_marked(store, tmp_path, shar
     with sqlite3.connect(store.location) as conn:
         assert conn.execute("SELECT count(*) FROM ingested_files").fetchone()[0] == 0
     consistency(store.location)
+
+
+# -- a glob over a folder with a symlink loop finishes, each real file once -------------------
+
+
+def _looped_tree(root: Path, samples: Path) -> set[str]:
+    """Two real MedQuAD files, two links back up the tree, a second link to a file and one to
+    a folder: what a corpus assembled with `ln -s` looks like."""
+    (root / "a" / "b").mkdir(parents=True)
+    first, second = sorted(samples.glob("*.xml"))[:2]
+    shutil.copy(first, root / "a" / "x.xml")
+    shutil.copy(second, root / "a" / "b" / "y.xml")
+    (root / "a" / "b" / "loop").symlink_to(root / "a", target_is_directory=True)
+    (root / "a" / "b" / "up").symlink_to(root, target_is_directory=True)
+    (root / "z.xml").symlink_to(root / "a" / "x.xml")
+    (root / "alias").symlink_to(root / "a" / "b", target_is_directory=True)
+    return {str(root / "a" / "x.xml"), str(root / "a" / "b" / "y.xml")}
+
+
+def test_glob_and_folder_with_symlink_loops_finish_and_read_each_file_once(tmp_path, shared_data):
+    real = _looped_tree(tmp_path / "corpus", shared_data / "medquad" / "xml_samples")
+    home = tmp_path / "home"
+    result = subprocess.run(  # before, glob's ** followed the loops without end
+        [sys.executable, "-m", "medcite.cli.__main__", "ingest", "--quiet",
+         str(tmp_path / "corpus" / "**" / "*.xml")],
+        env={**os.environ, "MEDCITE_HOME": str(home)}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "files: 2 read" in result.stdout, result.stdout
+    with sqlite3.connect(home / "medcite.sqlite") as conn:
+        done = {r[0] for r in conn.execute("SELECT path FROM ingested_files")}
+    assert {os.path.realpath(p) for p in done} == real
+
+    assert set(map(str, expand_paths([tmp_path / "corpus"]))) == real
+    both = expand_paths([tmp_path / "corpus" / "z.xml", tmp_path / "corpus"])
+    assert len(both) == 2 and both[tmp_path / "corpus" / "z.xml"] is True

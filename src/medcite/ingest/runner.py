@@ -8,13 +8,12 @@ and so converges to the same store, with no duplicates.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import multiprocessing
 import os
 import signal
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tqdm import tqdm
 from medcite.errors import IngestInputError, MedciteError, StoreError
 from medcite.ingest.base import Ingestor, ParsedRecord
 from medcite.ingest.formats import UnrecognisedFormatError, detect
+from medcite.ingest.paths import expand_paths
 from medcite.models import Deletion, Document, RecordError
 from medcite.settings import Settings
 from medcite.store.base import BatchOutcome, Store
@@ -94,28 +94,6 @@ class IngestReport:
         if self.condition_names:
             self.conditions_learned = learn_conditions(self.condition_names.items(), settings)
         return self.conditions_learned
-
-
-def expand_paths(specs: Iterable[str | Path]) -> dict[Path, bool]:
-    """Files named directly or matched by globs (value True), or found under folders
-    (recursively; value False), in a stable order. A spec that matches nothing is an error,
-    not a silent no-op."""
-    found: dict[Path, bool] = {}
-    for spec in specs:
-        path = Path(spec)
-        if path.is_file():
-            found[path] = True
-        elif path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not child.name.startswith("."):
-                    found.setdefault(child, False)
-        else:
-            files = [m for m in sorted(Path(m) for m in glob.glob(str(spec), recursive=True)) if m.is_file()]
-            if not files:
-                raise IngestInputError(f"{spec}: no such file, folder or matching glob")
-            for file in files:
-                found[file] = True
-    return found
 
 
 def file_fingerprint(path: Path) -> str:
