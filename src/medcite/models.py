@@ -49,7 +49,7 @@ class Document(BaseModel):
 
     ``key`` is the stable identity used for idempotent re-ingestion, e.g. ``pmid:34092821``,
     ``pmc:PMC3166277``, ``spl:<set id>``, ``guideline:apa_mdd_2023/pharmacotherapy``,
-    ``medquad:GARD/0000004-1``.
+    ``medquad:GARD/0000004-1~<8 hex of the question's SHA-1>``.
     """
 
     key: str

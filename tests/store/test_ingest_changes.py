@@ -20,9 +20,11 @@ import pytest
 
 from medcite.errors import IngestInputError
 from medcite.ingest.pubmed import PubmedIngestor
+from medcite.ingest.medquad import MedquadJsonlIngestor
 from medcite.ingest.paths import expand_paths
 from medcite.ingest.runner import file_fingerprint, ingest_paths
 from medcite.models import Document
+from medcite.store import SQLiteStore
 from tests.store.test_ingest_runner import consistency
 
 
@@ -199,3 +201,82 @@ def test_glob_and_folder_with_symlink_loops_finish_and_read_each_file_once(tmp_p
     assert set(map(str, expand_paths([tmp_path / "corpus"]))) == real
     both = expand_paths([tmp_path / "corpus" / "z.xml", tmp_path / "corpus"])
     assert len(both) == 2 and both[tmp_path / "corpus" / "z.xml"] is True
+
+
+# -- MedQuAD keys are the pair's own, wherever it sits -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cancergov_lines(shared_data: Path) -> list[str]:
+    """The real CancerGov pairs (their qids repeat within the source: one qid per condition)."""
+    path = shared_data / "medquad" / "medquad_answered.jsonl"
+    return [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+            if '"source": "CancerGov"' in line]
+
+
+def test_medquad_pairs_split_over_two_files_give_the_same_documents(tmp_path, cancergov_lines):
+    whole = tmp_path / "whole" / "cancergov.jsonl"
+    whole.parent.mkdir()
+    whole.write_text("".join(cancergov_lines), encoding="utf-8")
+    split = tmp_path / "split"
+    split.mkdir()
+    (split / "1.jsonl").write_text("".join(cancergov_lines[0::2]), encoding="utf-8")
+    (split / "2.jsonl").write_text("".join(cancergov_lines[1::2]), encoding="utf-8")
+    keys = []
+    for name, paths in (("a", [whole]), ("b", [split])):
+        store = SQLiteStore(tmp_path / name / "medcite.sqlite")
+        report = ingest_paths(store, paths, progress=False)
+        assert not report.failed
+        keys.append(stored_keys(store.location, "medquad:"))
+        store.close()
+    assert len(keys[0]) == len(cancergov_lines) == 729  # 42 pairs share 8 qids
+    assert keys[1] == keys[0]  # before: the repeats of each half collided
+
+
+def _old_key_documents(path: Path) -> list[Document]:
+    """The file's documents keyed as before migration 0013: repeats "~2", "~3" in file order."""
+    seen: dict[str, int] = {}
+    documents = []
+    for doc in MedquadJsonlIngestor().parse(path):
+        base = doc.key.split("~")[0]
+        seen[base] = seen.get(base, 0) + 1
+        old = base if seen[base] == 1 else f"{base}~{seen[base]}"
+        documents.append(doc.model_copy(update={"key": old}))
+    return documents
+
+
+def test_migration_rekeys_a_stored_medquad_corpus_in_place(tmp_path, cancergov_lines):
+    path = tmp_path / "cancergov.jsonl"
+    path.write_text("".join(cancergov_lines), encoding="utf-8")
+    location = tmp_path / "home" / "medcite.sqlite"
+    store = SQLiteStore(location)
+    store.write_batch(_old_key_documents(path))  # a store filled before the new keys
+    store.close()
+    with sqlite3.connect(location) as conn:  # ... and opened before migration 0013 existed
+        conn.execute("DELETE FROM schema_migrations WHERE name = '0013_medquad_identity_keys'")
+        old_keys = {r[0]: r[1] for r in conn.execute("SELECT key, id FROM documents")}
+        passages_before = conn.execute("SELECT count(*), max(id) FROM passages").fetchone()
+    assert "medquad:CancerGov/0000013_2-1~2" in old_keys
+
+    store = SQLiteStore(location)  # opening applies the migration
+    new_keys = {d.key for d in MedquadJsonlIngestor().parse(path)}
+    assert stored_keys(str(location)) == new_keys
+    with sqlite3.connect(location) as conn:  # re-keyed in place: same rows, same passages
+        assert sorted(r[0] for r in conn.execute("SELECT id FROM documents")) == sorted(old_keys.values())
+        assert conn.execute("SELECT count(*), max(id) FROM passages").fetchone() == passages_before
+
+    # An article citing an old key still finds the document and its passages under it.
+    old = "medquad:CancerGov/0000013_2-1~2"
+    record = store.document(old)
+    assert record is not None and record.key in new_keys and record.id == old_keys[old]
+    cited = store.passages_of(old)
+    assert cited and all(p.key.startswith(old + "#") for p in cited)
+    assert [p.text for p in cited] == [p.text for p in store.passages_of(record.key)]
+
+    # Ingesting the pairs again adds and replaces nothing: no duplicates under the new keys.
+    report = ingest_paths(store, [path], progress=False)
+    o = report.outcome
+    assert (o.added, o.replaced, o.unchanged) == (0, 0, 729), report.summary_lines()
+    assert len(stored_keys(str(location))) == 729
+    store.close()
+    consistency(str(location))

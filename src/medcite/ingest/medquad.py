@@ -2,14 +2,20 @@
 
 One ``Document`` per answered pair, titled with the question, its answer as one section
 labelled with the question type. Question ids repeat across sources (GARD and GHR both have
-"0000004-1") and, in a few CancerGov documents, within one source, so the key is
-``medquad:<source code>/<qid>`` with "~2", "~3" ... appended to repeats in file order. Pairs
-without an answer (the MedlinePlus subsets had theirs removed for copyright) are skipped and
-counted in ``skipped``.
+"0000004-1") and, in a few CancerGov documents, within one source (one qid for the same
+question about each of several conditions), so a pair is identified by its source, its qid and
+its question: the key is ``medquad:<source code>/<qid>~<first 8 hex of SHA-1 of the question
+as stored (the title)>``, e.g. ``medquad:GARD/0000004-1~1f0e9c3a``. It depends on the record
+alone, never on where it sits in its file, so the same pairs split over two files give the
+same documents. (Until migration 0013 a repeat was keyed "~2", "~3" in file order; that
+migration re-keys stored MedQuAD documents in place and keeps each old key as an alias, so
+articles citing it still verify.) Pairs without an answer (the MedlinePlus subsets had theirs
+removed for copyright) are skipped and counted in ``skipped``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,17 +44,11 @@ SOURCES = {
 }
 
 
-class _Keys:
-    """Stable, unique keys within one file: repeats get "~2", "~3" in file order."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, int] = {}
-
-    def __call__(self, source: str, qid: str) -> str:
-        base = f"medquad:{source}/{qid}"
-        count = self.seen.get(base, 0) + 1
-        self.seen[base] = count
-        return base if count == 1 else f"{base}~{count}"
+def medquad_key(source: str, qid: str, question: str) -> str:
+    """The pair's own identity: source, qid and the question (migration 0013 computes the same
+    from a stored key and title; change both together, or never)."""
+    digest = hashlib.sha1(collapse(question).encode()).hexdigest()[:8]
+    return f"medquad:{source}/{qid}~{digest}"
 
 
 # UMLS semantic types of the Disorders group: a focus of one of these types is a condition the
@@ -90,7 +90,6 @@ class MedquadXmlIngestor:
         path = Path(path)
         root = parse_xml_tree(path).getroot()
         self.skipped = 0
-        keys = _Keys()
         documents = [root] if root.tag == "Document" else list(root.iter("Document"))
         for doc in documents:
             source = (doc.get("source") or "").strip()
@@ -110,7 +109,7 @@ class MedquadXmlIngestor:
                     yield RecordError(path=str(path), record_id=f"{doc.get('id')}/{ordinal}",
                                       message="QAPair without a question or its qid")
                     continue
-                yield _document(keys(source, qid), source, question,
+                yield _document(medquad_key(source, qid, question), source, question,
                                 question_el.get("qtype") or "", answer, doc.get("url"), focus,
                                 synonyms, disorder)
 
@@ -132,7 +131,6 @@ class MedquadJsonlIngestor:
     def parse(self, path: Path) -> Iterator[ParsedRecord]:
         path = Path(path)
         self.skipped = 0
-        keys = _Keys()
         for lineno, row in iter_json_lines(path):
             if isinstance(row, str):
                 yield RecordError(path=str(path), record_id=f"line {lineno}", message=row)
@@ -149,7 +147,8 @@ class MedquadJsonlIngestor:
             source = _str(row.get("source")).strip()
             synonyms = row.get("synonyms") if isinstance(row.get("synonyms"), list) else []
             types = row.get("semantic_types") if isinstance(row.get("semantic_types"), list) else []
-            yield _document(keys(source, qid), source, question, _str(row.get("qtype")), answer,
+            yield _document(medquad_key(source, qid, question), source, question,
+                            _str(row.get("qtype")), answer,
                             _str(row.get("url")), _str(row.get("focus")),
                             [_str(s) for s in synonyms], bool(DISORDER_TYPES & set(map(_str, types))))
 

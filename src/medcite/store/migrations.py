@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from medcite.store import audit
+from medcite.store.rekey import medquad_identity_keys
 
 # A migration is SQL, or a function for steps SQL cannot do (hashing existing rows).
 Step = str | Callable[[sqlite3.Connection], None]
@@ -377,6 +378,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
         """,
     ),
     ("0012_source_change_flags", _SOURCE_CHANGE_FLAGS),
+    ("0013_medquad_identity_keys", medquad_identity_keys),
 ]
 
 

@@ -41,6 +41,7 @@ from medcite.models import (
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
 from medcite.store.flags import Change, flag_changes
 from medcite.store.migrations import apply_migrations
+from medcite.store.rekey import aliases_of, current_key
 
 T = TypeVar("T")
 
@@ -217,7 +218,10 @@ class SQLiteStore:
                 continue
             if current:
                 doc_id, old_hash, old_revision = current
-                if old_hash == digest:
+                if old_hash == digest or self._same_under_old_key(conn, record, old_hash):
+                    if old_hash != digest:  # hashed under its old key: rehash, change nothing
+                        conn.execute("UPDATE documents SET content_hash = ? WHERE id = ?",
+                                     (digest, doc_id))
                     outcome.unchanged += 1
                     continue
                 if record.revision < old_revision:
@@ -236,6 +240,13 @@ class SQLiteStore:
         if outcome.added or outcome.replaced or outcome.deleted:
             conn.execute("UPDATE corpus_generation SET generation = generation + 1")
         return outcome
+
+    @staticmethod
+    def _same_under_old_key(conn: sqlite3.Connection, record: Document, stored_hash: str) -> bool:
+        """Whether the stored document is this one, hashed before it was re-keyed (the key is
+        part of the content hash); see store/rekey.py."""
+        return any(content_hash(record.model_copy(update={"key": alias})) == stored_hash
+                   for alias in aliases_of(conn, record.key))
 
     @staticmethod
     def _delete(conn: sqlite3.Connection, doc_id: int) -> None:
@@ -355,8 +366,13 @@ class SQLiteStore:
         )
 
     def document(self, key: str) -> DocumentRecord | None:
+        """The document stored under ``key``, or under the key it has had since, when ``key``
+        is an old one (store/rekey.py)."""
         with self.reading() as conn:
             row = conn.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE key = ?", (key,)).fetchone()
+            if row is None and (current := current_key(conn, key)):
+                row = conn.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE key = ?",
+                                   (current,)).fetchone()
         return self._record(row) if row else None
 
     def documents(self, ids: Sequence[int]) -> dict[int, DocumentRecord]:
@@ -402,10 +418,13 @@ class SQLiteStore:
             return dict(rows_in(conn, "SELECT id, document_id FROM passages WHERE id IN ({marks})", ids))
 
     def passages_of(self, document_key: str) -> list[Passage]:
+        """A document's passages; asked by an old key, they read under that key, as the
+        article citing them wrote it ("<old key>#<ordinal>")."""
+        select = self._PASSAGE_SELECT + "WHERE d.key = ? ORDER BY p.ordinal"
         with self.reading() as conn:
-            rows = conn.execute(
-                self._PASSAGE_SELECT + "WHERE d.key = ? ORDER BY p.ordinal", (document_key,)
-            ).fetchall()
+            rows = conn.execute(select, (document_key,)).fetchall()
+            if not rows and (current := current_key(conn, document_key)):
+                rows = [(r[0], document_key, *r[2:]) for r in conn.execute(select, (current,))]
         return [self._passage(row) for row in rows]
 
     def _without_common(self, conn: sqlite3.Connection, phrases: list[str]) -> list[str]:
