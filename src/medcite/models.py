@@ -338,6 +338,7 @@ class AskedFor(StrEnum):
     FIRST_LINE = "first_line"
     COMPARISON = "comparison"
     DEFINITION = "definition"
+    SYMPTOMS = "symptoms"  # how it shows: symptoms and signs
     MECHANISM = "mechanism"
     GENERAL = "general"
 
@@ -354,7 +355,7 @@ _ASKED_PHRASES = {
     AskedFor.INDICATION: "who should receive it",
     AskedFor.INTERACTION: "an interaction", AskedFor.ADVERSE_EFFECTS: "adverse effects",
     AskedFor.EFFICACY: "whether it works", AskedFor.FIRST_LINE: "a first-line choice",
-    AskedFor.COMPARISON: "a comparison", AskedFor.DEFINITION: "a definition",
+    AskedFor.COMPARISON: "a comparison", AskedFor.DEFINITION: "a definition", AskedFor.SYMPTOMS: "its symptoms",
     AskedFor.MECHANISM: "a mechanism", AskedFor.GENERAL: "an answer",
 }
 

@@ -346,6 +346,8 @@ def test_kidney_function_bands_are_read_from_text(text, bands):
     "These are not all the possible side effects with HUMIRA.",
     "What are the possible side effects of HUMIRA?",
     "Call your doctor for medical advice about side effects.",
+    "Signs and Symptoms Approximate number of patients (when available) Abdominal aortic aneurysm - "
+    "The Human Phenotype Ontology (HPO) has collected information on how often a sign occurs.",
 ])
 def test_medication_guide_boilerplate_and_headings_are_never_quoted(text):
     from medcite.synthesis.sentences import quotable
@@ -358,3 +360,23 @@ def test_dialysis_is_read_as_below_every_stated_egfr_range(engine):
     assert "on dialysis" in article.headline
     # a quoted eGFR range must not read as covering dialysis
     assert re.search(r"lies outside that range|no indexed source", article.headline), article.headline
+
+
+@pytest.mark.parametrize(("question", "wanted"), [
+    ("What are the symptoms of anemia?", r"fatigue"),
+    # a class asked about is named by its members
+    ("What antibiotic is first-line for community-acquired pneumonia in adults?", r"[Aa]moxicillin|[Dd]oxycycline"),
+    # a guideline on the condition is about it: its targets are the condition's
+    ("What is the target blood pressure for adults with diabetes?", r"130/80"),
+    ("How often should adults be screened for high blood pressure?", r"annual|every \d|years"),
+])
+def test_more_kinds_of_question_get_the_asked_thing(engine, question, wanted):
+    headline = answer(engine, question).headline
+    assert re.search(wanted, headline), headline
+
+
+def test_an_adult_age_range_is_not_a_childrens_group():
+    from medcite.synthesis.relevance import groups_named
+    assert "child" not in groups_named("when they are aged 40 to 75 years")
+    assert "child" in groups_named("in children aged 2 to 5 years")
+    assert "child" not in groups_named("adults under 65 years")

@@ -27,6 +27,10 @@ from medcite.retrieval.analysis import analyse, follow_up
     ("Is a 70-year-old a candidate for bariatric surgery?", AskedFor.INDICATION),
     ("Who should not take atorvastatin?", AskedFor.CONTRAINDICATION),
     ("What statin intensity is recommended for primary prevention?", AskedFor.FIRST_LINE),
+    ("What are the symptoms of meningitis?", AskedFor.SYMPTOMS),
+    ("How do I know if I have the flu?", AskedFor.SYMPTOMS),
+    ("How often should adults be screened for high blood pressure?", AskedFor.INDICATION),
+    ("Is aspirin recommended for primary prevention in adults aged 70?", AskedFor.INDICATION),
 ])
 def test_the_asked_for_item(vocabulary, question, item):
     assert analyse(question, vocabulary).frame.asked_for is item

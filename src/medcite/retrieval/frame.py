@@ -14,7 +14,7 @@ import re
 
 from medcite.models import AgentFrame, AskedFor, AskedNumber, Correction, Population, QuestionFrame
 from medcite.vocab import Mention
-from medcite.vocab.classes import classes_of
+from medcite.vocab.classes import class_members, classes_of
 from medcite.vocab.salts import counter_ions
 
 AGENT_KINDS = ("drug", "supplement")
@@ -44,7 +44,10 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"\bwho (should|needs?|qualif\w*|is eligible|are eligible|is a candidate|benefits? (most )?from)\b"
         r"|\bwhich (patients|adults|people|persons|women|men|children|individuals|groups?)\b[^?.]{0,40}"
         r"\b(should|need|qualify|are eligible|benefit)\b|\b(candidates?|eligib\w*) for\b"
-        r"|\bindications? for\b|\bwho is (it )?(recommended|indicated) for\b")),
+        r"|\bindications? for\b|\bwho is (it )?(recommended|indicated) for\b"
+        r"|\bhow often should\b[^?.]{0,40}\b(screen\w*|test\w*|check\w*|examin\w*|measur\w*)"
+        r"|\bshould\b[^?.]{0,40}\bbe (screened|tested|vaccinated|immuni[sz]ed)\b"
+        r"|^\s*(is|are)\b[^?.]{0,40}\b(recommended|advised|indicated) (for|in)\b")),
     (AskedFor.THRESHOLD, _cue(
         r"\bthreshold\b|\bcut-?offs?\b|\bat what (level|value|point|risk|score|egfr|a1c|age)\b"
         r"|\b(falls?|drops?|rises?|goes) (below|under|above|over)\b|\bbelow \d|\babove \d"
@@ -71,9 +74,11 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                    r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b")),
     (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b"
                             r"|\bimprov\w*|\bbenefits?\b|\bbeneficial\b|\breduce\w*|\bprevent\w*|\bsupport\w*\b")),
+    (AskedFor.SYMPTOMS, _cue(r"\b(symptoms?|signs?) (of|for)\b|\bwhat (are|is) the (first |early |warning |common )?(symptoms?|signs?)\b"
+                            r"|\bhow (do|can|would) (i|you|we) (know|tell) if\b|\bwhat does\b[^?]{0,40}\bfeel like\b")),
     (AskedFor.DEFINITION, _cue(r"^\s*(what|who) (exactly )?(is|are) (a |an |the )?[^?]{2,60}\??\s*$|\bwhat does\b[^?]*\bmean\b"
                               r"|\btell me (more )?about\b"
-                              r"|\bdefin\w*|\bmeaning of\b|\bsymptoms? of\b|\bwhat causes\b")),
+                              r"|\bdefin\w*|\bmeaning of\b|\bwhat causes\b")),
 )
 
 _INFANT = _cue(r"\b(infants?|bab(y|ies)|newborns?|neonat\w*|\d+[- ]?(month|week|day)s?[- ]?old)\b")
@@ -207,6 +212,8 @@ def subject_frame(mention: Mention, names: list[str]) -> AgentFrame:
                                    *concept.forms, *names] if n and n.strip()]
     kept = [n for n in dict.fromkeys(lowered)
             if n == concept.name.lower() or (not set(n.split()) <= salts and len(n) >= 3)]
+    # A class asked about ("what antibiotic ...") is named by its members ("amoxicillin").
+    kept += [m for m in class_members(concept.name) if m not in kept]
     classes = classes_of(concept.name, *concept.synonyms) if concept.kind == "drug" else {}
     return AgentFrame(concept_id=concept.id, name=concept.name, kind=concept.kind,
                       form=mention.form, names=kept, classes=classes)

@@ -33,6 +33,7 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.FIRST_LINE: ("first-line", "first line", "recommended", "preferred", "treatment"),
     AskedFor.COMPARISON: ("compared", "versus", "than"),
     AskedFor.DEFINITION: ("is a", "is an", "refers to", "inflammation", "condition"),
+    AskedFor.SYMPTOMS: ("symptoms", "signs", "include", "may have"),
     AskedFor.MECHANISM: ("mechanism", "inhibits", "blocks", "receptor"),
 }
 POPULATION_WORDS = {

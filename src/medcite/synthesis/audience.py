@@ -144,6 +144,7 @@ _ASKED = {
     AskedFor.FIRST_LINE: "about the first treatment to try for {x}",
     AskedFor.COMPARISON: "how {x} compare",
     AskedFor.DEFINITION: "what {x} is",
+    AskedFor.SYMPTOMS: "how {x} shows itself",
     AskedFor.MECHANISM: "how {x} works",
     AskedFor.GENERAL: "about {x}",
 }

@@ -69,6 +69,8 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                               r"|\bmainstay\b|\bstandard (therapy|treatment)\b|\btreated with\b|\btreatment (is|includes|options)\b"),
     AskedFor.COMPARISON: _cue(r"\bcompared\b|\bversus\b|\bvs\.?\b|\bthan\b|\bsuperior\b|\binferior\b|\bsimilar\w*\b|\bequally\b"
                               r"|\bdiffer\w*\b|\bnon-?inferior\w*|\bequivalent\b"),
+    AskedFor.SYMPTOMS: _cue(r"\bsymptoms?\b|\bsigns\b|\bmay (include|have|experience|notice|feel)\b|\bpresents? with\b"
+                            r"|\bcharacteri[sz]ed by\b|\bcomplain\w* of\b"),
     AskedFor.MECHANISM: _cue(r"\bworks? by\b|\bmechanism\w*|\binhibit\w*|\bblock\w*|\bbind\w*|\bantagonis\w*|\bagonis\w*"
                              r"|\bacts? (on|by|as)\b|\breceptors?\b|\benzyme\w*|\breuptake\b|\bpathway\b"),
 }
@@ -92,7 +94,9 @@ _NEGATIVE = _cue(r"\b(no (significant |clear |consistent )?(effect|difference|be
 # Populations a sentence can be about.
 _GROUPS: dict[str, re.Pattern[str]] = {
     "child": _cue(r"\b(child(ren|hood)?|p(a)?ediatric\w*|infants?|neonat\w*|newborns?|toddlers?|adolescents?|kids?"
-                  r"|young children|school-?age\w*|boys|girls|under (age )?\d+ years|aged? \d+ (months|to \d+ years))\b"),
+                  r"|young children|school-?age\w*|boys|girls|under (age )?([1-9]|1[0-8]) years"
+                  # "aged 2 to 5 years", never "aged 40 to 75 years"
+                  r"|aged? ([0-9]|1[0-7]) (months|to ([0-9]|1[0-8]) years))\b"),
     "adult": _cue(r"\b(adults?|adult patients|men and women|elderly|older (adults|patients|people)|postmenopausal|aged (≥|>=)? ?(18|19|[2-9]\d))\b"),
     "pregnancy": _cue(r"\b(pregnan\w*|trimester|gestation\w*|prenatal|antenatal|obstetric\w*)\b"),
     "lactation": _cue(r"\b(breast-?\s?feed\w*|breast ?milk|lactat\w*|nursing (mothers|women|infants))\b"),
@@ -162,9 +166,11 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"
                                     r"|\bonly if (clearly )?needed\b|\brecommended to continue\b"),
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b"),
-    # Whom, in terms of a whole population: an age band or a risk level, not one disease's patients.
-    AskedFor.INDICATION: _cue(r"\b(adults|persons|people|individuals|women|men|everyone|anyone)\b[^.;]{0,120}"
-                              r"\b(aged|years?|risk|older|younger)\b|\baged \d+"),
+    AskedFor.SYMPTOMS: _cue(r"\b(most (common|frequent)|main|classic) (\w+ ){0,3}(symptoms?|signs?)\b"),
+    # A formal recommendation of whom, as a whole population: an age band or a risk level, not
+    # one disease's patients.
+    AskedFor.INDICATION: _cue(r"^(?=.*\brecommend)(?:.*\b(adults|persons|people|individuals|women|men|everyone|anyone)\b"
+                              r"[^.;]{0,120}\b(aged|years?|risk|older|younger)\b|.*\baged \d+)"),
 }
 
 
@@ -309,8 +315,12 @@ class Aboutness:
 
 
 def document_subject(document: DocumentRecord, subject: AgentFrame) -> bool:
-    """The document is the agent's own label, or a consumer page on the agent or condition."""
-    if document.source_type not in (SourceType.DRUG_LABEL, SourceType.CONSUMER_HEALTH):
+    """The document is the agent's own label, a consumer page on the agent or condition, or a
+    guideline on the condition ("Standards of Care in Diabetes": its targets are for diabetes)."""
+    own = (SourceType.DRUG_LABEL, SourceType.CONSUMER_HEALTH)
+    if subject.kind not in ("drug", "supplement"):
+        own += (SourceType.GUIDELINE,)
+    if document.source_type not in own:
         return False
     return names_any(document.title, tuple(subject.names))
 

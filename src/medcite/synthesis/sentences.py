@@ -48,12 +48,16 @@ _SECTION_WEIGHTS = (
     (re.compile(r"method|design|setting|participant|patients and|material", re.I), 0.5),
     (re.compile(r"background|introduction|objective|purpose|aim|context|importance", re.I), 0.6),
 )
-_EDITORIAL = re.compile(r"^\(?(?:refer to|see (?:the|also|section|table|appendix)|for (?:more|additional|further) "
+_EDITORIAL = re.compile(r"^\(?(?:refer to|see (?:the|also|section|table|appendix)|in (?:other|separate|previous|related) recommendation statements|for (?:more|additional|further) "
                         r"(?:information|details)|table \d|figure \d)", re.I)
 # The medication guide's standing lines, which name no effect and no instruction of their own.
 _BOILERPLATE = re.compile(r"^(?:these are not all (?:of )?the possible side effects|call your doctor for medical advice "
                           r"about side effects|you (?:may|are encouraged to) report (?:negative )?side effects"
-                          r"|tell your (?:doctor|healthcare provider) if you have any side effect that bothers you)", re.I)
+                          r"|tell your (?:doctor|healthcare provider) if you have any side effect that bothers you"
+                          # a reference page's pointer to the table that follows it
+                          r"|[^.]{0,80}\bprovides the following list\b|signs and symptoms approximate number of patients"
+                          r"|.{0,300}\bhuman phenotype ontology\b)", re.I)
+_LEAD_IN = re.compile(r"\b(?:include|includes|including|such as|the following|as follows|are)\s*[:\-–]?$", re.I)
 _RECOMMENDS = re.compile(r"\b(recommends?|is recommended|are recommended|we suggest)\b", re.I)
 _TABLE_ROW = re.compile(r"\|.*\|")
 _LIST_MARK = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)")
@@ -111,6 +115,8 @@ def quotable(text: str) -> str | None:
         return None
     if _EDITORIAL.match(text) or _BOILERPLATE.match(text):  # they state nothing of their own
         return None
+    if _LEAD_IN.search(text):  # "Signs of dehydration include" with its list cut off
+        return None
     if instruction_like(text):  # text addressed to a model is data, never a clinical statement
         return None
     return text
@@ -148,6 +154,15 @@ def in_context(passage, index: int, quote: str) -> str:
         return quote
     begin = start if start < spans[index].start else offset
     return text[begin:end].strip()
+
+
+def with_its_list(passage, index: int) -> str | None:
+    """A list's lead-in ("Common symptoms include") quoted with the list that follows it, as
+    one verbatim span, or None when there is no list to take."""
+    spans = passage.sentences
+    if index + 1 >= len(spans):
+        return None
+    return quotable(passage.text[spans[index].start:spans[index + 1].end].strip())
 
 
 def concept_names(lowered_names: dict[str, list[str]], sentence: str) -> frozenset[str]:
@@ -253,9 +268,12 @@ def candidates_from(
             label = inline_label(raw) or label  # a label holds until the next one
             where = section_weight(label)
             quote = quotable(raw)
+            if quote is None and _LEAD_IN.search(raw.strip()):
+                quote = with_its_list(item.passage, index)
+            elif quote is not None:
+                quote = in_context(item.passage, index, quote)
             if quote is None:
                 continue
-            quote = in_context(item.passage, index, quote)
             concepts = concept_names(lowered_names, quote)
             if asked_forms and concepts & asked_forms.keys():
                 concepts = frozenset(c for c in concepts if c not in asked_forms

@@ -30,7 +30,8 @@ EMPHASIS_WORDS = 1.5  # an emphasised statement counts as this many of the quest
 STUDY_REPORT_WORDS = 3  # a report of what a study gave counts against it as this many
 TABLE_ROW_WORDS = 2  # so does a flattened table row, whose cells lose their column headings
 # Clause ends: a semicolon, a dash, a full stop after a word (not "St." or "e.g.").
-_CLAUSE_BREAK = re.compile(r";\s+|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|(?<=\])\.\s+(?=[A-Z])|\s+\u2014\s+|:\s+(?=[A-Z])")
+# Clause breaks; a colon after a list's lead-in ("symptoms may include: ...") is not one.
+_CLAUSE_BREAK = re.compile(r";\s+|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|(?<=\])\.\s+(?=[A-Z])|\s+\u2014\s+|(?<!include)(?<!includes)(?<!following)(?<! are)(?<!follows):\s+(?=[A-Z])")
 _CONDITION_INTRO = re.compile(r"^(?:in|for|among) (?:patients|adults|children|women|people)\b[^,]{0,60},"
                               r"|^(?:if|when|unless)\b[^,]{0,60},", re.I)
 _CROSS_REFERENCE = re.compile(r"\s*[\[(]see [^\])]*[\])]?.*$", re.I)
@@ -216,7 +217,7 @@ def _authority(candidate: Candidate, item: AskedFor) -> int:
     """The evidence hierarchy, except that a definition is best taken from a reference page and
     a dose, contraindication, interaction or adverse effect from the drug's label."""
     source = candidate.evidence.document.source_type
-    if item is AskedFor.DEFINITION and source is SourceType.CONSUMER_HEALTH:
+    if item in (AskedFor.DEFINITION, AskedFor.SYMPTOMS) and source is SourceType.CONSUMER_HEALTH:
         return -1
     if item in LABEL_ITEMS and source is SourceType.DRUG_LABEL:
         return -1

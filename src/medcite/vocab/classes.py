@@ -41,6 +41,20 @@ def classes_of(*names: str) -> dict[str, list[str]]:
     return found
 
 
+@cache
+def _members() -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for member, classes in _table()[1].items():
+        for cls in classes:
+            found.setdefault(cls, []).append(member)
+    return {cls: tuple(m) for cls, m in found.items()}
+
+
+def class_members(class_name: str) -> tuple[str, ...]:
+    """The drugs of one class ("amoxicillin", ... for "antibiotics"); empty for a non-class."""
+    return _members().get(class_name.lower(), ())
+
+
 def class_names(class_name: str) -> list[str]:
     """The names of one class ("ssri", "ssris", ...); empty for an unknown class."""
     return _table()[0].get(class_name.lower(), [])
