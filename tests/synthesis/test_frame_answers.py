@@ -380,3 +380,23 @@ def test_an_adult_age_range_is_not_a_childrens_group():
     assert "child" not in groups_named("when they are aged 40 to 75 years")
     assert "child" in groups_named("in children aged 2 to 5 years")
     assert "child" not in groups_named("adults under 65 years")
+
+
+@pytest.mark.parametrize(("question", "wanted", "wrong"), [
+    # a condition-only question is answered by the drugs its sources name
+    ("What is the first-line treatment for hypertension?", r"thiazide|ACE|calcium channel|diuretic", r"^$"),
+    # "how is X treated" asks for the treatment; a preferred severity score is none
+    ("How is community-acquired pneumonia treated?", r"[Aa]moxicillin|[Dd]oxycycline|macrolide|antibiotic",
+     r"CURB-65|Severity Index"),
+])
+def test_a_treatment_question_is_answered_with_a_treatment(engine, question, wanted, wrong):
+    headline = answer(engine, question).headline
+    assert re.search(wanted, headline) and not re.search(wrong, headline), headline
+
+
+def test_a_first_line_statement_names_a_treatment():
+    from medcite.synthesis.relevance import states_item
+    assert not states_item("The Work Group recommends shared decision-making to enhance patient "
+                           "knowledge and satisfaction.", AskedFor.FIRST_LINE)
+    assert states_item("The Work Group recommends the use of thiazide-type diuretics for the "
+                       "treatment of hypertension.", AskedFor.FIRST_LINE)

@@ -66,7 +66,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.FIRST_LINE, _cue(r"\bfirst[- ]line\b|\bdrug of choice\b|\btreatment of choice\b|\bpreferred\b"
                               r"|\binitial (treatment|therapy|drug)\b|\bbest (drug|medication|medicine|treatment|antibiotic)\b"
                               r"|\bwhat (drug|medication|medicine|antibiotic|treatment)s?\b[^?.]{0,30}\b(for|to treat|should|is used)\b"
-                              r"|\bhow (is|are|do you|to) (treat|manage)\w*\b|\btreatments? for\b"
+                              r"|\bhow (is|are|do you|to|should|can)\b[^?.]{0,50}\b(treat|manag)\w*\b|\btreatments? for\b"
                               # "What statin intensity is recommended for ...?": the recommended choice
                               r"|\b(what|which)\b[^?.]{0,40}\b(is|are) (recommended|advised|preferred)\b")),
     (AskedFor.ADVERSE_EFFECTS, _cue(r"\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"

@@ -64,8 +64,9 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.EFFICACY: _cue(r"\beffective\w*|\befficacy\b|\bimprov\w+|\breduc\w+|\bsignificant\w*|\bbenefi\w+|\bno (significant )?"
                             r"(difference|effect)|\bdid not\b|\bsuperior\b|\binferior\b|\bresponse\b|\bremission\b|\bbetter\b"
                             r"|\bworse\b|\bdecreas\w+|\bincreas\w+|\bprevent\w*|\bhelp\w*"),
+    # A recommendation of a treatment: "the recommendations ... are organized" is none.
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\binitial (therapy|treatment)\b|\bpreferred\b|\b(treatment|drug) of choice\b"
-                              r"|\brecommend\w*|\bshould be (used|treated|given|offered|started)\b|\b(is|are) indicated\b"
+                              r"|\brecommends?\b(?! against)|\b(is|are) recommended\b|\brecommended (as|for|first|initial)\b|\bshould be (used|treated|given|offered|started)\b|\b(is|are) indicated\b"
                               r"|\bmainstay\b|\bstandard (therapy|treatment)\b|\btreated with\b|\btreatment (is|includes|options)\b"),
     AskedFor.COMPARISON: _cue(r"\bcompared\b|\bversus\b|\bvs\.?\b|\bthan\b|\bsuperior\b|\binferior\b|\bsimilar\w*\b|\bequally\b"
                               r"|\bdiffer\w*\b|\bnon-?inferior\w*|\bequivalent\b"),
@@ -80,7 +81,11 @@ _CRITERION = _cue(r"\b(adults?|aged?|years?|born|risk|persons?|people|individual
 ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
     AskedFor.ADVERSE_EFFECTS: frozenset({"side", "effects", "effect", "adverse", "reactions", "reaction",
                                          "cause", "causes", "causing"}),
+    AskedFor.FIRST_LINE: frozenset({"first", "line", "treatment", "treatments", "therapy", "initial", "best",
+                                    "preferred", "choice"}),
 }
+_TREATMENT = _cue(r"\b(therapy|therapies|treatment|medications?|medicines?|drugs?|agents?|psychotherapy|surgery|diet"
+                   r"|exercise|lifestyle|antibiotics?|insulin|vaccin\w*|monotherapy|pharmacotherapy|inhibitors?|blockers?)\b")
 _DEFINITION = _cue(r"\b(is|are) (a|an|the|one of|any|common|rare|inflammation|infection|swelling|when)\b|\brefers? to\b"
                    r"|\bis (defined|characteri[sz]ed) as\b|\bmeans\b|\bcaused by\b")
 
@@ -226,7 +231,18 @@ def emphasis_span(text: str, item: AskedFor) -> str | None:
     """The words that make the sentence a weightier statement of the item ("should be avoided")."""
     pattern = _EMPHASIS.get(item)
     match = pattern.search(text) if pattern else None
+    if match and item is AskedFor.FIRST_LINE and not names_treatment(text):
+        return None  # "PSI is preferred over CURB-65" prefers a score, not a treatment
     return match.group(0) if match else None
+
+
+_NAMED_TREATMENT = _cue(r"\b(psychotherapy|surgery|diet|exercise|lifestyle|insulin|cognitive behavio\w* therapy|CBT"
+                        r"|physical therapy|radiotherapy|chemotherapy)\b")
+
+
+def names_treatment(text: str) -> bool:
+    """The sentence names a drug, a drug class or a named kind of therapy."""
+    return bool(_NAMED_TREATMENT.search(text) or name_spans(text, known_agents()))
 
 
 def in_section(quote: str, section: str) -> str:
@@ -437,6 +453,10 @@ def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) ->
     if item is AskedFor.INDICATION:
         # "who should" is answered by a recommendation that names whom: an age, a risk, a group.
         return bool(_ITEM_CUES[item].search(text) and _CRITERION.search(text))
+    if item is AskedFor.FIRST_LINE:
+        # ... and "what is first-line" by one that names a treatment, not "shared decision-making".
+        return bool(_ITEM_CUES[item].search(text) and (
+            _TREATMENT.search(text) or name_spans(text, known_agents())))
     return bool(_ITEM_CUES[item].search(text))
 
 

@@ -187,8 +187,9 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     if not fit.frame.population.stated:
         # An unqualified question is about adults in general: not the paediatric maximum.
         stated = [c for c in stated if not fit.of(c).subgroup] or stated
-    if not fit.frame.combination:
-        # Nor the dose that holds with a co-medication nobody asked about.
+    if fit.frame.agents and not fit.frame.combination:
+        # Nor the dose that holds with a co-medication nobody asked about (a question on a
+        # condition alone is answered by the drugs it names).
         stated = [c for c in stated if not names_other_agent(c.quote, fit.frame.agents)] or stated
     best = fit.ranked(stated)[:LEAD_POOL]
     # The question's own words ("starting dose", "live vaccines") and the weightier statement of
