@@ -400,3 +400,16 @@ def test_a_first_line_statement_names_a_treatment():
                            "knowledge and satisfaction.", AskedFor.FIRST_LINE)
     assert states_item("The Work Group recommends the use of thiazide-type diuretics for the "
                        "treatment of hypertension.", AskedFor.FIRST_LINE)
+
+
+def test_a_duration_is_a_span_of_time_from_the_guideline_on_the_condition(engine):
+    headline = answer(engine, "How long should anticoagulation continue after a first DVT?").headline
+    assert re.search(r"\d+\s?[–-]\s?\d+ months", headline), headline
+
+
+def test_a_course_for_another_condition_is_never_the_answer(engine):
+    """No indexed source gives an amoxicillin course for strep throat; the pneumonia
+    guideline's 5 days is not offered instead."""
+    article = answer(engine, "How long should I take amoxicillin for strep throat?")
+    assert "no indexed source states a duration" in article.headline, article.headline
+    assert "5 days" not in article.headline

@@ -171,6 +171,8 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"
                                     r"|\bonly if (clearly )?needed\b|\brecommended to continue\b"),
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b"),
+    # A duration stated as a span of time, not the word "duration"
+    AskedFor.DURATION: _cue(r"\b\d+\s?(–|-|to)\s?\d+\s?(days|weeks|months|years)\b|\b(for|of) (at least )?\d+ (days|weeks|months|years)\b"),
     AskedFor.SYMPTOMS: _cue(r"\b(most (common|frequent)|main|classic) (\w+ ){0,3}(symptoms?|signs?)\b"),
     # A formal recommendation of whom, as a whole population: an age band or a risk level, not
     # one disease's patients.

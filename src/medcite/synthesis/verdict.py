@@ -264,8 +264,10 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         pool = [c for c in pool if c.term_hits]
     elif named and item in CONDITION_BOUND:
         # "Humira for Crohn's disease": the dose for that indication when a sentence gives it,
-        # not the psoriasis dose.
-        pool = [c for c in pool if fit.on_condition(c, named)] or pool
+        # not the psoriasis dose; without one, a label's or reference page's general statement,
+        # never a guideline or study on another condition (the pneumonia course for strep throat).
+        pool = [c for c in pool if fit.on_condition(c, named)] or [
+            c for c in pool if c.evidence.document.source_type in (SourceType.DRUG_LABEL, SourceType.CONSUMER_HEALTH)]
     if not frame.agents and len(frame.conditions) >= 2:
         # "Does low thyroid contribute to weight gain?": a sentence on both, when there is one.
         pool = [c for c in pool if all(fit.of(c).is_about(s.concept_id) for s in frame.conditions)] or pool
@@ -400,6 +402,8 @@ def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) 
     wanted = "an answer to this question" if item is AskedFor.GENERAL else item.phrase
     if item is AskedFor.ADVERSE_EFFECTS and frame.agents and frame.conditions:
         wanted = " or ".join(c.name for c in frame.conditions) + " as an adverse effect"
+    elif item in CONDITION_BOUND and frame.agents and frame.conditions:
+        wanted += " in " + " or ".join(c.name for c in frame.conditions)
     elif item is AskedFor.ADVERSE_EFFECTS and fit is not None and fit.terms:
         wanted = " ".join(fit.terms) + " as an adverse effect"
     return Verdict(headline=f"{subject}: no indexed source states {wanted}", level="none",
