@@ -413,3 +413,20 @@ def test_a_course_for_another_condition_is_never_the_answer(engine):
     article = answer(engine, "How long should I take amoxicillin for strep throat?")
     assert "no indexed source states a duration" in article.headline, article.headline
     assert "5 days" not in article.headline
+
+
+def test_a_maximum_is_a_directive_not_what_a_trial_gave(engine):
+    """The Humira label states no maximum dose: a trial's dose, a measured Cmax or a
+    co-medication's cap ('prednisone ... 10 mg/day maximum') is not offered as one."""
+    headline = answer(engine, "What is the maximum dose of Humira?").headline
+    assert "no indexed source states a maximum dose" in headline, headline
+
+
+@pytest.mark.parametrize("text", [
+    "In the first three phases of the study, HUMIRA was administered based on body surface area.",
+    "Doses up to 10 mg/kg have been administered to patients in clinical trials.",
+    "The pharmacokinetics of adalimumab were linear over the dose range of 0.5 to 10.0 mg/kg.",
+])
+def test_what_a_study_gave_or_measured_is_a_study_report(text):
+    from medcite.synthesis.relevance import reports_study
+    assert reports_study(text)

@@ -30,7 +30,7 @@ def _cue(pattern: str) -> re.Pattern[str]:
 # A quantity given, not a concentration measured ("19.7 µg/mL in cord blood").
 _QUANTITY = r"\d+(?:[.,]\d+)?\s?(?:-|–|to)?\s?\d*(?:[.,]\d+)?\s?(?:mg|mcg|µg|g|ml|mL|units?|IU|mEq|mmol)\b(?!\s?/\s?(?:m?L|ml|dL)\b)(?:\s?/\s?(?:kg|day|d|m2|dose))*"
 _DOSE = _cue(_QUANTITY)
-_CAP = _cue(r"\b(dos(e|age) range|not (to )?exceed\w*|exceed\w*|maximum|max\.?|up to|no more than|at most|should not be (increased|more)"
+_CAP = _cue(r"\b(dos(e|age) range|increas\w* (the )?(dose|dosage|dosing frequency)( of \w+)? to|not (to )?exceed\w*|exceed\w*|maximum|max\.?|up to|no more than|at most|should not be (increased|more)"
             r"|limit(ed)? (to|the dose)|highest (recommended )?dose|do not (use|give|take) more)\b")
 _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.TIMING: _cue(r"\b(with|without) (food|meals?)|\b(before|after) (meals?|food|eating|breakfast|bedtime)"
@@ -183,8 +183,10 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
 
 # A sentence that reports what a study did or measured rather than what to do ("29 patients
 # received ...", "trough concentrations were ...").
-_STUDY_REPORT = _cue(r"\bin (a|an|one|this|the) (\w+ ){0,3}(study|studies|trial|trials)\b|\bwere randomi[sz]ed\b"
+_STUDY_REPORT = _cue(r"\bin (a|an|one|this|the) (\w+ ){0,5}(study|studies|trial|trials)\b|\bwere randomi[sz]ed\b"
+                     r"|\bin (clinical|controlled|randomi[sz]ed|open-label) (\w+ )?trials\b"
                      r"|\b(steady-state|trough|peak|serum|plasma) (\w+ ){0,2}concentrations?\b|\bCmax\b|\bAUC\b"
+                     r"|\bpharmacokinetics? (of|were|was)\b|\b(patients|subjects) (were )?enrolled\b|\bopen-label\b"
                      r"|\bpatients (received|were (given|treated|evaluated))\b|\b(was|were|have been|has been) evaluated\b")
 
 

@@ -187,10 +187,20 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     if not fit.frame.population.stated:
         # An unqualified question is about adults in general: not the paediatric maximum.
         stated = [c for c in stated if not fit.of(c).subgroup] or stated
+    if fit.frame.asked_for is AskedFor.MAXIMUM_DOSE:
+        # A maximum is a directive: what a trial happened to give, or a drug level measured, is
+        # none ("no indexed source states a maximum dose" is the honest answer then).
+        stated = [c for c in stated if not reports_study(c.quote)]
+        if not stated:
+            return None
     if fit.frame.agents and not fit.frame.combination:
         # Nor the dose that holds with a co-medication nobody asked about (a question on a
         # condition alone is answered by the drugs it names).
-        stated = [c for c in stated if not names_other_agent(c.quote, fit.frame.agents)] or stated
+        own = [c for c in stated if not names_other_agent(c.quote, fit.frame.agents)]
+        # a cap is the asked drug's own, never the prednisone maximum of a trial's co-medication
+        stated = own if fit.frame.asked_for is AskedFor.MAXIMUM_DOSE else (own or stated)
+        if not stated:
+            return None
     best = fit.ranked(stated)[:LEAD_POOL]
     # The question's own words ("starting dose", "live vaccines") and the weightier statement of
     # the item ("do not exceed") first, then the source that is the authority on it.
