@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("debug", False, "Let an error raise with its Python traceback instead of the "
             "one-line 'error: ...' message and exit code (for developers).", bool),
     Setting("shared_data", "../shared/data", "Folder of the shared evaluation sets that "
-            "'medcite eval' reads (MedicationQA, PubMedQA); --data overrides it."),
+            "'medcite eval' reads (MedicationQA, PubMedQA, MEDIQA 2019); --data overrides it."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

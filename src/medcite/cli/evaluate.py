@@ -33,3 +33,22 @@ def retrieval(data: str | None, task: str, dense: bool, queries: int | None) -> 
     from medcite.evaluation.retrieval import run
 
     run(_data_dir(data), task=task, dense=dense, queries=queries, echo=click.echo)
+
+
+@evaluate.command()
+@click.option("--data", help="The shared data folder (default: $MEDCITE_SHARED_DATA or ../shared/data).")
+@click.option("--split", type=click.Choice(["test", "validation", "train"]), default="test",
+              help="Report on the official test set; validation and train are for development.")
+@click.option("--no-dense", is_flag=True, help="Skip medcite hybrid (no answer embedding).")
+@click.option("--questions", type=click.IntRange(1), help="Only the first N questions.")
+@click.option("--correct-share", type=click.FloatRange(0, 1, min_open=True), default=0.5,
+              show_default=True, help="Share of each ranked list a ranker labels correct.")
+@click.option("--submissions", type=click.Path(file_okay=False),
+              help="Also write each system's run in the organisers' qid,aid,label format here.")
+def mediqa(data: str | None, split: str, no_dense: bool, questions: int | None,
+           correct_share: float, submissions: str | None) -> None:
+    """MEDIQA 2019 answer re-ranking: accuracy, MRR, precision, Spearman vs plain BM25 and CHiQA."""
+    from medcite.evaluation.mediqa import run
+
+    run(_data_dir(data), split=split, dense=not no_dense, questions=questions, share=correct_share,
+        submissions=Path(submissions) if submissions else None, echo=click.echo)
