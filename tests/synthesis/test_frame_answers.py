@@ -430,3 +430,14 @@ def test_a_maximum_is_a_directive_not_what_a_trial_gave(engine):
 def test_what_a_study_gave_or_measured_is_a_study_report(text):
     from medcite.synthesis.relevance import reports_study
     assert reports_study(text)
+
+
+@pytest.mark.parametrize(("question", "wanted"), [
+    # an instruction on the pair is an interaction statement
+    ("Can I take Humira with a live vaccine?", r"Avoid the use of live vaccines with HUMIRA"),
+    # everyday names of a class ("birth control") and "decrease the effectiveness of"
+    ("Does St John's wort interact with birth control?", r"decrease the effectiveness of\s+contraceptives"),
+])
+def test_an_interaction_is_read_in_its_plain_words(engine, question, wanted):
+    headline = answer(engine, question).headline
+    assert re.search(wanted, headline), headline

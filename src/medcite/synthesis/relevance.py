@@ -54,7 +54,10 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                                r"|\b(strong|moderate|potent|weak) (CYP\w* )?(inhibitor|inducer)s?\b|\binduc(er|es|ing|tion) (of )?(CYP|P-gp|the metabolism|metabolism|hepatic)"
                                r"|\binhibit\w* (the )?(metabolism|clearance|CYP)|\bP-glycoprotein\b|\bserotonin syndrome\b"
                                r"|\bincrease\w* (the )?(plasma )?(levels?|concentrations?|exposure|AUC)\b|\bAUC\b|\bwhile taking\b"
-                               r"|\btaking\b[^.]{0,40}\bwith\b|\b(patients|those|people) (taking|receiving|on treatment with)\b"),
+                               r"|\btaking\b[^.]{0,40}\bwith\b|\b(patients|those|people) (taking|receiving|on treatment with)\b"
+                               # an instruction on the pair: "Avoid the use of live vaccines with HUMIRA"
+                               r"|\b(decreas|reduc|increas|lower)\w* the (effectiveness|efficacy|effects?|levels?|blood levels?) of\b"
+                               r"|\bavoid\w*\b[^.]{0,60}\bwith\b|\bexcept (for )?\w+|\b(do not|should not) (be )?(use|give|take|combine|administer)\w*\b[^.]{0,40}\bwith\b"),
     # A harm it causes: "a risk of" or "reported" alone is any result ("lowers the risk of").
     AskedFor.ADVERSE_EFFECTS: _cue(r"\bside effects?\b|\badverse\b|(?<!-)\bcause[sd]?\b|\btoxicit\w*|\bmay lead to\b|\bwarning\b|\bharm\w*"
                                    r"|\bincreas\w* (the )?risk\b|\b(higher|greater) (risk|incidence|rates?) of\b"
