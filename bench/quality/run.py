@@ -1,14 +1,15 @@
 """Article quality on labelled clinical questions (issue #10), three builds side by side.
 
-    .venv/bin/python bench/quality/run.py [--heldout-only] [--limit N]
+    .venv/bin/python bench/quality/run.py [--questions PATH] [--heldout-only] [--limit N]
 
 Builds compared in the same run, on copies of the same store (``store.py``):
 - ``current``: the working tree as it is now;
 - ``8e92d03``: the previous build, from a git worktree under .cache/prev;
 - ``bm25``: plain baseline, the headline is the first sentence of the top BM25 passage.
 
-Figures are reported separately for the tune and heldout splits of ``questions.jsonl``
-(heldout items are never used for tuning). Results go to bench/results/quality-<time>.json.
+Figures are reported separately for the tune and heldout splits of ``questions.jsonl``, or of
+the file given with ``--questions`` (e.g. ``questions-2.jsonl``, a second set nobody tuned on);
+heldout items are never used for tuning. Results go to bench/results/quality-<time>.json.
 """
 
 from __future__ import annotations
@@ -52,14 +53,14 @@ def split_of(item_id: str) -> str:
     return "heldout" if zlib.crc32(item_id.encode()) % 3 == 0 else "tune"
 
 
-def load_questions() -> list[dict]:
-    items = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
+def load_questions(path: Path = QUESTIONS) -> list[dict]:
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
              if line.strip() and not line.startswith("#")]
     for item in items:
         if item["split"] != split_of(item["id"]):
             sys.exit(f"{item['id']}: split {item['split']!r} is not the one its id hashes to")
     if len({i["id"] for i in items}) != len(items):
-        sys.exit("questions.jsonl: duplicate ids")
+        sys.exit(f"{path.name}: duplicate ids")
     return items
 
 
@@ -221,11 +222,13 @@ def table(summaries: dict[str, dict[str, dict]], splits: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=QUESTIONS,
+                        help="question file (default: bench/quality/questions.jsonl)")
     parser.add_argument("--heldout-only", action="store_true", help="only the heldout split")
     parser.add_argument("--limit", type=int, help="the first N questions (after the split filter)")
     args = parser.parse_args()
 
-    items = load_questions()
+    items = load_questions(args.questions)
     if args.heldout_only:
         items = [i for i in items if i["split"] == "heldout"]
     items = items[: args.limit] if args.limit else items
@@ -260,7 +263,7 @@ def main() -> None:
     path = out / f"quality-{started.replace(':', '')}.json"
     path.write_text(json.dumps({"started": started, "machine": machine(), "args": vars(args),
                                 "questions": [i["id"] for i in items], "builds": results},
-                               indent=1), encoding="utf-8")
+                               indent=1, default=str), encoding="utf-8")
     print(f"\nresults: {path.relative_to(ROOT)}")
 
 
