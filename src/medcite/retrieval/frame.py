@@ -171,8 +171,12 @@ def _species(question: str) -> str | None:
 _SELF_CHANGE = _cue(
     r"\b(?:should|can|could|may|must|do|shall) (?:i|we)\b[^?.]{0,12}?\b(double|triple|increase|raise|up|stop|quit"
     r"|skip|halve|cut down|cut back|lower|reduce|come off|give up|take (?:an )?extra|take two)\b[^?.]{0,25}\b(?:my|our)\b"
-    r"|\bis it (?:ok|okay|safe|fine|alright|all right) (?:for me |for us )?to (double|stop|skip|halve|quit|take (?:an )?extra)\b[^?.]{0,25}\bmy\b")
-_CHANGE_WORDS = {"up": "increase", "raise": "increase", "cut down": "reduce", "cut back": "reduce",
+    r"|\bis it (?:ok|okay|safe|fine|alright|all right) (?:for me |for us )?to (double|stop|skip|halve|quit|take (?:an )?extra)\b[^?.]{0,25}\bmy\b"
+    # "wean off tegretol?", "what should I do when stopping oxycodone"
+    r"|\b(wean(?:ing)? off|taper(?:ing)? off|coming off|when stopping|stopping taking)\b")
+_CHANGE_WORDS = {"wean off": "stop", "weaning off": "stop", "taper off": "stop", "tapering off": "stop",
+                 "coming off": "stop", "when stopping": "stop", "stopping taking": "stop",
+                 "up": "increase", "raise": "increase", "cut down": "reduce", "cut back": "reduce",
                  "lower": "reduce", "come off": "stop", "quit": "stop", "give up": "stop",
                  "take extra": "take extra", "take an extra": "take extra", "take two": "double"}
 
@@ -182,7 +186,7 @@ def self_change(question: str) -> str | None:
     match = _SELF_CHANGE.search(question)
     if match is None:
         return None
-    word = (match.group(1) or match.group(2)).lower()
+    word = next(g for g in match.groups() if g).lower()
     return _CHANGE_WORDS.get(word, word)
 
 

@@ -83,7 +83,9 @@ _CRITERION = _cue(r"\b(adults?|aged?|years?|born|risk|persons?|people|individual
 # Question words that only name the asked-for item, not a topic a sentence should carry.
 ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
     AskedFor.ADVERSE_EFFECTS: frozenset({"side", "effects", "effect", "adverse", "reactions", "reaction",
-                                         "cause", "causes", "causing"}),
+                                         "cause", "causes", "causing", "long", "term", "consequences",
+                                         "risks", "dangers", "possible", "common", "serious", "using", "use",
+                                         "taking"}),
     AskedFor.FIRST_LINE: frozenset({"first", "line", "treatment", "treatments", "therapy", "initial", "best",
                                     "preferred", "choice"}),
 }

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from medcite.models import SourceType
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.base import Evidence
 from medcite.synthesis.support import instruction_like
@@ -271,7 +272,13 @@ def candidates_from(
             if quote is None and _LEAD_IN.search(raw.strip()):
                 quote = with_its_list(item.passage, index)
             elif quote is not None:
-                quote = in_context(item.passage, index, quote)
+                widened = in_context(item.passage, index, quote)
+                if widened == quote and _LEANS_BACK.match(quote) \
+                        and item.document.source_type is not SourceType.DRUG_LABEL:
+                    # "These changes are caused by ..." without the sentence it leans on says
+                    # nothing a reader can use (a label's "It" is its own drug)
+                    continue
+                quote = widened
             if quote is None:
                 continue
             concepts = concept_names(lowered_names, quote)
