@@ -339,6 +339,9 @@ class AskedFor(StrEnum):
     COMPARISON = "comparison"
     DEFINITION = "definition"
     SYMPTOMS = "symptoms"  # how it shows: symptoms and signs
+    CAUSE = "cause"  # what causes it, how it is caught
+    INHERITANCE = "inheritance"  # the chance of inheriting or passing it on
+    MISSED_DOSE = "missed_dose"  # what to do after a missed dose
     MECHANISM = "mechanism"
     GENERAL = "general"
 
@@ -356,6 +359,8 @@ _ASKED_PHRASES = {
     AskedFor.INTERACTION: "an interaction", AskedFor.ADVERSE_EFFECTS: "adverse effects",
     AskedFor.EFFICACY: "whether it works", AskedFor.FIRST_LINE: "a first-line choice",
     AskedFor.COMPARISON: "a comparison", AskedFor.DEFINITION: "a definition", AskedFor.SYMPTOMS: "its symptoms",
+    AskedFor.CAUSE: "its cause", AskedFor.INHERITANCE: "how it is inherited",
+    AskedFor.MISSED_DOSE: "what to do after a missed dose",
     AskedFor.MECHANISM: "a mechanism", AskedFor.GENERAL: "an answer",
 }
 
@@ -437,6 +442,9 @@ class QuestionFrame(BaseModel):
     # A change the reader means to make on their own ("double", "stop"): the answer is whether
     # any source supports it, never a dose to take instead.
     self_change: str | None = None
+    # A clinical score the question gives ("CURB-65 score of 1" → {"curb-65": 1}): a statement
+    # for another band of it (CURB-65 2) does not apply.
+    scores: dict[str, float] = Field(default_factory=dict)
 
     def subjects(self) -> list[AgentFrame]:
         return [*self.agents, *self.conditions]

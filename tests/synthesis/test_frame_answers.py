@@ -323,8 +323,9 @@ def test_an_animal_patient_is_not_given_human_evidence(engine):
     # pregnancy: the label's conditions of use, not "no evidence"
     ("Is adalimumab safe during pregnancy?", r"pregnancy only if clearly needed|only be used during a pregnancy",
      r"no indexed"),
-    # an eGFR the cited range excludes is said to be outside it
-    ("Can metformin be used with an eGFR of 25?", r"eGFR 25 lies outside that range", r"^$"),
+    # a sentence whose eGFR range holds 25 first; one whose range excludes it is said to
+    ("Can metformin be used with an eGFR of 25?", r"eGFR < 30|eGFR 25 lies outside that range",
+     r"eGFR ≥ 30 mL/min/1.73 m²” \(guideline\)$"),
 ])
 def test_the_headline_answers_what_was_named(engine, question, wanted, wrong):
     headline = answer(engine, question).headline
@@ -441,3 +442,35 @@ def test_what_a_study_gave_or_measured_is_a_study_report(text):
 def test_an_interaction_is_read_in_its_plain_words(engine, question, wanted):
     headline = answer(engine, question).headline
     assert re.search(wanted, headline), headline
+
+
+@pytest.mark.parametrize(("question", "item", "wanted"), [
+    # a missed dose: the label's instruction with its time limit
+    ("I forgot my Lipitor this morning, should I take it now?", AskedFor.MISSED_DOSE,
+     r"as soon as you remember.{0,20}Do not take LIPITOR if it has been more than 12 hours"),
+    ("What causes anemia?", AskedFor.CAUSE, r"most common cause of anemia"),
+    ("Is alpha-1 antitrypsin deficiency inherited?", AskedFor.INHERITANCE, r"inherited"),
+    # no number, but whether the dose changes at all
+    ("What is the dose of atorvastatin in kidney disease?", AskedFor.DOSE, r"dose adjustment"),
+    # the band of a score the question gives, from the section heading
+    ("Antibiotic of choice for community-acquired pneumonia with a CURB-65 score of 1?", AskedFor.FIRST_LINE,
+     r"Amoxicillin 500 mg TDS orally for 5 days"),
+    ("What antibiotic for pneumonia with a CURB-65 score of 2?", AskedFor.FIRST_LINE, r"PLUS clarithromycin"),
+    # "mammogram" meets "mammography"; the recommendation for the woman's age band
+    ("How often should a woman aged 60 have a screening mammogram?", AskedFor.INDICATION,
+     r"biennial screening mammography for women aged 50 to 74"),
+])
+def test_each_kind_of_question_is_answered_in_its_own_terms(engine, question, item, wanted):
+    article = answer(engine, question)
+    assert article.frame.asked_for is item
+    assert re.search(wanted, article.headline), article.headline
+
+
+def test_scores_are_read_from_the_question_and_from_headings():
+    from medcite.retrieval.frame import scores
+    from medcite.synthesis.relevance import score_fits
+    assert scores("pneumonia with a CURB-65 score of 1 managed at home") == {"curb-65": 1.0}
+    assert scores("Type 2 diabetes after COVID 19") == {}
+    assert score_fits("Low Severity (CURB-65 0–1, outpatient) First-line: amoxicillin", {"curb-65": 1.0})
+    assert score_fits("Moderate Severity (CURB-65 2, inpatient ward)", {"curb-65": 1.0}) is False
+    assert score_fits("No score here", {"curb-65": 1.0}) is None

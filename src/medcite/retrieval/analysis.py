@@ -63,6 +63,12 @@ class QueryAnalysis(BaseModel):
     # The question with misspellings corrected; what was searched and recognised.
     corrected: str | None = None
 
+    @property
+    def word_forms(self) -> list[str]:
+        """Other forms of the user's words that the index's stemmer does not join ("women" for
+        "woman", "mammography" for "mammogram"), searched beside the expansions."""
+        return [v for t in self.terms for v in word_variants(t) if v not in self.terms]
+
     @model_validator(mode="after")
     def _framed(self) -> QueryAnalysis:
         # An analysis built from its parts (an API client, a test) still has the frame of its
@@ -255,6 +261,22 @@ def lexical_query(analysis: QueryAnalysis) -> list[tuple[str, float]]:
         for name in names:
             add(name, EXPANSION_WEIGHT)
     return list(weights.items())
+
+
+# Forms the index's stemmer does not join: irregular plurals, and an imaging test's two nouns.
+_IRREGULAR = {"woman": "women", "man": "men", "child": "children", "person": "people", "foot": "feet",
+              "tooth": "teeth", "mouse": "mice"}
+_IRREGULAR.update({plural: singular for singular, plural in list(_IRREGULAR.items())})
+
+
+def word_variants(term: str) -> list[str]:
+    """Other forms of one of the user's words that the full-text index treats as different."""
+    word = term.lower()
+    found = [_IRREGULAR[word]] if word in _IRREGULAR else []
+    for one, other in (("ogram", "ography"), ("ography", "ogram")):
+        if word.endswith(one) or word.endswith(one + "s"):
+            found.append(word[:word.rfind(one)] + other)
+    return found
 
 
 def red_flags(question: str) -> list[str]:

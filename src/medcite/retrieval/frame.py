@@ -26,12 +26,16 @@ def _cue(pattern: str) -> re.Pattern[str]:
 
 # Asked-for cues, tried in this order: the more specific item wins ("maximum dose" before "dose").
 _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
+    (AskedFor.MISSED_DOSE, _cue(r"\bmiss(ed|ing)? (a |my |the |one |his |her )?(dose|pill|tablet|injection|shot)s?\b"
+                               r"|\bforg[eo]t(ten)? (to take |to give )?(my|a|the|his|her|one)\b|\bskipped (a|my) (dose|pill)\b")),
     (AskedFor.MAXIMUM_DOSE, _cue(
         r"\b(max(imum|imal)?|highest|upper limit|most|not (to )?exceed|ceiling)\b[^?.]{0,30}"
         r"\b(doses?|dosage|dosing|mg|amount|daily)\b|\bhow much\b[^?.]{0,40}\b(at most|max\w*)\b"
         r"|\b(doses?|dosage)\b[^?.]{0,20}\b(limit|cap|max\w*)\b")),
     (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b|\bmechanism\w*|\bmode of action\b"
                              r"|\bwhy (does|do|is|are)\b[^?.]*\b(cause|interact|work|affect)")),
+    (AskedFor.INHERITANCE, _cue(r"\binherit\w*|\bpass (it |this )?(on|down)\b|\bhereditary\b|\bruns? in (the |my )?famil\w*"
+                               r"|\b(chances?|risk|odds)\b[^?.]{0,40}\b(child|children|kids|baby|son|daughter|get it)\b")),
     (AskedFor.CONTRAINDICATION, _cue(
         r"\bcontraindicat\w*|\bshould(n'?t| not)\b[^?.]{0,30}\b(take|use|be given|be used|get)\b"
         r"|\bwho (should|must) not\b|\b(safe|ok|okay|allowed)\b[^?.]{0,30}\b(pregnan\w*|breast-?\s?feed\w*"
@@ -51,7 +55,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.THRESHOLD, _cue(
         r"\bthreshold\b|\bcut-?offs?\b|\bat what (level|value|point|risk|score|egfr|a1c|age)\b"
         r"|\b(falls?|drops?|rises?|goes) (below|under|above|over)\b|\bbelow \d|\babove \d"
-        r"|\btarget\b|\bgoal (bp|blood pressure|a1c|ldl)\b|\bwhen (should|to)\b[^?.]{0,30}\b(start|stop|begin|initiate|screen)\b")),
+        r"|\btarget\b|\bgoal (bp|blood pressure|a1c|ldl)\b|\bhow many (hours|minutes) (after|from|since)\b|\btime window\b|\bwhen (should|to)\b[^?.]{0,30}\b(start|stop|begin|initiate|screen)\w*")),
     (AskedFor.INTERACTION, _cue(r"\binteract\w*|\bcombin\w*|\btogether\b|\bmix\w*\b|\bat the same time\b"
                                r"|\balong with\b|\bconcomitant\w*|\bco-?administ\w*")),
     (AskedFor.COMPARISON, _cue(r"\b(vs\.?|versus|compared?|comparison|comparing|better than|worse than"
@@ -63,12 +67,14 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.TIMING, _cue(r"\bwhen (should|do|to|can|is the best time)\b|\bwhat time\b|\bbedtime\b"
                           r"|\bmorning or (night|evening)\b|\b(before|after|with) (food|meals?|eating|breakfast)\b"
                           r"|\bempty stomach\b|\bhow soon\b")),
-    (AskedFor.FIRST_LINE, _cue(r"\bfirst[- ]line\b|\bdrug of choice\b|\btreatment of choice\b|\bpreferred\b"
+    (AskedFor.FIRST_LINE, _cue(r"\bfirst[- ]line\b|\b\w+ of choice\b|\bpreferred\b"
                               r"|\binitial (treatment|therapy|drug)\b|\bbest (drug|medication|medicine|treatment|antibiotic)\b"
                               r"|\bwhat (drug|medication|medicine|antibiotic|treatment)s?\b[^?.]{0,30}\b(for|to treat|should|is used)\b"
                               r"|\bhow (is|are|do you|to|should|can)\b[^?.]{0,50}\b(treat|manag)\w*\b|\btreatments? for\b"
                               # "What statin intensity is recommended for ...?": the recommended choice
                               r"|\b(what|which)\b[^?.]{0,40}\b(is|are) (recommended|advised|preferred)\b")),
+    (AskedFor.CAUSE, _cue(r"\bwhat causes\b|\bcauses? of\b|\bwhy do(es)? (people|someone|i|you|children|kids) (get|develop|have)\b"
+                         r"|\bhow do(es)? (you|people|someone|one|i) (get|catch)\b|\bhow is\b[^?.]{0,40}\b(caught|spread|transmitted)\b")),
     (AskedFor.ADVERSE_EFFECTS, _cue(r"\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
                                    r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b"
                                    r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b")),
@@ -78,7 +84,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                             r"|\bhow (do|can|would) (i|you|we) (know|tell) if\b|\bwhat does\b[^?]{0,40}\bfeel like\b")),
     (AskedFor.DEFINITION, _cue(r"^\s*(what|who) (exactly )?(is|are) (a |an |the )?[^?]{2,60}\??\s*$|\bwhat does\b[^?]*\bmean\b"
                               r"|\btell me (more )?about\b"
-                              r"|\bdefin\w*|\bmeaning of\b|\bwhat causes\b")),
+                              r"|\bdefin\w*|\bmeaning of\b")),
 )
 
 _INFANT = _cue(r"\b(infants?|bab(y|ies)|newborns?|neonat\w*|\d+[- ]?(month|week|day)s?[- ]?old)\b")
@@ -181,6 +187,24 @@ _CHANGE_WORDS = {"wean off": "stop", "weaning off": "stop", "taper off": "stop",
                  "take extra": "take extra", "take an extra": "take extra", "take two": "double"}
 
 
+# A score's name has a capital or a digit in it (CURB-65, NIHSS, PHQ-9, CHA2DS2-VASc, GCS).
+_SCORE = re.compile(r"\b([A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?:score\s+)?(?:of\s+|is\s+|=\s*|was\s+)?(\d{1,3}(?:\.\d)?)\b(?!\s*(?:%|mg|kg|years?|months?|mL))")
+
+
+_NOT_SCORES = frozenset({"egfr", "crcl", "covid", "sars", "hiv", "hpv", "cyp", "ckd", "copd", "bmi"})
+
+
+def scores(question: str) -> dict[str, float]:
+    """The clinical scores the question states, by lower-case name."""
+    found = {}
+    for match in _SCORE.finditer(question):
+        name = match.group(1)
+        if (any(ch.isdigit() for ch in name) or sum(ch.isupper() for ch in name) >= 2) \
+                and name.lower() not in _NOT_SCORES:
+            found[name.lower()] = float(match.group(2))
+    return found
+
+
 def self_change(question: str) -> str | None:
     """The change to their own treatment the reader asks about ("Should I double my ...?")."""
     match = _SELF_CHANGE.search(question)
@@ -240,7 +264,7 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
         asked_for=item, agents=agents, conditions=conditions, population=population(question),
         numbers=numbers(question), alternatives=alternatives,
         combination=len(agents) >= 2 and not alternatives and item is not AskedFor.COMPARISON,
-        corrections=corrections or [], self_change=self_change(question),
+        corrections=corrections or [], self_change=self_change(question), scores=scores(question),
     )
 
 
@@ -261,6 +285,7 @@ def inherit(parent: QuestionFrame, child: QuestionFrame, replaced_kinds: set[str
     return child.model_copy(update={
         "agents": agents, "conditions": merged(child.conditions, parent.conditions),
         "population": pop, "asked_for": item, "numbers": child.numbers or parent.numbers,
+        "scores": child.scores or parent.scores,
         "combination": len(agents) >= 2 and not child.alternatives and item is not AskedFor.COMPARISON,
     })
 

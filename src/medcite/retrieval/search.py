@@ -103,7 +103,7 @@ class Searcher:
         if limit < 1:
             raise QueryError(f"limit must be at least 1, not {limit}")
         analysis = query if isinstance(query, QueryAnalysis) else self.analyse(query)
-        expansion_terms = [t for terms in analysis.expansions.values() for t in terms]
+        expansion_terms = [t for terms in analysis.expansions.values() for t in terms] + analysis.word_forms
         if not analysis.terms and not expansion_terms:
             return []
         lists: list[tuple[float, list[int]]] = []

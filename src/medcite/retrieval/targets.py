@@ -34,6 +34,9 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.COMPARISON: ("compared", "versus", "than"),
     AskedFor.DEFINITION: ("is a", "is an", "refers to", "inflammation", "condition"),
     AskedFor.SYMPTOMS: ("symptoms", "signs", "include", "may have"),
+    AskedFor.CAUSE: ("caused by", "causes", "cause", "risk factors", "spread"),
+    AskedFor.INHERITANCE: ("inherited", "chance", "autosomal", "pattern", "gene"),
+    AskedFor.MISSED_DOSE: ("missed dose", "miss a dose", "as soon as you remember", "next dose"),
     AskedFor.MECHANISM: ("mechanism", "inhibits", "blocks", "receptor"),
 }
 POPULATION_WORDS = {

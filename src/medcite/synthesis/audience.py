@@ -145,6 +145,9 @@ _ASKED = {
     AskedFor.COMPARISON: "how {x} compare",
     AskedFor.DEFINITION: "what {x} is",
     AskedFor.SYMPTOMS: "how {x} shows itself",
+    AskedFor.CAUSE: "what causes {x}",
+    AskedFor.INHERITANCE: "how {x} is inherited",
+    AskedFor.MISSED_DOSE: "what to do after missing a dose of {x}",
     AskedFor.MECHANISM: "how {x} works",
     AskedFor.GENERAL: "about {x}",
 }

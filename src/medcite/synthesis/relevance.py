@@ -40,7 +40,12 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                             r"|\bduration\b|\b\d+[- ](day|week|month)s? (course|of (treatment|therapy))\b|\bcourse of\b"),
     AskedFor.THRESHOLD: _cue(r"(<|>|≤|≥|=<|>=|\bbelow\b|\babove\b|\bless than\b|\bgreater than\b|\bat least\b|\bunder\b|\bover\b"
                              r"|\bexceed\w*)\s*\d|\d+(\.\d+)?\s?%\s*(or (higher|greater|more|lower|less)|and above)"
-                             r"|\bthreshold\b|\bcut-?off\b|\btarget\b"),
+                             r"|\bthreshold\b|\bcut-?off\b|\btarget\b"
+                             # a stopping rule: "Only continue HUMIRA in patients who ... by eight weeks"
+                             r"|\bonly continue\b|\bdiscontinue\w*\b[^.]{0,60}\b(if|in patients who|when|unless)\b"
+                             r"|\b(by|after|within) (week|day) \d+\b|\bby (\w+|\d+) weeks\b"
+                             # a time window: "within 4.5 hours of symptom onset"
+                             r"|\bwithin \d+(\.\d+)? ?(hours|h|minutes|min)\b|\b\d+(\.\d+)? ?(hours|h) (of|after|from) (symptom )?onset\b"),
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicat\w*|\bshould not\b|\bmust not\b|\bdo not (use|take|give)\b|\bnot recommended\b"
                                     r"|\bavoid\w*|\bnot be used\b|\bis not safe\b|\bunsafe\b|\bshould be avoided\b|\bboxed warning\b"
                                     r"|\bfetal (harm|toxicity|risk)\b|\bcan cause (fetal|birth)|\bsafe(ly)? (in|during|for|to use|at|with|when)\b"
@@ -70,9 +75,17 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
     # A recommendation of a treatment: "the recommendations ... are organized" is none.
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\binitial (therapy|treatment)\b|\bpreferred\b|\b(treatment|drug) of choice\b"
                               r"|\brecommends?\b(?! against)|\b(is|are) recommended\b|\brecommended (as|for|first|initial)\b|\bshould be (used|treated|given|offered|started)\b|\b(is|are) indicated\b"
-                              r"|\bmainstay\b|\bstandard (therapy|treatment)\b|\btreated with\b|\btreatment (is|includes|options)\b"),
+                              r"|\bmainstay\b|\bthe only (effective |known |available |proven )?(treatment|therapy)\b|\bstandard (therapy|treatment)\b|\btreated with\b|\btreatment (is|includes|options)\b"),
     AskedFor.COMPARISON: _cue(r"\bcompared\b|\bversus\b|\bvs\.?\b|\bthan\b|\bsuperior\b|\binferior\b|\bsimilar\w*\b|\bequally\b"
                               r"|\bdiffer\w*\b|\bnon-?inferior\w*|\bequivalent\b"),
+    # What brings it about; "treatment depends on the cause" names no cause.
+    AskedFor.CAUSE: _cue(r"\bcaused by\b|\bcauses (of \w+ )?(include|are|is)\b|\bcan (be )?cause\b|\bresults? from\b"
+                         r"|\brisk factors?\b|\bmutations? in\b|\bdue to\b|\bspread (by|through|from)\b|\btransmitted\b"
+                         r"|\bbites? of\b|\b(occurs|happens|develops) when\b|\bcommon causes?\b"),
+    AskedFor.INHERITANCE: _cue(r"\b\d+ ?(percent|%) (chance|risk)\b|\binherit\w*|\bautosomal (dominant|recessive)\b"
+                               r"|\bone copy of\b|\b(pass|passed) (on|down)\b|\bx-linked\b"),
+    AskedFor.MISSED_DOSE: _cue(r"\bmiss(ed|es)? (a |your |the )?dose\b|\bas soon as (you|they) remember\b|\bnext (scheduled )?dose\b"
+                               r"|\bdo not take (2|two) doses\b|\bdouble (the |a )?dose\b"),
     AskedFor.SYMPTOMS: _cue(r"\bsymptoms?\b|\bsigns\b|\bmay (include|have|experience|notice|feel)\b|\bpresents? with\b"
                             r"|\bcharacteri[sz]ed by\b|\bcomplain\w* of\b"),
     AskedFor.MECHANISM: _cue(r"\bworks? by\b|\bmechanism\w*|\binhibit\w*|\bblock\w*|\bbind\w*|\bantagonis\w*|\bagonis\w*"
@@ -175,10 +188,14 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.MAXIMUM_DOSE: _cue(r"\bnot (to )?exceed\b|\bmaximum\b|\bshould be limited to\b"),
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"
                                     r"|\bonly if (clearly )?needed\b|\brecommended to continue\b"),
-    AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b"),
+    AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b|\bthe only (effective |known |available |proven )?(treatment|therapy)\b"),
     # A duration stated as a span of time, not the word "duration"
     AskedFor.DURATION: _cue(r"\b\d+\s?(–|-|to)\s?\d+\s?(days|weeks|months|years)\b|\b(for|of) (at least )?\d+ (days|weeks|months|years)\b"),
     AskedFor.SYMPTOMS: _cue(r"\b(most (common|frequent)|main|classic) (\w+ ){0,3}(symptoms?|signs?)\b"),
+    AskedFor.CAUSE: _cue(r"\b(is|are) (usually |often |mostly |most often |commonly )?caused by\b|\b(most )?common causes?\b"
+                         r"|\bspread (to (people|humans) )?(by|through)\b"),
+    AskedFor.INHERITANCE: _cue(r"\b\d+ ?(percent|%) (chance|risk)\b"),
+    AskedFor.MISSED_DOSE: _cue(r"\bas soon as (you|they) remember\b"),
     # A formal recommendation of whom, as a whole population: an age band or a risk level, not
     # one disease's patients.
     AskedFor.INDICATION: _cue(r"^(?=.*\brecommend)(?:.*\b(adults|persons|people|individuals|women|men|everyone|anyone)\b"
@@ -212,6 +229,16 @@ _PREGNANCY_SAFETY = _cue(r"\b(should|may|can) (only )?be used (during|in) (a )?p
                          r"|\b(present|excreted|detected|transferred) in(to)? (human )?(breast )?milk\b|\bbreastfed infants?\b"
                          r"|\bpregnancy (category|registry|exposure registry)\b|\bcompatible with breast-?feeding\b"
                          r"|\b(benefits?|risks?) (of|to) the (fetus|infant|mother)\b")
+
+
+# What answers a dose question for reduced kidney or liver function without a number: whether the
+# dose is adjusted at all ("dose adjustment ... is not necessary").
+_DOSE_ADJUSTMENT = _cue(r"\b(dose|dosage|dosing) (adjustment|reduction|modification)s?\b|\badjust\w* (the )?(dose|dosage)\b"
+                        r"|\breduce (the )?(dose|dosage)\b|\bno (dose|dosage) (adjustment|change)\b")
+
+
+def dose_adjustment(text: str) -> bool:
+    return bool(_DOSE_ADJUSTMENT.search(text))
 
 
 def pregnancy_safety(text: str) -> bool:
@@ -323,6 +350,32 @@ def kidney_fits(text: str, population: Population) -> bool | None:
     return any(low <= value < high for low, high in bands)
 
 
+def score_fits(text: str, asked: dict[str, float]) -> bool | None:
+    """Whether the bands of the asked scores the text states ("CURB-65 0–1", "NIHSS ≥ 6") hold
+    the asked values; None when the text states no band of them."""
+    verdicts = []
+    for name, value in asked.items():
+        for band in _score_bands(text, name):
+            verdicts.append(band[0] <= value <= band[1])
+    return any(verdicts) if verdicts else None
+
+
+@lru_cache(maxsize=65_536)
+def _score_bands(text: str, name: str) -> tuple[tuple[float, float], ...]:
+    spelled = r"[-\s]?".join(re.escape(part) for part in re.split(r"[-\s]", name))
+    bands = []
+    for m in re.finditer(spelled + r"\b[^\d\n]{0,12}?(≥|>=|>|≤|<=|<)?\s?(\d+(?:\.\d+)?)(?:\s?(?:–|-|to)\s?(\d+(?:\.\d+)?))?",
+                         text, re.I):
+        op, low = m.group(1), float(m.group(2))
+        high = float(m.group(3)) if m.group(3) else low
+        if op in ("≥", ">=", ">"):
+            high = float("inf")
+        elif op in ("≤", "<=", "<"):
+            low, high = float("-inf"), (low if op != "<" else low - 1e-9)
+        bands.append((low, high))
+    return tuple(bands)
+
+
 def weight_fits(text: str, population: Population) -> bool | None:
     """Whether a weight band the sentence states holds the asked weight; None when either is
     missing."""
@@ -396,10 +449,11 @@ def local_abbreviations(passage_text: str, names: tuple[str, ...]) -> tuple[str,
 
 
 def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = None,
-              passage_text: str | None = None) -> Aboutness:
+              passage_text: str | None = None, section: str | None = None) -> Aboutness:
     """Whether ``text`` is about ``subject`` (see the module docstring). A class named inside a
     narrower class the agent is not in ("tricyclic antidepressant drugs" for sertraline) does
-    not count."""
+    not count. A sentence under a heading that names the subject ("IV Alteplase — Time
+    Windows") is about it as a page's sentences are."""
     names = tuple(subject.names)
     if passage_text:
         names += local_abbreviations(passage_text, names)
@@ -410,6 +464,8 @@ def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = 
         if spans and not _qualified(text, spans, subject):
             return Aboutness(True, via_class=cls)
     if document is not None and document_subject(document, subject):
+        return Aboutness(True, via_document=True)
+    if section and names_any(section, names):
         return Aboutness(True, via_document=True)
     return Aboutness(False)
 

@@ -15,6 +15,7 @@ from medcite.models import AgentFrame, AskedFor, QuestionFrame, StudyDesign
 from medcite.synthesis.relevance import (
     Aboutness,
     aboutness,
+    dose_adjustment,
     emphasised,
     fits_population,
     groups_named,
@@ -25,6 +26,7 @@ from medcite.synthesis.relevance import (
     nonclinical_sentence,
     preclinical_sentence,
     pregnancy_safety,
+    score_fits,
     states_item,
     supply_section,
 )
@@ -98,7 +100,8 @@ class FrameFit:
         quote, document = candidate.quote, candidate.evidence.document
         about = {}
         for cid, subject in self.subjects.items():
-            found = aboutness(quote, subject, document, candidate.evidence.passage.text)
+            found = aboutness(quote, subject, document, candidate.evidence.passage.text,
+                              candidate.evidence.passage.section)
             if subject.form and found.about and not (found.via_class or found.via_document) \
                     and cid not in candidate.concepts:
                 continue  # it names another salt or form than the one asked about
@@ -112,9 +115,12 @@ class FrameFit:
         population = self.frame.population
         if item is AskedFor.CONTRAINDICATION and (population.pregnancy or population.lactation):
             stated = stated or pregnancy_safety(quote)
+        if item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and (population.renal_impairment or population.hepatic_impairment):
+            stated = stated or dose_adjustment(quote)
         located = in_section(quote, candidate.evidence.passage.section)
-        return Fit(about=about, population_ok=fits_population(located, self.frame.population),
-                   names_population=names_population(located, self.frame.population),
+        scored = score_fits(located, self.frame.scores) if self.frame.scores else None
+        return Fit(about=about, population_ok=fits_population(located, self.frame.population) and scored is not False,
+                   names_population=names_population(located, self.frame.population) or scored is True,
                    states_item=stated,
                    preclinical=candidate.evidence.design is StudyDesign.PRECLINICAL or preclinical_sentence(located),
                    emphasised=stated and (emphasised(quote, item) or self._defines(quote, about)),

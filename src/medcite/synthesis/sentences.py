@@ -206,14 +206,30 @@ class _Traits:
     """What a sentence says regardless of the question."""
 
     tokens: frozenset[str]
+    stems: frozenset[str]
     recommendation: bool
     caution: bool
     framing: bool
 
 
+_SUFFIXES = ("ographies", "ography", "ograms", "ogram", "ations", "ation", "ings", "ing", "edly", "ed",
+             "ies", "es", "s")
+
+
+@lru_cache(maxsize=262_144)
+def stem(word: str) -> str:
+    """A crude stem, so that a question's "mammogram" or "screened" meets a sentence's
+    "mammography" or "screening"; never shorter than four letters."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[:-len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
 @lru_cache(maxsize=65_536)
 def _traits(quote: str) -> _Traits:
-    return _Traits(tokens=frozenset(_TOKEN.findall(quote.lower())),
+    tokens = frozenset(_TOKEN.findall(quote.lower()))
+    return _Traits(tokens=tokens, stems=frozenset(stem(t) for t in tokens),
                    recommendation=bool(_RECOMMENDATION.search(quote)),
                    caution=bool(_CAUTION.search(quote)),
                    framing=bool(_STUDY_FRAMING.search(quote)))
@@ -257,6 +273,7 @@ def candidates_from(
     """
     found: list[Candidate] = []
     term_set = {t.lower() for t in terms}
+    term_stems = {stem(t) for t in term_set}
     context = context or {}
     lowered_names = {cid: [n.lower() for n in names if n] for cid, names in names_by_concept.items()}
     for item in evidence:
@@ -287,7 +304,7 @@ def candidates_from(
                                      or not names_another_form(quote, asked_forms[c]))
             traits = _traits(quote)
             tokens = traits.tokens
-            term_hits = len(term_set & tokens)
+            term_hits = len(term_stems & traits.stems)
             context_hits = max((len(context.get(c, frozenset()) & tokens) for c in concepts), default=0)
             relevance = 2.0 * len(concepts) + 0.5 * term_hits + 0.6 * min(context_hits, 3) + 0.1
             framing = 0.4 if traits.framing else 1.0

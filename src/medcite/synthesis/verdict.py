@@ -93,6 +93,8 @@ def clause(quote: str, item: AskedFor) -> str:
     """The clause of ``quote`` that states the item, verbatim, at most ``CLAUSE_CHARS``."""
     if item is AskedFor.INDICATION:
         return _recommendation_clause(quote)
+    if item is AskedFor.MISSED_DOSE and len(quote) <= INDICATION_CLAUSE_CHARS:
+        return quote.strip().rstrip(".")  # "take it when you remember" needs its time limit
     span = item_span(quote, item)
     pieces = [p for p in _CLAUSE_BREAK.split(quote) if p.strip()] or [quote]
     # The weightier clause first: of "AUC was increased ... The co-administration should be
@@ -218,9 +220,10 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
                                     _authority(c, fit.frame.asked_for), -fit.weight(c)))
 
 
-CONDITION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.DURATION, AskedFor.TIMING,
+CONDITION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.DURATION, AskedFor.TIMING, AskedFor.THRESHOLD,
                    AskedFor.FIRST_LINE, AskedFor.CONTRAINDICATION)
-LABEL_ITEMS = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
+REFERENCE_ITEMS = (AskedFor.DEFINITION, AskedFor.SYMPTOMS, AskedFor.CAUSE, AskedFor.INHERITANCE)
+LABEL_ITEMS = (AskedFor.MISSED_DOSE, AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
                AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING)
 
 
@@ -228,7 +231,7 @@ def _authority(candidate: Candidate, item: AskedFor) -> int:
     """The evidence hierarchy, except that a definition is best taken from a reference page and
     a dose, contraindication, interaction or adverse effect from the drug's label."""
     source = candidate.evidence.document.source_type
-    if item in (AskedFor.DEFINITION, AskedFor.SYMPTOMS) and source is SourceType.CONSUMER_HEALTH:
+    if item in REFERENCE_ITEMS and source is SourceType.CONSUMER_HEALTH:
         return -1
     if item in LABEL_ITEMS and source is SourceType.DRUG_LABEL:
         return -1
@@ -261,8 +264,9 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
     pool = [c for s in subjects for c in fit.about_subject(s, item_required=True)
             if fit.of(c).by_name(s.concept_id) or fit.of(c).about[s.concept_id].via_document] \
         if subjects else [c for c in (general or []) if fit.of(c).states_item]
-    if frame.population.stated:
-        # A population question rests on a sentence that names that population when one exists.
+    if frame.population.stated or frame.scores:
+        # A population question rests on a sentence that names that population (or the asked
+        # band of a score) when one exists.
         named = [c for c in pool if fit.of(c).names_population]
         pool = named or pool
     named = {s.concept_id for s in frame.conditions} if frame.agents else set()

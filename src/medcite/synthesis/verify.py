@@ -84,7 +84,7 @@ class _Checker:
             if subject is None:
                 return StatementCheck(statement, False, f"about {concept_id}, which the question does not name",
                                       "relevance")
-            found = aboutness(statement.quote, subject, record, passage.text)
+            found = aboutness(statement.quote, subject, record, passage.text, passage.section)
             if not found.about:
                 return StatementCheck(statement, False, f"not about {subject.name}", "relevance")
             if found.via_class and found.via_class != statement.via_class:
