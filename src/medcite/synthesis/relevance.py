@@ -101,6 +101,10 @@ ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
                                          "taking"}),
     AskedFor.FIRST_LINE: frozenset({"first", "line", "treatment", "treatments", "therapy", "initial", "best",
                                     "preferred", "choice"}),
+    AskedFor.CAUSE: frozenset({"cause", "causes", "caused", "causing", "get", "catch", "caught"}),
+    AskedFor.SYMPTOMS: frozenset({"symptoms", "symptom", "signs", "sign", "know", "tell"}),
+    AskedFor.INHERITANCE: frozenset({"inherit", "inherited", "chance", "chances", "risk", "odds", "pass"}),
+    AskedFor.MISSED_DOSE: frozenset({"miss", "missed", "forgot", "forget", "dose", "skipped"}),
 }
 _TREATMENT = _cue(r"\b(therapy|therapies|treatment|medications?|medicines?|drugs?|agents?|psychotherapy|surgery|diet"
                    r"|exercise|lifestyle|antibiotics?|insulin|vaccin\w*|monotherapy|pharmacotherapy|inhibitors?|blockers?)\b")
@@ -193,7 +197,7 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.DURATION: _cue(r"\b\d+\s?(–|-|to)\s?\d+\s?(days|weeks|months|years)\b|\b(for|of) (at least )?\d+ (days|weeks|months|years)\b"),
     AskedFor.SYMPTOMS: _cue(r"\b(most (common|frequent)|main|classic) (\w+ ){0,3}(symptoms?|signs?)\b"),
     AskedFor.CAUSE: _cue(r"\b(is|are) (usually |often |mostly |most often |commonly )?caused by\b|\b(most )?common causes?\b"
-                         r"|\bspread (to (people|humans) )?(by|through)\b"),
+                         r"|\bspread (to (people|humans) )?(by|through)\b|\b(occurs|happens|develops) when\b"),
     AskedFor.INHERITANCE: _cue(r"\b\d+ ?(percent|%) (chance|risk)\b"),
     AskedFor.MISSED_DOSE: _cue(r"\bas soon as (you|they) remember\b"),
     # A formal recommendation of whom, as a whole population: an age band or a risk level, not
@@ -239,6 +243,11 @@ _DOSE_ADJUSTMENT = _cue(r"\b(dose|dosage|dosing) (adjustment|reduction|modificat
 
 def dose_adjustment(text: str) -> bool:
     return bool(_DOSE_ADJUSTMENT.search(text))
+
+
+def dose_adjustment_span(text: str) -> str | None:
+    match = _DOSE_ADJUSTMENT.search(text)
+    return match.group(0) if match else None
 
 
 def pregnancy_safety(text: str) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
 from medcite.retrieval.evidence import RANK
-from medcite.synthesis.relevance import (direction, emphasis_span, item_span, names_other_agent,
+from medcite.synthesis.relevance import (direction, dose_adjustment_span, emphasis_span, item_span, names_other_agent,
                                          kidney_fits, reports_study, weight_fits)
 from medcite.synthesis import own_change
 from medcite.synthesis.selection import FrameFit
@@ -100,6 +100,8 @@ def clause(quote: str, item: AskedFor) -> str:
     # The weightier clause first: of "AUC was increased ... The co-administration should be
     # avoided", the avoidance.
     weighty = emphasis_span(quote, item)
+    if weighty is None and item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and not span:
+        weighty = dose_adjustment_span(quote)  # "thus, dosage adjustment ... is not necessary"
     chosen = next((p for p in pieces if weighty and weighty in p), None) \
         or next((p for p in pieces if span and span in p), pieces[0])
     if weighty and weighty in chosen:
