@@ -474,3 +474,10 @@ def test_scores_are_read_from_the_question_and_from_headings():
     assert score_fits("Low Severity (CURB-65 0–1, outpatient) First-line: amoxicillin", {"curb-65": 1.0})
     assert score_fits("Moderate Severity (CURB-65 2, inpatient ward)", {"curb-65": 1.0}) is False
     assert score_fits("No score here", {"curb-65": 1.0}) is None
+
+
+def test_the_most_common_adverse_reactions_are_listed_in_the_headline(engine):
+    """Not the subset that led to discontinuation, and not cut off before the list."""
+    headline = answer(engine, "What are the most common side effects of atorvastatin?").headline
+    assert re.search(r"most commonly reported adverse reactions …: nasopharyngitis", headline), headline
+    assert "discontinuation" not in headline

@@ -185,7 +185,8 @@ _NONCLINICAL = _cue(r"\b(anodes?|cathodes?|electrodes?|alloys?|semiconductors?|l
 # The weightier statements of an item: the most common or serious effects, the boxed warning.
 _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     # The effects most patients meet, and the boxed warning; "serious" alone is any of many.
-    AskedFor.ADVERSE_EFFECTS: _cue(r"\bmost (common|frequent)\w*|\bboxed warning\b"),
+    AskedFor.ADVERSE_EFFECTS: _cue(r"\bmost (common|frequent)\w*(?![^.]{0,80}\b(led to|leading to) (treatment )?discontinuation)"
+                                   r"|\bboxed warning\b"),
     AskedFor.DOSE: _cue(r"\brecommended (starting |usual |initial )?dos(e|age)\b|\bstarting dose\b|\bdosage range\b"),
     AskedFor.INTERACTION: _cue(r"\bavoid\w*\b|\bcontraindicated\b|\bdo not (exceed|use|take|combine)\b|\bshould be limited to\b"
                                r"|\bserotonin syndrome\b"),

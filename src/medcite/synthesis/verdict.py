@@ -106,6 +106,9 @@ def clause(quote: str, item: AskedFor) -> str:
         or next((p for p in pieces if span and span in p), pieces[0])
     if weighty and weighty in chosen:
         span = item_span(chosen, item) or span
+        listed = _with_its_list(chosen.strip().rstrip("."), weighty)
+        if listed:
+            return listed
         late = chosen.find(weighty) + len(weighty) > CLAUSE_CHARS
         if late and len(chosen) > CLAUSE_CHARS:
             return _head_and_instruction(chosen.strip().rstrip(".;:,"), weighty)
@@ -137,6 +140,24 @@ def clause(quote: str, item: AskedFor) -> str:
 _ASIDE = re.compile(r"\s*\((?:i\.e\.|e\.g\.|such as)[^()]*\)")
 _RECOMMENDING = re.compile(r"\b(?:recommends?|suggests?|should|is indicated|are indicated)\b")
 _RECOMMENDER = re.compile(r"\b(?:The|We|Our)\b(?=[^.;:]*$)")  # its subject, after a glued heading
+
+
+def _with_its_list(text: str, weighty: str) -> str | None:
+    """A long sentence whose weighty words introduce a list ("The most commonly reported adverse
+    reactions ... were: nasopharyngitis (8.3%), arthralgia ..."): the lead-in up to those words
+    and the list, the words between elided; None when it is short or lists nothing."""
+    colon = text.find(": ")
+    at = text.find(weighty)
+    if len(text) <= CLAUSE_CHARS or colon < 0 or not 0 <= at < colon:
+        return None
+    end = at + len(weighty)
+    following = re.match(r"(?:\s+[\w-]+){0,3}", text[end:colon])  # "... reported adverse reactions"
+    head = text[:end + (following.end() if following else 0)]
+    listed = text[colon + 2:]
+    room = max(CLAUSE_CHARS - len(head), CLAUSE_CHARS // 2)
+    if len(listed) > room:
+        listed = listed[:listed.rfind(" ", 0, room)] + " \u2026"
+    return f"{head} \u2026: {listed}"
 
 
 def _head_and_instruction(text: str, weighty: str) -> str:
