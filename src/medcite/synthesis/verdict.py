@@ -297,8 +297,9 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         # "Does Humira cause hair loss?": the verdict is on that effect, or says it is not found.
         pool = [c for c in pool if named & fit.of(c).about.keys()]
     elif item is AskedFor.ADVERSE_EFFECTS and fit.has_terms:
-        # The same when the effect is not a known condition: its words must be there.
-        pool = [c for c in pool if c.term_hits]
+        # The same when the effect is not a known condition: its words must be there (both
+        # words of "yeast infection", not "infection" alone).
+        pool = [c for c in pool if c.term_hits >= min(2, len(fit.terms))]
     elif named and item in CONDITION_BOUND:
         # "Humira for Crohn's disease": the dose for that indication when a sentence gives it,
         # not the psoriasis dose; without one, a label's or reference page's general statement,
