@@ -481,3 +481,21 @@ def test_the_most_common_adverse_reactions_are_listed_in_the_headline(engine):
     headline = answer(engine, "What are the most common side effects of atorvastatin?").headline
     assert re.search(r"most commonly reported adverse reactions …: nasopharyngitis", headline), headline
     assert "discontinuation" not in headline
+
+
+def test_a_molecular_interaction_is_no_drug_interaction():
+    from medcite.synthesis.relevance import states_item
+    assert not states_item("It also plays a role in controlling cell signaling in response to insulin, "
+                           "through interaction between a part of the ENPP1 protein called a "
+                           "somatomedin B domain and the insulin receptor.", AskedFor.INTERACTION)
+    assert states_item("SJW induces the cytochrome P450 3A4 enzyme, thereby posing a high risk of "
+                       "drug interactions.", AskedFor.INTERACTION)
+
+
+@pytest.mark.parametrize(("question", "group"), [
+    ("I put baby powder on my rash, is that ok?", None),
+    ("my baby has a fever, what dose of acetaminophen?", "infant"),
+])
+def test_a_product_named_for_babies_is_no_infant(question, group):
+    from medcite.retrieval.frame import population
+    assert population(question).age_group == group

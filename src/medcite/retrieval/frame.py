@@ -87,7 +87,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               r"|\bdefin\w*|\bmeaning of\b")),
 )
 
-_INFANT = _cue(r"\b(infants?|bab(y|ies)|newborns?|neonat\w*|\d+[- ]?(month|week|day)s?[- ]?old)\b")
+# "baby powder", "baby aspirin" name products, not a patient
+_INFANT = _cue(r"\b(infants?|bab(y|ies)(?! (powder|oil|shampoo|aspirin|wipes|lotion|food|teeth))|newborns?|neonat\w*"
+               r"|\d+[- ]?(month|week|day)s?[- ]?old)\b")
 _CHILD = _cue(r"\b(child|children|kids?|toddlers?|p(a)?ediatric\w*|my (son|daughter|grandson|granddaughter)"
               r" is \d|school-?age\w*|boy|girl)\b")
 _ADOLESCENT = _cue(r"\b(adolescents?|teen\w*|teenagers?)\b")

@@ -101,6 +101,10 @@ def targets(frame: QuestionFrame) -> list[Target]:
                 classes = _class_names(other)
                 if first.names and classes:
                     found.append(Target(first.concept_id, (tuple(first.names), classes), limit=15))
+                # Both by class ("NSAIDs with corticosteroids": the ulcer risk of the pair).
+                own_classes = _class_names(first)
+                if own_classes and classes and first.concept_id < other.concept_id:
+                    found.append(Target(first.concept_id, (own_classes, classes), limit=15))
                 # Mechanism level: the agent's own interaction evidence (an inducer of CYP3A4).
                 if first.names:
                     found.append(Target(first.concept_id, (tuple(first.names),

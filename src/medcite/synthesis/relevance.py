@@ -55,7 +55,9 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.INDICATION: _cue(r"\brecommend\w*|\bshould (be )?(offered|receiv\w*|use|used|screened|treated|given|started"
                               r"|considered|initiated|start)\b|\bindicated (for|in)\b|\bis indicated\b|\beligib\w*"
                               r"|\bcandidates?\b|\bscreen(ing)? (for|all|adults|everyone|persons)\b|\bsuggest\w* (that|offering|using)\b"),
-    AskedFor.INTERACTION: _cue(r"\binteract\w*+(?! effects?\b| terms?\b| analys\w*)|\bconcomitant\w*|\bco-?administ\w*|\bcombin\w*|\btogether with\b|\bCYP\s?\d\w*"
+    # not a molecular one: "interaction between a part of the ENPP1 protein and ..."
+    AskedFor.INTERACTION: _cue(r"\binteract\w*+(?! effects?\b| terms?\b| analys\w*| (between|with) (a |the )?(part|proteins?|receptors?"
+                               r"|domains?|genes?|molecules?|cells?|residues?|enzymes?|dna|rna)\b)|\bconcomitant\w*|\bco-?administ\w*|\bcombin\w*|\btogether with\b|\bCYP\s?\d\w*"
                                r"|\b(strong|moderate|potent|weak) (CYP\w* )?(inhibitor|inducer)s?\b|\binduc(er|es|ing|tion) (of )?(CYP|P-gp|the metabolism|metabolism|hepatic)"
                                r"|\binhibit\w* (the )?(metabolism|clearance|CYP)|\bP-glycoprotein\b|\bserotonin syndrome\b"
                                r"|\bincrease\w* (the )?(plasma )?(levels?|concentrations?|exposure|AUC)\b|\bAUC\b|\bwhile taking\b"

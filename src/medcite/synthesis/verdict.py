@@ -389,7 +389,10 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
 
 MECHANISM_ITEMS = (AskedFor.INTERACTION, AskedFor.CONTRAINDICATION, AskedFor.ADVERSE_EFFECTS,
                    AskedFor.GENERAL, AskedFor.MAXIMUM_DOSE, AskedFor.DOSE)
-_MECHANISM = re.compile(r"\b(interact\w*+(?! effects?\b| terms?\b| analys\w*)|CYP\s?\d\w*|P-glycoprotein|serotonin syndrome"
+# A drug interaction of the agent's own, not a molecule's ("interaction between a part of the
+# ENPP1 protein and ...").
+_MECHANISM = re.compile(r"\b(interact\w* with (other |many |some |several )?(drugs|medications|medicines|agents)"
+                        r"|(drug|herb-drug|drug-drug|medication|medicine)[- ]interactions?|CYP\s?\d\w*|P-glycoprotein|serotonin syndrome"
                         r"|induc\w+ (of )?(the )?(CYP|cytochrome|metabolism|hepatic enzymes)"
                         r"|inhibit\w* (of )?(the )?(CYP|cytochrome|metabolism|clearance))", re.I)
 
