@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from medcite.errors import AuthError
 from medcite.models import Article, Audience, ReviewStatus
@@ -19,8 +19,11 @@ from medcite.review import ArticleSummary, ArticleVersion, ReviewEvent, User
 from medcite.web.asks import AskJob, ErrorBody
 from medcite.web.security import MAX_VERSION, unicode_text
 
-# JSON may carry lone surrogates ("\ud800") that no store or page can encode: refused as 422.
+# JSON may carry lone surrogates ("\ud800") that no store or page can encode, and control
+# characters (NUL, ESC) no question or comment needs: refused as 422.
 Text = Annotated[str, AfterValidator(unicode_text)]
+# An article id or slug (slugs are at most a few dozen characters).
+ArticleRef = Annotated[str, Field(max_length=200), AfterValidator(unicode_text)]
 from medcite.web.services import (
     ask_question,
     authenticate,
@@ -38,18 +41,26 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
-class AskRequest(BaseModel):
+class _Body(BaseModel):
+    """A request body: a field it does not know (a misspelt "audeince") is refused, not
+    silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AskRequest(_Body):
     question: Text = Field(description="The clinical question, as the reader would ask it.")
     audience: Audience = Audience.CLINICIAN
-    follow_up_of: str | None = Field(None, description="Id of the article this question follows.")
+    follow_up_of: ArticleRef | None = Field(None, description="Id of the article this question "
+                                                             "follows.")
 
 
-class FollowUpRequest(BaseModel):
+class FollowUpRequest(_Body):
     question: Text
     audience: Audience = Audience.CLINICIAN
 
 
-class ReviewRequest(BaseModel):
+class ReviewRequest(_Body):
     to: ReviewStatus = Field(description="under_review, approved, rejected; withdrawn (editors "
                                          "and admins, with a reason); or submitted to write a "
                                          "new version answered again from the store: a "
@@ -58,7 +69,7 @@ class ReviewRequest(BaseModel):
                                          "until the correction is approved) or of a withdrawn "
                                          "one (editors and admins; a correction needs a "
                                          "comment).")
-    version: int = Field(ge=1, le=MAX_VERSION,
+    version: int = Field(ge=1, le=MAX_VERSION, strict=True,  # true is not version 1
                          description="The version the reviewer read; a decision on a version "
                                      "that is no longer current is refused (409, "
                                      "stale_version, naming the current version).")
@@ -120,7 +131,7 @@ def asking(request: Request, job_id: str) -> AskJob:
 def list_articles(
     request: Request,
     status: ReviewStatus | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="Words of the question.")] = None,
+    q: Annotated[Text | None, Query(max_length=200, description="Words of the question.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
 ) -> ArticleList:

@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 _HTTP_CODES = {
-    401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    413: "request_too_large", 415: "unsupported_media_type", 422: "invalid_request",
+    400: "invalid_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 413: "request_too_large", 415: "unsupported_media_type",
+    422: "invalid_request",
 }
 
 
@@ -79,12 +80,31 @@ async def _medcite_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.http_status, exc.code, str(exc), headers)
 
 
+def _not_json(request: Request, errors: list[dict[str, Any]]) -> str | None:
+    """What to say when an API body is not a JSON object because it was sent as something
+    else (text/plain, a form): FastAPI then validates the raw bytes."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if any(tuple(e.get("loc", ())) == ("body",) and e.get("type") == "model_attributes_type"
+           for e in errors) and "json" not in content_type:
+        sent = f"Content-Type {content_type}" if content_type else "no Content-Type"
+        return ("the request is not valid: the body must be a JSON object sent with "
+                f"Content-Type: application/json (this one has {sent})")
+    return None
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    not_json = _not_json(request, list(exc.errors()))
+    if not_json:
+        return error_response(request, 422, "invalid_request", not_json)
     problems = []
     for error in exc.errors()[:5]:
-        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", ""))
+        loc = tuple(error.get("loc", ()))
+        # A problem with the body as a whole (missing, not an object) says so.
+        where = ".".join(str(part) for part in loc if part != "body") or (
+            "body" if loc == ("body",) else "")
+        msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(f"{where}: {msg}" if where else msg)
     return error_response(request, 422, "invalid_request",
                           "the request is not valid: " + "; ".join(problems))
 
@@ -95,11 +115,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = f"nothing at {request.url.path}"
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
+    elif exc.status_code == 400 and exc.__cause__ is not None:
+        message = _unreadable_body(exc.__cause__, str(exc.detail))
     else:
         message = str(exc.detail)
     headers = dict(exc.headers or {})
     return error_response(request, exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"),
                           message, headers)
+
+
+def _unreadable_body(cause: BaseException, detail: str) -> str:
+    """Why FastAPI could not parse a request body (it answers 400 and keeps the cause)."""
+    if isinstance(cause, RecursionError):
+        return "the request body is not valid: its JSON is nested too deeply to read"
+    if isinstance(cause, UnicodeDecodeError):
+        return "the request body is not valid: it is not UTF-8 text"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "the request body is not valid: it has a number with too many digits to read"
+    return detail  # not the cause's own text: it may name internals
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

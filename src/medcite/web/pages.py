@@ -8,12 +8,13 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import AfterValidator
 
 from medcite.errors import AuthError
 from medcite.models import Audience, ReviewStatus
 from medcite.review.workflow import moves_for
 from medcite.web.asks import AskJob, AskState
-from medcite.web.security import CSRF_FIELD, MAX_VERSION, check_csrf, rotate_csrf
+from medcite.web.security import CSRF_FIELD, MAX_VERSION, check_csrf, rotate_csrf, unicode_text
 from medcite.web.services import (
     authenticate,
     decide,
@@ -48,6 +49,8 @@ async def _csrf_protect(request: Request) -> None:
 router = APIRouter(include_in_schema=False, dependencies=[Depends(_csrf_protect)])
 
 QuestionField = Annotated[str, Form()]
+# Free text a page stores or searches for: no lone surrogates or control characters (NUL, ESC).
+Text = Annotated[str, AfterValidator(unicode_text)]
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -149,7 +152,7 @@ def follow_up(request: Request, slug: str, question: QuestionField) -> Response:
 @router.post("/articles/{slug}/review")
 def review_action(request: Request, slug: str, to: Annotated[ReviewStatus, Form()],
                   version: Annotated[int, Form(ge=1, le=MAX_VERSION)],
-                  comment: Annotated[str, Form(max_length=4000)] = "") -> Response:
+                  comment: Annotated[Text, Form(max_length=4000)] = "") -> Response:
     """A decision on the version the form was shown with (a stale form is refused)."""
     user = require_session_user(request)
     article = services(request).articles.get_by_slug(slug)
@@ -161,7 +164,7 @@ def review_action(request: Request, slug: str, to: Annotated[ReviewStatus, Form(
 
 
 @router.get("/library")
-def library(request: Request, q: Annotated[str, Query(max_length=200)] = "",
+def library(request: Request, q: Annotated[Text, Query(max_length=200)] = "",
             page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
     found = services(request).articles.library(
         q, limit=LIBRARY_PAGE_SIZE + 1, offset=(page - 1) * LIBRARY_PAGE_SIZE)

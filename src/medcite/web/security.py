@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -32,12 +33,22 @@ MAX_VERSION = 2**63 - 1
 
 
 
+# Control characters a visitor's text may hold: tab and line breaks; NUL, escape sequences and
+# the other C0/C1 controls are refused (they would reach the store, pages and terminals).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def unicode_text(value: str) -> str:
-    """``value`` if it is encodable text: a lone surrogate (JSON's "\\ud800") is refused."""
+    """``value`` if it is encodable, printable text: a lone surrogate (JSON's "\\ud800") or a
+    control character other than tab and line breaks (NUL, ESC) is refused."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("the text contains a lone surrogate, which is not a character") from None
+    control = _CONTROL.search(value)
+    if control:
+        raise ValueError(f"the text contains the control character U+{ord(control.group()):04X}, "
+                         "which is not allowed")
     return value
 
 

@@ -78,6 +78,8 @@ def _accepted_question(request: Request, question: str) -> str:
         unicode_text(question)
     except ValueError as exc:
         raise QueryError(str(exc)) from None
+    if not any(ch.isalnum() for ch in question):  # "???", or only zero-width spaces
+        raise QueryError("the question has no words: ask it in words")
     if len(question) > limit:
         raise QueryError(f"the question has {len(question):,} characters; "
                          f"the limit is {limit:,} characters")
@@ -99,6 +101,8 @@ def start_ask(request: Request, question: str, audience: Audience,
     """Start answering in the background; the job says how far the answer has got. Waits up to
     ``wait_seconds`` so a quick answer is ready at once (an error then raises here)."""
     question = _accepted_question(request, question)
+    if follow_up_of is not None:  # an unknown article is a 404 now, not a job that fails later
+        services(request).articles.resolve(follow_up_of)
     asks = services(request).asks
     job = asks.start(question, audience, follow_up_of)
     return asks.wait(job.id, wait_seconds) if wait_seconds > 0 else job
