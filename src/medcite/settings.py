@@ -53,6 +53,11 @@ SETTINGS: tuple[Setting, ...] = (
             "can take minutes to write an article).", float),
     Setting("dense", "auto", "Dense retrieval: 'on', 'off', or 'auto' (on when the store has "
             "embeddings and the model package is installed).", str),
+    Setting("rerank", False, "Learned re-ranker: a LambdaMART model (shipped in the package) "
+            "re-orders the fused top 100 passages, with the evidence-type prior one of its "
+            "features instead of a boost; 1/true/yes/on or 0/false/no/off. Off by default: on "
+            "lexical search, the default path, it is not better on every evaluation set "
+            "(BENCHMARKS.md, 'Learned re-ranker').", bool),
     Setting("ingest_batch", 500, "Documents per ingest transaction.", int),
     Setting("max_question_chars", 2000, "Longest question accepted.", int),
     Setting("secret_key", "", "Key that signs web session cookies (default: a random key "

@@ -52,3 +52,24 @@ def mediqa(data: str | None, split: str, no_dense: bool, questions: int | None,
 
     run(_data_dir(data), split=split, dense=not no_dense, questions=questions, share=correct_share,
         submissions=Path(submissions) if submissions else None, echo=click.echo)
+
+
+@evaluate.command()
+@click.option("--data", help="The shared data folder (default: $MEDCITE_SHARED_DATA or ../shared/data).")
+@click.option("--task", type=click.Choice(["all", "mediqa", "medicationqa", "pubmedqa"]), default="all")
+@click.option("--no-dense", is_flag=True, help="Lexical systems only (no embedding).")
+def rerank(data: str | None, task: str, no_dense: bool) -> None:
+    """The learned re-ranker on its held-out sets, plain BM25 and the previous ranking beside it."""
+    from medcite.evaluation.rerank import run
+
+    run(_data_dir(data), task=task, dense=not no_dense, echo=click.echo)
+
+
+@cli.command(name="train-reranker", add_help_option=False,
+             context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_reranker(args: tuple[str, ...]) -> None:
+    """Train the learned re-ranker (python -m medcite.retrieval.train_reranker --help)."""
+    from medcite.retrieval.train_reranker import main
+
+    raise SystemExit(main(list(args)))

@@ -1,6 +1,10 @@
 """Hybrid passage search: BM25 on the user's words and on expanded synonyms, dense vectors,
 fused by weighted reciprocal rank, one passage per document, an evidence-type prior.
 
+With a re-ranker (``medcite.retrieval.rerank``, setting ``MEDCITE_RERANK``) the head of the
+fused list is ordered by a learned model instead, and the evidence-type prior is one of its
+features rather than a boost applied before relevance.
+
 The user's own terms are one ranked list with the highest weight; the expanded query (brand and
 generic names, salt forms) is a second list with a lower weight, so synonyms can find documents
 without outranking what the user literally asked about.
@@ -16,6 +20,7 @@ from medcite.errors import QueryError
 from medcite.models import DocumentRecord, Passage, StudyDesign
 from medcite.retrieval.analysis import QueryAnalysis, analyse
 from medcite.retrieval.evidence import DEFAULT_PRIORS, study_design
+from medcite.retrieval.rerank import RERANK_DEPTH, Candidate, PassageText, Reranker, passage_texts, reranker_for
 from medcite.settings import Settings
 from medcite.store.base import SearchFilters
 from medcite.store.sqlite import SQLiteStore
@@ -60,7 +65,8 @@ def _stem(word: str) -> str:
 
 
 class Searcher:
-    """Search one store. Dense retrieval is used when an encoder and an index are given."""
+    """Search one store. Dense retrieval is used when an encoder and an index are given; the
+    learned re-ranker when one is given, or when ``settings.rerank`` is on."""
 
     def __init__(
         self,
@@ -72,6 +78,7 @@ class Searcher:
         weights: FusionWeights | None = None,
         priors: dict[StudyDesign, float] | None = None,
         settings: Settings | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.store = store
         # The settings this searcher was built for: a question is checked against their limit,
@@ -82,6 +89,9 @@ class Searcher:
         self.dense_index = dense_index if dense_index is not None and len(dense_index) else None
         self.weights = weights or FusionWeights()
         self.priors = DEFAULT_PRIORS if priors is None else priors
+        if reranker is None and settings is not None and settings.rerank:
+            reranker = reranker_for(store, dense=self.dense_enabled)
+        self.reranker = reranker
 
     @property
     def dense_enabled(self) -> bool:
@@ -98,8 +108,10 @@ class Searcher:
         filters: SearchFilters | None = None,
         per_document: int = 1,
         candidates: int = CANDIDATES,
+        rerank_depth: int | None = None,
     ) -> list[SearchResult]:
-        """Ranked passages for a question (or an analysis already made)."""
+        """Ranked passages for a question (or an analysis already made). ``rerank_depth``
+        overrides how many fused candidates the re-ranker (if any) re-scores."""
         if limit < 1:
             raise QueryError(f"limit must be at least 1, not {limit}")
         analysis = query if isinstance(query, QueryAnalysis) else self.analyse(query)
@@ -108,6 +120,7 @@ class Searcher:
             return []
         lists: list[tuple[float, list[int]]] = []
         owners: dict[int, int] = {}  # passage id -> document id
+        context = _RerankContext()
         if expansion_terms:
             # Both rankings at once: the store shares the costly part (ranking every passage
             # a common word matches) between them.
@@ -120,14 +133,110 @@ class Searcher:
         for weight, hits in lexical:
             lists.append((weight, [h.passage_id for h in hits]))
             owners.update((h.passage_id, h.document_id) for h in hits)
+        context.expanded = lists[1][1] if len(lists) > 1 else lists[0][1]
+        context.user_scores = {h.passage_id: h.score for h in lexical[0][1]}
+        context.expanded_scores = {h.passage_id: h.score for h in lexical[-1][1]}
         dense_ranked: list[int] = []
         if self.dense_enabled:
             vector = self.encoder.encode([analysis.question])[0]
-            dense_ranked = [pid for pid, _ in self.dense_index.search(vector, candidates)]
+            found = self.dense_index.search(vector, candidates)
+            dense_ranked = [pid for pid, _ in found]
+            context.vector, context.cosines = vector, dict(found)
             lists.append((self.weights.dense, dense_ranked))
             missing = [pid for pid in dense_ranked if pid not in owners]
             owners.update(self.store.passage_documents(missing))
+        if self.reranker is not None:
+            context.depth = self.reranker.depth if rerank_depth is None else rerank_depth
+            return self._rerank(analysis, lists, owners, dense_ranked, limit, filters, per_document,
+                                context)
         return self._fuse(analysis, lists, owners, dense_ranked, limit, filters, per_document)
+
+    def candidates(
+        self,
+        query: str | QueryAnalysis,
+        *,
+        depth: int | None = None,
+        filters: SearchFilters | None = None,
+        candidates: int = CANDIDATES,
+    ) -> tuple[QueryAnalysis, list[Candidate], dict[int, PassageText], _RerankContext]:
+        """The fused head a re-ranker sees (for training and tests): candidates in fused
+        order, before any prior, their passages, and the query vector."""
+        searcher = Searcher(self.store, vocabulary=self.vocabulary, encoder=self.encoder,
+                            dense_index=self.dense_index, weights=self.weights, priors=self.priors,
+                            settings=self.settings, reranker=_Collector(depth or RERANK_DEPTH))
+        analysis = query if isinstance(query, QueryAnalysis) else self.analyse(query)
+        searcher.search(analysis, limit=1, filters=filters, candidates=candidates)
+        collected = searcher.reranker.collected
+        if collected is None:  # nothing to search for
+            return analysis, [], {}, _RerankContext()
+        return analysis, *collected
+
+    def _rerank(
+        self,
+        analysis: QueryAnalysis,
+        lists: list[tuple[float, list[int]]],
+        owners: dict[int, int],
+        dense_ranked: list[int],
+        limit: int,
+        filters: SearchFilters | None,
+        per_document: int,
+        context: _RerankContext,
+    ) -> list[SearchResult]:
+        """The fused head (no prior) ordered by the re-ranker; the rest keeps its fused order."""
+        fused: dict[int, float] = defaultdict(float)
+        for weight, ranked in lists:
+            for rank, passage_id in enumerate(ranked):
+                fused[passage_id] += weight / (RRF_K + rank + 1)
+        order = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+        depth = max(context.depth, limit * per_document)
+        head = order[: max(depth, 6 * limit * per_document)]
+        documents = self.store.documents(list({owners[p] for p, _ in head if p in owners}))
+        user_rank = {pid: r for r, pid in enumerate(lists[0][1])}
+        expanded_rank = {pid: r for r, pid in enumerate(context.expanded)}
+        dense_rank = {pid: r for r, pid in enumerate(dense_ranked)}
+        kept: list[Candidate] = []
+        for passage_id, score in head:
+            document = documents.get(owners.get(passage_id, -1))
+            if document is None or not _passes(document, filters):
+                continue
+            kept.append(Candidate(
+                passage_id=passage_id, document=document, design=study_design(document),
+                fused=score, fused_rank=len(kept), user_rank=user_rank.get(passage_id),
+                expanded_rank=expanded_rank.get(passage_id), dense_rank=dense_rank.get(passage_id),
+                dense_cosine=context.cosines.get(passage_id),
+                user_score=context.user_scores.get(passage_id),
+                expanded_score=context.expanded_scores.get(passage_id)))
+        scored, rest = kept[:depth], kept[depth:]
+        texts = passage_texts(self.store, [c.passage_id for c in scored])
+        if isinstance(self.reranker, _Collector):
+            self.reranker.collected = (scored, texts, context)
+            return []
+        model = self.reranker.score(analysis, scored, texts, vector=context.vector,
+                                    dense_index=self.dense_index)
+        # Ties broken by document key and passage id so the same store gives the same order;
+        # what was not re-scored follows, below every re-scored passage, in fused order.
+        ranked = sorted(zip(model.tolist(), scored), key=lambda r: (-r[0], r[1].document.key, r[1].passage_id))
+        floor = min(model.tolist(), default=0.0)
+        ranked += [(floor - 1 - i, c) for i, c in enumerate(rest)]
+        chosen: list[tuple[float, Candidate]] = []
+        per_doc: dict[int, int] = defaultdict(int)
+        for item in ranked:
+            if per_doc[item[1].document.id] >= per_document:
+                continue
+            per_doc[item[1].document.id] += 1
+            chosen.append(item)
+            if len(chosen) == limit:
+                break
+        passages = self.store.passages([c.passage_id for _, c in chosen])
+        explain = _Explainer(analysis)
+        results = []
+        for score, c in chosen:
+            result = SearchResult(
+                passage=passages[c.passage_id], document=c.document, design=c.design, score=score,
+                lexical_rank=c.user_rank, dense_rank=c.dense_rank)
+            explain(result)
+            results.append(result)
+        return results
 
     def _fuse(
         self,
@@ -177,6 +286,24 @@ class Searcher:
             explain(result)
             results.append(result)
         return results
+
+
+@dataclass
+class _RerankContext:
+    depth: int = RERANK_DEPTH
+    expanded: list[int] = field(default_factory=list)
+    vector: object = None  # the query's dense vector, when dense retrieval ran
+    cosines: dict[int, float] = field(default_factory=dict)
+    user_scores: dict[int, float] = field(default_factory=dict)
+    expanded_scores: dict[int, float] = field(default_factory=dict)
+
+
+class _Collector:
+    """Stands in for a re-ranker to collect the candidates it would be given."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.collected: tuple[list[Candidate], dict[int, PassageText], _RerankContext] | None = None
 
 
 def _passes(document: DocumentRecord, filters: SearchFilters | None) -> bool:
