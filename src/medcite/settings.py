@@ -93,6 +93,17 @@ def _flag(raw: Any) -> bool:
     raise ValueError(raw)
 
 
+def _make_folder(path: Path, setting: str) -> None:
+    """Create a folder medcite keeps files in; a path that cannot be one (a file is there, no
+    permission) is a ConfigurationError naming the setting, not a traceback."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "a file is there" if path.is_file() else exc.strerror or str(exc)
+        raise ConfigurationError(f"{path} cannot be used as a folder ({why})",
+                                 hint=f"set {setting} to a folder medcite may write in") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     values: dict[str, Any]
@@ -125,7 +136,7 @@ class Settings:
     @property
     def home_path(self) -> Path:
         home = Path(self.values["home"] or user_data_dir("medcite"))
-        home.mkdir(parents=True, exist_ok=True)
+        _make_folder(home, "MEDCITE_HOME")
         return home
 
     @property
@@ -135,5 +146,5 @@ class Settings:
     @property
     def cache_path(self) -> Path:
         path = Path(self.values["cache"]) if self.values["cache"] else self.home_path / "cache"
-        path.mkdir(parents=True, exist_ok=True)
+        _make_folder(path, "MEDCITE_CACHE")
         return path

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 import click
+from pydantic import ValidationError
 
 from medcite.cli import cli
 from medcite.errors import InputError
@@ -92,14 +93,27 @@ def ask(question: str, audience: str, fmt: str, follow_up_of: str | None, backen
 
 def _load_article(reference: str, store) -> Article:
     path = Path(reference)
+    if path.suffix == ".json" and path.is_dir():
+        raise InputError(f"{path} is a folder, not an article JSON file")
     if path.suffix == ".json" and path.is_file():
         try:
-            return Article.model_validate_json(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise InputError(f"{path} is not an article JSON file: {exc}") from exc
+            return Article.model_validate_json(path.read_bytes())
+        except ValidationError as exc:
+            raise InputError(f"{path} is not an article JSON file: {_first_problem(exc)}") from exc
+        except OSError as exc:
+            raise InputError(f"{path} cannot be read ({exc.strerror or exc})") from exc
     from medcite.review.articles import ArticleRepository
 
     return ArticleRepository(store).resolve(reference)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """A validation error in one line: how many problems, and the first with where it is."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where + ': ' if where else ''}{first.get('msg', 'invalid')}{more}"
 
 
 @cli.command()

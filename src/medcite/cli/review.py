@@ -224,7 +224,8 @@ def articles_list(status: str | None = None, search: str | None = None, limit: i
               default="text", show_default=True)
 @click.option("--audience", type=click.Choice([a.value for a in Audience]), default=None,
               help="Reword for this reader (default: as stored).")
-@click.option("--version", type=click.IntRange(1), default=None, help="Default: the latest.")
+@click.option("--version", type=click.IntRange(1, 2**63 - 1), default=None,
+              help="Default: the latest.")
 def articles_show(id_or_slug: str, fmt: str, audience: str | None, version: int | None) -> None:
     """Print one article as text, Markdown, JSON or a standalone HTML page."""
     from medcite.web.render import render_html, render_markdown, render_text

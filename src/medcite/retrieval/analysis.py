@@ -288,6 +288,8 @@ def red_flags(question: str) -> list[str]:
 def _check(question: str, limit: int) -> None:
     if not isinstance(question, str) or not question.strip():
         raise QueryError("question is empty", hint="ask a clinical question in words")
+    if not any(ch.isalnum() for ch in question):  # "???", or only zero-width spaces
+        raise QueryError("question has no words", hint="ask a clinical question in words")
     if len(question) > limit:
         raise QueryError(f"question is {len(question)} characters; the limit is {limit}",
                          hint="shorten the question")

@@ -127,6 +127,11 @@ class SQLiteStore:
         self._cache_lock = threading.Lock()
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a folder should be, no permission, ...
+            raise StoreError(f"opening the store at {self.location} failed: its folder "
+                             f"{self._path.parent} cannot be created "
+                             f"({exc.strerror or exc})") from exc
+        try:
             self._writer = self._connect()
             apply_migrations(self._writer)
         except sqlite3.Error as exc:
