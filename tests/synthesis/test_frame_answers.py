@@ -287,7 +287,7 @@ def test_a_childs_weight_picks_the_labels_weight_band(engine):
     ("The dose is 10 mg/kg twice daily.", ()),
 ])
 def test_weight_bands_are_read_from_label_text(text, bands):
-    from medcite.synthesis.relevance import weight_bands
+    from medcite.synthesis.bands import weight_bands
     assert weight_bands(text) == bands
 
 
@@ -339,7 +339,7 @@ def test_the_headline_answers_what_was_named(engine, question, wanted, wrong):
     ("The eGFR was measured at baseline.", ()),
 ])
 def test_kidney_function_bands_are_read_from_text(text, bands):
-    from medcite.synthesis.relevance import kidney_bands
+    from medcite.synthesis.bands import kidney_bands
     assert kidney_bands(text) == bands
 
 
@@ -468,7 +468,7 @@ def test_each_kind_of_question_is_answered_in_its_own_terms(engine, question, it
 
 def test_scores_are_read_from_the_question_and_from_headings():
     from medcite.retrieval.frame import scores
-    from medcite.synthesis.relevance import score_fits
+    from medcite.synthesis.bands import score_fits
     assert scores("pneumonia with a CURB-65 score of 1 managed at home") == {"curb-65": 1.0}
     assert scores("Type 2 diabetes after COVID 19") == {}
     assert score_fits("Low Severity (CURB-65 0–1, outpatient) First-line: amoxicillin", {"curb-65": 1.0})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medcite.models import AgentFrame, AskedFor, QuestionFrame, StudyDesign
+from medcite.synthesis.bands import score_fits
 from medcite.synthesis.relevance import (
     Aboutness,
     aboutness,
@@ -26,7 +27,6 @@ from medcite.synthesis.relevance import (
     nonclinical_sentence,
     preclinical_sentence,
     pregnancy_safety,
-    score_fits,
     states_item,
     supply_section,
 )

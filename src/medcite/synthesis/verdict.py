@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
 from medcite.retrieval.evidence import RANK
-from medcite.synthesis.relevance import (direction, dose_adjustment_span, emphasis_span, item_span, names_other_agent,
-                                         kidney_fits, reports_study, weight_fits)
+from medcite.synthesis.bands import kidney_fits, weight_fits
+from medcite.synthesis.relevance import (direction, dose_adjustment_span, emphasis_span, item_span,
+                                         names_other_agent, reports_study)
 from medcite.synthesis import own_change
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import Candidate
