@@ -15,6 +15,10 @@ from medcite.store import SQLiteStore
 CACHE = Path(os.environ.get("MEDCITE_TEST_CACHE",
                             Path(__file__).resolve().parents[1] / ".medcite-home" / "cache"))
 os.environ["MEDCITE_CACHE"] = str(CACHE)
+# `medcite ingest` embeds the passages it writes by default; the suite's many ingests (and the
+# subprocesses they start) stay lexical and fast unless a test asks for dense retrieval itself
+# (tests/retrieval/test_dense_ingest.py sets MEDCITE_DENSE=auto).
+os.environ.setdefault("MEDCITE_DENSE", "off")
 
 SHARED_DATA = Path(os.environ.get("MEDCITE_SHARED_DATA",
                                   Path(__file__).resolve().parents[2] / "shared" / "data"))

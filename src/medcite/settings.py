@@ -51,8 +51,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("openai_api_key", "", "API key for the OpenAI-compatible server, if it needs one."),
     Setting("openai_timeout", 300.0, "Seconds to wait for one completion (a model on a CPU "
             "can take minutes to write an article).", float),
-    Setting("dense", "auto", "Dense retrieval: 'on', 'off', or 'auto' (on when the store has "
-            "embeddings and the model package is installed).", str),
+    Setting("dense", "auto", "Dense retrieval: 'auto' (ingest embeds the passages it writes "
+            "into a new store, or one that has vectors, and search uses the vectors wherever "
+            "they exist and the model package is installed), 'on' (the same, but an error "
+            "where it cannot run), or 'off' (lexical search only; ingest embeds nothing).", str),
     Setting("rerank", False, "Learned re-ranker: a LambdaMART model (shipped in the package) "
             "re-orders the fused top 100 passages, with the evidence-type prior one of its "
             "features instead of a boost; 1/true/yes/on or 0/false/no/off. Off by default: on "

@@ -85,10 +85,23 @@ def ask(question: str, audience: str, fmt: str, follow_up_of: str | None, backen
     try:
         article = ask_question(question, audience=audience, follow_up_of=follow_up_of,
                                store=store, settings=settings, save=not no_save, progress=meter)
+        lexical_only = _lexical_only(store, settings)
     finally:
         meter.close()
         store.close()
     click.echo(render(article, fmt))
+    if lexical_only:
+        click.echo(f"note: answered from lexical search only: {lexical_only}", err=True)
+
+
+def _lexical_only(store, settings: Settings) -> str | None:
+    """Why the answer's retrieval was lexical, unless the settings asked for that."""
+    from medcite.answer import engine_for
+    from medcite.retrieval.setup import lexical_reason
+
+    if settings.dense == "off":
+        return None
+    return lexical_reason(store, settings, engine_for(store, settings).searcher)
 
 
 def _load_article(reference: str, store) -> Article:

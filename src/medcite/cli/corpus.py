@@ -9,6 +9,7 @@ import click
 from tqdm import tqdm
 
 from medcite.cli import cli
+from medcite.errors import MissingDependencyError
 from medcite.ingest.demo import fetch_demo_corpus
 from medcite.ingest.runner import (
     IngestReport,
@@ -17,8 +18,12 @@ from medcite.ingest.runner import (
     ingest_records,
     reverify_flagged,
 )
+from medcite.retrieval.dense import embed_store, read_spec, start_vectors, vector_dir, vector_status
 from medcite.settings import Settings
-from medcite.store import BatchOutcome, open_store
+from medcite.store import BatchOutcome, SQLiteStore, open_store
+
+_NO_EMBED = click.option("--no-embed", is_flag=True,
+                         help="Do not embed the passages written (medcite index does it later).")
 
 
 def _finish(report: IngestReport) -> None:
@@ -35,19 +40,64 @@ def _finish(report: IngestReport) -> None:
         sys.exit(1)
 
 
+def _plan_embedding(store: SQLiteStore, settings: Settings, no_embed: bool) -> bool:
+    """Before an ingest: whether to embed what it writes. A new store gets a vector folder (so
+    dense retrieval is its default, and a killed run's rerun embeds); a store that has one is
+    kept embedded; a store made lexical before dense was the default is told how to embed."""
+    if no_embed or settings.dense == "off":
+        return False
+    if read_spec(vector_dir(store)) is not None:
+        return True
+    with store.reading() as conn:
+        has_passages = conn.execute("SELECT EXISTS (SELECT 1 FROM passages)").fetchone()[0]
+    if has_passages:
+        click.echo("note: this store has no passage vectors, so it answers from lexical search; "
+                   "embed it once with: medcite index", err=True)
+        return False
+    from medcite.retrieval.embedding import missing_dependency
+
+    missing = missing_dependency()
+    if missing is not None:
+        if settings.dense == "on":
+            raise missing
+        click.echo(f"note: passages are not embedded, so answers use lexical search: {missing}", err=True)
+        return False
+    start_vectors(vector_dir(store))
+    return True
+
+
+def _embed(store: SQLiteStore, settings: Settings, quiet: bool) -> None:
+    """Embed every passage without a vector (those this run wrote, and any a killed run left)."""
+    try:
+        added = embed_store(store, settings.cache_path / "models", progress=not quiet)
+    except MissingDependencyError as exc:
+        if settings.dense == "on":
+            raise
+        click.echo(f"note: passages are not embedded, so answers use lexical search: {exc}", err=True)
+        return
+    status = vector_status(store)
+    click.echo(f"passages embedded: {added:,} (vectors for {status.embedded:,} of "
+               f"{status.passages:,} passages; {status.spec.label if status.spec else ''})")
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=None,
               help="Documents per transaction (default: the ingest_batch setting).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def ingest(paths: tuple[str, ...], batch_size: int | None, quiet: bool) -> None:
-    """Ingest files, folders or globs (PubMed XML, JATS, SPL, guidelines, MedQuAD)."""
+@_NO_EMBED
+def ingest(paths: tuple[str, ...], batch_size: int | None, quiet: bool, no_embed: bool) -> None:
+    """Ingest files, folders or globs (PubMed XML, JATS, SPL, guidelines, MedQuAD), then embed
+    the passages written for dense retrieval (resumable: a rerun finishes a killed one)."""
     settings = Settings.load()
     store = open_store(settings)
     try:
+        embed = _plan_embedding(store, settings, no_embed)
         report = ingest_paths(store, paths, batch_size=batch_size or settings.ingest_batch,
                               progress=not quiet)
         report.learn_conditions(settings)
+        if embed:
+            _embed(store, settings, quiet)
     finally:
         store.close()
     _finish(report)
@@ -60,8 +110,10 @@ def corpus() -> None:
 
 @corpus.command("demo")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def corpus_demo(quiet: bool) -> None:
-    """Download (from the Python package registry), verify and ingest the demo corpus."""
+@_NO_EMBED
+def corpus_demo(quiet: bool, no_embed: bool) -> None:
+    """Download (from the Python package registry), verify and ingest the demo corpus, then
+    embed its passages for dense retrieval."""
     from medcite.ingest.guidelines import documents_from_open_medicine_wheel
 
     settings = Settings.load()
@@ -69,6 +121,7 @@ def corpus_demo(quiet: bool) -> None:
     demo = fetch_demo_corpus(settings.cache_path)
     store = open_store(settings)
     try:
+        embed = _plan_embedding(store, settings, no_embed)
         report = ingest_paths(store, demo.research_files, batch_size=settings.ingest_batch,
                               progress=not quiet)
         fingerprint = file_fingerprint(demo.guideline_wheel)
@@ -83,18 +136,33 @@ def corpus_demo(quiet: bool) -> None:
             store.mark_file_done(fingerprint, str(demo.guideline_wheel), wheel_outcome)
             reverify_flagged(store, report)
         report.learn_conditions(settings)
-        _print_stats(store.stats(), as_json=False)
+        if embed:
+            _embed(store, settings, quiet)
+        _print_stats(store.stats(), as_json=False, store=store)
     finally:
         store.close()
     _finish(report)
 
 
-def _print_stats(stats, *, as_json: bool) -> None:
+def _vectors_line(store: SQLiteStore) -> tuple[str, dict]:
+    status = vector_status(store)
+    if status.spec is None or not status.embedded:
+        return ("none (answers use lexical search; embed with: medcite index)",
+                {"embedded": 0, "encoder": None})
+    return (f"{status.embedded:,} of {status.passages:,} passages ({status.spec.label})",
+            {"embedded": status.embedded, "encoder": status.spec.label})
+
+
+def _print_stats(stats, *, as_json: bool, store: SQLiteStore | None = None) -> None:
+    line, data = _vectors_line(store) if store is not None else ("", {})
     if as_json:
-        click.echo(json.dumps(stats.model_dump(mode="json"), indent=2))
+        click.echo(json.dumps({**stats.model_dump(mode="json"), **({"vectors": data} if data else {})},
+                              indent=2))
         return
     click.echo(f"documents: {stats.documents:,} ({stats.title_only:,} title-only, not searchable)")
     click.echo(f"passages:  {stats.passages:,}")
+    if line:
+        click.echo(f"vectors:   {line}")
     click.echo("by source type:")
     for name, count in stats.by_source_type.items():
         note = ""
@@ -115,6 +183,6 @@ def stats(as_json: bool) -> None:
     """Counts of stored documents by source type and year."""
     store = open_store()
     try:
-        _print_stats(store.stats(), as_json=as_json)
+        _print_stats(store.stats(), as_json=as_json, store=store)
     finally:
         store.close()

@@ -25,7 +25,7 @@ _TYPES = [t.value for t in SourceType]
 def search(query: str, types: tuple[str, ...], since: int | None, until: int | None,
            limit: int, as_json: bool) -> None:
     """Ranked passages for QUERY, with document metadata and why each matched."""
-    from medcite.retrieval.setup import searcher_for
+    from medcite.retrieval.setup import lexical_reason, searcher_for
 
     settings = Settings.load()
     store = open_store(settings)
@@ -35,6 +35,7 @@ def search(query: str, types: tuple[str, ...], since: int | None, until: int | N
         filters = SearchFilters(source_types=tuple(SourceType(t) for t in types),
                                 since_year=since, until_year=until)
         results = searcher.search(analysis, limit=limit, filters=filters)
+        lexical_only = lexical_reason(store, settings, searcher)
     finally:
         store.close()
     if as_json:
@@ -44,6 +45,7 @@ def search(query: str, types: tuple[str, ...], since: int | None, until: int | N
             "entities": [{"id": m.concept.id, "name": m.concept.name, "surface": m.surface}
                          for m in analysis.mentions],
             "dense": searcher.dense_enabled,
+            "lexical_only_because": lexical_only,
             "results": [{
                 "rank": i + 1, "score": round(r.score, 6), "passage": r.passage.key,
                 "section": r.passage.section, "text": r.passage.text,
@@ -55,7 +57,7 @@ def search(query: str, types: tuple[str, ...], since: int | None, until: int | N
         return
     entities = ", ".join(f"{m.surface} → {m.concept.name}" for m in analysis.mentions) or "none"
     click.echo(f"intent: {analysis.intent}; entities: {entities}; "
-               f"dense: {'on' if searcher.dense_enabled else 'off'}")
+               f"dense: {'on' if searcher.dense_enabled else 'off (' + str(lexical_only) + ')'}")
     if not results:
         click.echo("no matching passages")
     for i, r in enumerate(results, 1):
@@ -72,16 +74,29 @@ def search(query: str, types: tuple[str, ...], since: int | None, until: int | N
 
 @cli.command()
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def index(quiet: bool) -> None:
-    """Embed every passage for dense retrieval (resumes where it stopped)."""
-    from medcite.retrieval.dense import PASSAGE_TOKENS, build_dense_index
-    from medcite.retrieval.embedding import Encoder
+@click.option("--rebuild", is_flag=True,
+              help="Drop the store's vectors and embed every passage again with the default encoder.")
+def index(quiet: bool, rebuild: bool) -> None:
+    """Embed every passage without a vector, for dense retrieval (resumes where it stopped).
+    New stores are embedded by medcite ingest; this is for stores made before that, and to
+    finish an ingest run with --no-embed."""
+    import shutil
+
+    from medcite.retrieval.dense import DEFAULT_SPEC, embed_store, read_spec, vector_dir, vector_status
 
     settings = Settings.load()
     store = open_store(settings)
     try:
-        encoder = Encoder(cache_dir=settings.cache_path / "models", max_tokens=PASSAGE_TOKENS)
-        added = build_dense_index(store, encoder.encode, progress=not quiet)
+        folder = vector_dir(store)
+        if rebuild and folder.exists():
+            shutil.rmtree(folder)
+        spec = read_spec(folder)
+        if spec is not None and spec != DEFAULT_SPEC and not quiet:
+            click.echo(f"note: this store's vectors were made by {spec.label}; new passages get "
+                       f"the same (medcite index --rebuild re-embeds with {DEFAULT_SPEC.label})", err=True)
+        added = embed_store(store, settings.cache_path / "models", progress=not quiet)
+        status = vector_status(store)
     finally:
         store.close()
-    click.echo(f"embedded {added:,} passages")
+    click.echo(f"embedded {added:,} passages (vectors for {status.embedded:,} of {status.passages:,}; "
+               f"{status.spec.label if status.spec else ''})")

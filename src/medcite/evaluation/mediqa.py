@@ -271,14 +271,20 @@ def evaluate(data: Path, cache: Path, *, split: str = "test", dense: bool = True
         ("medcite lexical", _medcite(Searcher(store, vocabulary=vocabulary), store)),
     ]
     if dense:
-        from medcite.retrieval.dense import PASSAGE_TOKENS, DenseIndex, build_dense_index
-        from medcite.retrieval.embedding import Encoder
+        from medcite.retrieval.dense import (
+            DEFAULT_SPEC,
+            DenseIndex,
+            build_dense_index,
+            passage_encoder,
+            query_encoder,
+        )
 
         models = settings.cache_path / "models"
-        build_dense_index(store, Encoder(cache_dir=models, max_tokens=PASSAGE_TOKENS).encode,
-                          progress=progress is not False)
-        hybrid = Searcher(store, vocabulary=vocabulary, encoder=Encoder(cache_dir=models),
-                          dense_index=DenseIndex.load(store))
+        folder = Path(f"{store.location}.vectors-{DEFAULT_SPEC.slug}")
+        build_dense_index(store, passage_encoder(DEFAULT_SPEC, models).encode,
+                          progress=progress is not False, folder=folder, spec=DEFAULT_SPEC)
+        hybrid = Searcher(store, vocabulary=vocabulary, encoder=query_encoder(DEFAULT_SPEC, models),
+                          dense_index=DenseIndex.load(store, folder))
         rankers.append(("medcite hybrid (BM25 + MiniLM, RRF)", _medcite(hybrid, store)))
 
     chiqa = {q.qid: [a.aid for a in sorted(q.answers, key=lambda a: a.system_rank)] for q in chosen}

