@@ -64,6 +64,15 @@ def _stem(word: str) -> str:
     return word
 
 
+def _fused_scores(lists: list[tuple[float, list[int]]]) -> dict[int, float]:
+    """Weighted reciprocal-rank fusion of ranked passage-id lists."""
+    fused: dict[int, float] = defaultdict(float)
+    for weight, ranked in lists:
+        for rank, passage_id in enumerate(ranked):
+            fused[passage_id] += weight / (RRF_K + rank + 1)
+    return fused
+
+
 class Searcher:
     """Search one store. Dense retrieval is used when an encoder and an index are given; the
     learned re-ranker when one is given, or when ``settings.rerank`` is on."""
@@ -183,10 +192,7 @@ class Searcher:
         context: _RerankContext,
     ) -> list[SearchResult]:
         """The fused head (no prior) ordered by the re-ranker; the rest keeps its fused order."""
-        fused: dict[int, float] = defaultdict(float)
-        for weight, ranked in lists:
-            for rank, passage_id in enumerate(ranked):
-                fused[passage_id] += weight / (RRF_K + rank + 1)
+        fused = _fused_scores(lists)
         order = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
         depth = max(context.depth, limit * per_document)
         head = order[: max(depth, 6 * limit * per_document)]
@@ -248,10 +254,7 @@ class Searcher:
         filters: SearchFilters | None,
         per_document: int,
     ) -> list[SearchResult]:
-        fused: dict[int, float] = defaultdict(float)
-        for weight, ranked in lists:
-            for rank, passage_id in enumerate(ranked):
-                fused[passage_id] += weight / (RRF_K + rank + 1)
+        fused = _fused_scores(lists)
         # Priors change a score by at most a third, so only the head of the fused list can
         # reach the results; rank it with metadata only and read text for the survivors alone.
         head = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[: max(60, 6 * limit * per_document)]
