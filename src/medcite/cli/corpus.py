@@ -48,9 +48,7 @@ def _plan_embedding(store: SQLiteStore, settings: Settings, no_embed: bool) -> b
         return False
     if read_spec(vector_dir(store)) is not None:
         return True
-    with store.reading() as conn:
-        has_passages = conn.execute("SELECT EXISTS (SELECT 1 FROM passages)").fetchone()[0]
-    if has_passages:
+    if store.stats().passages:
         click.echo("note: this store has no passage vectors, so it answers from lexical search; "
                    "embed it once with: medcite index", err=True)
         return False
