@@ -65,6 +65,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secret_key", "", "Key that signs web session cookies (default: a random key "
             "kept in <home>/secret_key)."),
     Setting("ask_rate_limit", 30, "Questions per minute one client may ask over the web API.", int),
+    Setting("mcp_token", "", "Bearer token MCP clients must send to 'medcite mcp --http' "
+            "(at least 16 characters); without one the HTTP server does not start. stdio needs "
+            "none."),
+    Setting("mcp_allow_writes", False, "Let the MCP server's ask tool store new answers (as "
+            "Submitted, for review), like 'medcite mcp --allow-writes'; by default it is "
+            "read-only: new answers are returned, not stored.", bool),
     Setting("forwarded_allow_ips", "", "Addresses of reverse proxies whose X-Forwarded-For and "
             "X-Forwarded-Proto headers are believed: comma-separated IPs or networks ('*' trusts "
             "every peer, never do that without a proxy in front). Default: none, so rate limits "
@@ -77,6 +83,23 @@ SETTINGS: tuple[Setting, ...] = (
             "one is cut off (408), so connections trickling bytes cannot pile up.", float),
     Setting("debug", False, "Let an error raise with its Python traceback instead of the "
             "one-line 'error: ...' message and exit code (for developers).", bool),
+    # Connectors (medcite corpus pubmed / pubmed-files / dailymed): network only when run.
+    Setting("ncbi_api_key", "", "NCBI API key sent to E-utilities: allows 10 requests a "
+            "second instead of 3."),
+    Setting("ncbi_email", "", "Contact e-mail sent to E-utilities with each request, as NCBI "
+            "asks of every tool."),
+    Setting("ncbi_tool", "medcite", "Tool name sent to E-utilities with each request."),
+    Setting("eutils_url", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils", "Base URL of NCBI "
+            "E-utilities (esearch.fcgi and efetch.fcgi below it)."),
+    Setting("pubmed_files_url", "https://ftp.ncbi.nlm.nih.gov/pubmed", "Base URL of the PubMed "
+            "baseline and update files (baseline/ and updatefiles/ below it)."),
+    Setting("dailymed_url", "https://dailymed.nlm.nih.gov/dailymed", "Base URL of DailyMed "
+            "(its web services under services/v2)."),
+    Setting("connector_timeout", 60.0, "Seconds a connector waits for a server to answer or "
+            "send more data before the request counts as failed (and is retried).", float),
+    Setting("connector_retries", 5, "How many times a connector retries a request that timed "
+            "out or was answered 429 or 5xx, waiting 0.5 s, 1 s, 2 s ... (or the server's "
+            "Retry-After) in between.", int),
     Setting("shared_data", "../shared/data", "Folder of the shared evaluation sets that "
             "'medcite eval' reads (MedicationQA, PubMedQA, MEDIQA 2019); --data overrides it."),
 )

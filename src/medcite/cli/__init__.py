@@ -50,14 +50,14 @@ def _undecodable_argument() -> str | None:
 
 
 def main() -> None:
-    from medcite.cli import corpus  # noqa: F401  (registers commands)
+    from medcite.cli import connectors, corpus  # noqa: F401  (register commands)
 
     undecodable = _undecodable_argument()
     if undecodable is not None:  # click and the store would fail on it later, with a traceback
         click.echo(f"error: the argument {undecodable!r} is not valid UTF-8 text", err=True)
         sys.exit(2)
 
-    for module in ("search", "answer", "web", "review", "evaluate"):
+    for module in ("search", "answer", "web", "review", "evaluate", "mcp"):
         try:
             __import__(f"medcite.cli.{module}")
         except ModuleNotFoundError as exc:
