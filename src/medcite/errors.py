@@ -7,11 +7,14 @@
     │   └── MissingDependencyError    exit 2, HTTP 500   an optional extra is not installed
     ├── InputError                    exit 2, HTTP 400   the user's input is unusable
     │   ├── QueryError                exit 2, HTTP 400   a question or search query
-    │   └── IngestInputError          exit 2, HTTP 400   a file that cannot be read at all
+    │   ├── IngestInputError          exit 2, HTTP 400   a file that cannot be read at all
+    │   └── CdsRequestError           exit 2, HTTP 400   a CDS Hooks request or its FHIR resources
+    │       └── PrefetchMissingError  exit 2, HTTP 412   data the service needs was not prefetched
     ├── NotFoundError                 exit 3, HTTP 404   an article, document or user
     ├── StoreError                    exit 4, HTTP 503   the store cannot be opened or written
     │   └── StoreBusyError            exit 4, HTTP 503   another process holds the write lock
     ├── CorpusFetchError              exit 5, HTTP 503   the demo corpus cannot be obtained
+    │   └── ConnectorError            exit 5, HTTP 502   PubMed or DailyMed failed or sent bad data
     ├── BackendError                  exit 6, HTTP 502   an answer backend failed
     ├── AuthError                     exit 7, HTTP 401   not signed in
     │   └── PermissionDeniedError     exit 7, HTTP 403   signed in, but not allowed
@@ -69,6 +72,21 @@ class IngestInputError(InputError):
     code = "invalid_ingest_input"
 
 
+class CdsRequestError(InputError):
+    """A CDS Hooks call that cannot be read: not the hook's shape, or a FHIR resource that is
+    of the wrong type or fails FHIR R4 validation."""
+
+    code = "invalid_cds_request"
+
+
+class PrefetchMissingError(CdsRequestError):
+    """The CDS client sent no prefetch for data the service needs; medcite queries no FHIR
+    server, and the CDS Hooks specification answers this with 412."""
+
+    http_status = 412
+    code = "prefetch_missing"
+
+
 class NotFoundError(MedciteError):
     exit_code = 3
     http_status = 404
@@ -96,6 +114,19 @@ class CorpusFetchError(MedciteError):
     exit_code = 5
     http_status = 503
     code = "corpus_fetch_error"
+
+
+class ConnectorError(CorpusFetchError):
+    """A live source (PubMed E-utilities, the PubMed file server, DailyMed) answered with an
+    error, or with data that is truncated, malformed or fails its checksum; nothing it sent is
+    ingested. ``status`` is the HTTP status when there was one."""
+
+    http_status = 502
+    code = "connector_error"
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
 
 
 class BackendError(MedciteError):
