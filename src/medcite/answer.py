@@ -23,9 +23,9 @@ from medcite.retrieval.analysis import QueryAnalysis, analyse, follow_up
 from medcite.retrieval.evidence import study_design
 from medcite.retrieval.search import Searcher
 from medcite.retrieval.targets import targets
-from medcite.store.base import SearchFilters
+from medcite.store.base import SearchFilters, Store
 from medcite.settings import Settings
-from medcite.store import SQLiteStore, open_store
+from medcite.store import open_store
 from medcite.synthesis.audience import adapt
 from medcite.synthesis.base import AnswerBackend, AnswerRequest, Evidence, Progress
 from medcite.synthesis.extractive import ExtractiveBackend
@@ -55,7 +55,7 @@ def backend_named(name: str, settings: Settings) -> AnswerBackend:
 class Engine:
     """Answers questions against one store."""
 
-    def __init__(self, store: SQLiteStore, settings: Settings, backend: AnswerBackend | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, backend: AnswerBackend | None = None) -> None:
         from medcite.retrieval.setup import searcher_for
 
         self.store = store
@@ -225,7 +225,7 @@ _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def engine_for(store: SQLiteStore | None = None, settings: Settings | None = None) -> Engine:
+def engine_for(store: Store | None = None, settings: Settings | None = None) -> Engine:
     """A cached engine per store location (the vocabulary and vectors load once)."""
     settings = settings or Settings.load()
     # Everything the engine reads from settings at construction is part of the key.
@@ -239,7 +239,7 @@ def engine_for(store: SQLiteStore | None = None, settings: Settings | None = Non
 
 
 def ask(question: str, *, audience: Audience | str = Audience.CLINICIAN,
-        follow_up_of: str | None = None, store: SQLiteStore | None = None,
+        follow_up_of: str | None = None, store: Store | None = None,
         settings: Settings | None = None, save: bool = True,
         progress: Progress | None = None) -> Article:
     """Answer a clinical question with a verified, cited article (saved as Submitted)."""

@@ -20,7 +20,7 @@ from medcite.ingest.runner import (
 )
 from medcite.retrieval.dense import embed_store, read_spec, start_vectors, vector_dir, vector_status
 from medcite.settings import Settings
-from medcite.store import BatchOutcome, SQLiteStore, open_store
+from medcite.store import BatchOutcome, Store, open_store
 
 _NO_EMBED = click.option("--no-embed", is_flag=True,
                          help="Do not embed the passages written (medcite index does it later).")
@@ -40,7 +40,7 @@ def _finish(report: IngestReport) -> None:
         sys.exit(1)
 
 
-def _plan_embedding(store: SQLiteStore, settings: Settings, no_embed: bool) -> bool:
+def _plan_embedding(store: Store, settings: Settings, no_embed: bool) -> bool:
     """Before an ingest: whether to embed what it writes. A new store gets a vector folder (so
     dense retrieval is its default, and a killed run's rerun embeds); a store that has one is
     kept embedded; a store made lexical before dense was the default is told how to embed."""
@@ -64,7 +64,7 @@ def _plan_embedding(store: SQLiteStore, settings: Settings, no_embed: bool) -> b
     return True
 
 
-def _embed(store: SQLiteStore, settings: Settings, quiet: bool) -> None:
+def _embed(store: Store, settings: Settings, quiet: bool) -> None:
     """Embed every passage without a vector (those this run wrote, and any a killed run left)."""
     try:
         added = embed_store(store, settings.cache_path / "models", progress=not quiet)
@@ -142,7 +142,7 @@ def corpus_demo(quiet: bool, no_embed: bool) -> None:
     _finish(report)
 
 
-def _vectors_line(store: SQLiteStore) -> tuple[str, dict]:
+def _vectors_line(store: Store) -> tuple[str, dict]:
     status = vector_status(store)
     if status.spec is None or not status.embedded:
         return ("none (answers use lexical search; embed with: medcite index)",
@@ -151,7 +151,7 @@ def _vectors_line(store: SQLiteStore) -> tuple[str, dict]:
             {"embedded": status.embedded, "encoder": status.spec.label})
 
 
-def _print_stats(stats, *, as_json: bool, store: SQLiteStore | None = None) -> None:
+def _print_stats(stats, *, as_json: bool, store: Store | None = None) -> None:
     line, data = _vectors_line(store) if store is not None else ("", {})
     if as_json:
         click.echo(json.dumps({**stats.model_dump(mode="json"), **({"vectors": data} if data else {})},

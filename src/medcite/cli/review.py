@@ -14,14 +14,14 @@ from medcite.cli import cli
 from medcite.errors import InputError, NotFoundError
 from medcite.models import Audience, ReviewStatus
 from medcite.review import ArticleRepository, ArticleSummary, ReviewWorkflow, Role, UserAccounts
-from medcite.store import SQLiteStore, open_store
+from medcite.store import Store, open_store
 
 _MOVES = [s.value for s in (ReviewStatus.UNDER_REVIEW, ReviewStatus.APPROVED, ReviewStatus.REJECTED,
                             ReviewStatus.WITHDRAWN)]
 
 
 @contextmanager
-def _store() -> Iterator[SQLiteStore]:
+def _store() -> Iterator[Store]:
     store = open_store()
     try:
         yield store

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import ast
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from medcite.models import Document, Section, SourceType
-from medcite.store import SQLiteStore
+from medcite.store.baseline import PlainBM25
+from medcite.store import Store, open_store
 
 CORPUS_VERSION = "1"
 
@@ -77,12 +77,12 @@ def pubmedqa(data: Path) -> Task:
     return Task("PubMedQA open", queries, gold, documents)
 
 
-def build_store(task: Task, folder: Path) -> SQLiteStore:
+def build_store(task: Task, folder: Path) -> Store:
     """The task's medcite store, built once (keyed by CORPUS_VERSION)."""
     folder.mkdir(parents=True, exist_ok=True)
     location = folder / f"{task.name.replace(' ', '_').lower()}-v{CORPUS_VERSION}.sqlite"
     ready = location.with_suffix(".ready")
-    store = SQLiteStore(location)
+    store = open_store(location)
     if not ready.exists():
         for start in range(0, len(task.documents), 1000):
             store.write_batch(task.documents[start : start + 1000])
@@ -90,14 +90,7 @@ def build_store(task: Task, folder: Path) -> SQLiteStore:
     return store
 
 
-def build_baseline(task: Task, folder: Path) -> sqlite3.Connection:
+def build_baseline(task: Task, folder: Path) -> PlainBM25:
     """Plain BM25 exactly as the data README describes: one FTS5 table of whole documents."""
     location = folder / f"{task.name.replace(' ', '_').lower()}-bm25-v{CORPUS_VERSION}.sqlite"
-    fresh = not location.exists()
-    conn = sqlite3.connect(location)
-    if fresh:
-        conn.execute("CREATE VIRTUAL TABLE docs USING fts5(key UNINDEXED, body, tokenize='porter unicode61')")
-        with conn:
-            conn.executemany("INSERT INTO docs (key, body) VALUES (?, ?)",
-                             ((d.key, d.sections[0].text) for d in task.documents))
-    return conn
+    return PlainBM25(location, ((d.key, d.sections[0].text) for d in task.documents))

@@ -47,7 +47,7 @@ from medcite.errors import InputError
 from medcite.evaluation.corpora import Task, build_baseline, build_store
 from medcite.evaluation.report import machine, peak_rss_mb, percentile
 from medcite.models import Document, Section, SourceType
-from medcite.store.sqlite import fts_phrase
+from medcite.store.baseline import PlainBM25
 
 # split -> (answer lists, the organisers' ground truth file or None)
 SPLITS = {
@@ -207,19 +207,12 @@ def _task(name: str, questions: list[Question]) -> Task:
                 {q.qid: {a.aid for a in q.answers if a.correct} for q in questions}, documents)
 
 
-def _plain_bm25(conn, stop: frozenset[str]) -> Callable[[Question], list[str]]:
+def _plain_bm25(baseline: PlainBM25, stop: frozenset[str]) -> Callable[[Question], list[str]]:
     from medcite.evaluation.retrieval import _WORD
 
     def rank(q: Question) -> list[str]:
         terms = [w for w in dict.fromkeys(w.lower() for w in _WORD.findall(q.text)) if w not in stop]
-        if not terms:
-            return []
-        aids = [a.aid for a in q.answers]
-        # bm25() keeps the whole table's statistics; the key filter only picks this list.
-        rows = conn.execute(
-            f"SELECT key FROM docs WHERE docs MATCH ? AND key IN ({','.join('?' * len(aids))}) "
-            "ORDER BY bm25(docs), key", (" OR ".join(fts_phrase(t) for t in terms), *aids)).fetchall()
-        return [r[0] for r in rows]
+        return baseline.rank_among(terms, [a.aid for a in q.answers])
     return rank
 
 

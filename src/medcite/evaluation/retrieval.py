@@ -17,7 +17,7 @@ from medcite.evaluation.corpora import Task, build_baseline, build_store, medica
 from medcite.evaluation.report import machine, peak_rss_mb, percentile
 from medcite.retrieval.search import Searcher
 from medcite.settings import Settings
-from medcite.store.sqlite import fts_phrase
+from medcite.store.baseline import PlainBM25
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
@@ -28,13 +28,9 @@ def stopwords() -> frozenset[str]:
     return query_stopwords()
 
 
-def plain_bm25(conn, question: str, stop: frozenset[str], k: int = 10) -> list[str]:
+def plain_bm25(baseline: PlainBM25, question: str, stop: frozenset[str], k: int = 10) -> list[str]:
     terms = [w for w in dict.fromkeys(w.lower() for w in _WORD.findall(question)) if w not in stop]
-    if not terms:
-        return []
-    rows = conn.execute("SELECT key FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?",
-                        (" OR ".join(fts_phrase(t) for t in terms), k)).fetchall()
-    return [r[0] for r in rows]
+    return baseline.search(terms, k)
 
 
 def metrics(rankings: dict[str, list[str]], gold: dict[str, set[str]]) -> dict[str, float]:

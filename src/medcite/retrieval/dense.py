@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from medcite.errors import ConfigurationError
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.base import Store
 
 CHUNK = 1024
 MODEL = "all-MiniLM-L6-v2"
@@ -72,7 +72,7 @@ LEGACY_SPEC = EncoderSpec("fp32", 128)
 PASSAGE_TOKENS = DEFAULT_SPEC.passage_tokens
 
 
-def vector_dir(store: SQLiteStore) -> Path:
+def vector_dir(store: Store) -> Path:
     return Path(store.location + ".vectors")
 
 
@@ -103,12 +103,10 @@ def start_vectors(folder: Path, spec: EncoderSpec = DEFAULT_SPEC) -> EncoderSpec
     return spec
 
 
-def passage_fingerprints(store: SQLiteStore) -> dict[int, int]:
+def passage_fingerprints(store: Store) -> dict[int, int]:
     """Passage id -> a 63-bit fingerprint of its document's content hash and its ordinal."""
-    with store.reading() as conn:
-        rows = conn.execute("SELECT p.id, d.content_hash, p.ordinal FROM passages p "
-                            "JOIN documents d ON d.id = p.document_id").fetchall()
-    return {pid: _fingerprint(digest, ordinal) for pid, digest, ordinal in rows}
+    return {pid: _fingerprint(digest, ordinal)
+            for pid, digest, ordinal in store.passage_fingerprints()}
 
 
 def _fingerprint(digest: str, ordinal: int) -> int:
@@ -120,7 +118,7 @@ def _chunks(folder: Path) -> list[Path]:
     return sorted(folder.glob("chunk-*.npz")) if folder.is_dir() else []
 
 
-def has_vectors(store: SQLiteStore) -> bool:
+def has_vectors(store: Store) -> bool:
     """Whether any vectors were written for the store (cheap: no file is read)."""
     return bool(_chunks(vector_dir(store)))
 
@@ -149,7 +147,7 @@ class DenseIndex:
         self.spec = spec
 
     @classmethod
-    def load(cls, store: SQLiteStore, folder: Path | None = None) -> DenseIndex | None:
+    def load(cls, store: Store, folder: Path | None = None) -> DenseIndex | None:
         """The vectors of the store's current passages; None when it has none."""
         folder = folder or vector_dir(store)
         spec = read_spec(folder)
@@ -201,7 +199,7 @@ class VectorStatus:
     passages: int
 
 
-def vector_status(store: SQLiteStore, folder: Path | None = None) -> VectorStatus:
+def vector_status(store: Store, folder: Path | None = None) -> VectorStatus:
     folder = folder or vector_dir(store)
     current = passage_fingerprints(store)
     spec = read_spec(folder)
@@ -210,7 +208,7 @@ def vector_status(store: SQLiteStore, folder: Path | None = None) -> VectorStatu
 
 
 def build_dense_index(
-    store: SQLiteStore,
+    store: Store,
     encode: Callable[[list[str]], np.ndarray],
     *,
     progress: bool = True,
@@ -279,7 +277,7 @@ def query_encoder(spec: EncoderSpec, cache_dir: Path, threads: int | None = None
 
 
 def embed_store(
-    store: SQLiteStore,
+    store: Store,
     cache_dir: Path,
     *,
     progress: bool = True,

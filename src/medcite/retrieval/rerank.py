@@ -24,7 +24,6 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from threading import Lock
-from typing import NamedTuple
 
 import numpy as np
 
@@ -32,7 +31,8 @@ from medcite.errors import ConfigurationError
 from medcite.models import AskedFor, DocumentRecord, Passage, SourceType, StudyDesign
 from medcite.retrieval.analysis import QueryAnalysis
 from medcite.retrieval.evidence import DEFAULT_PRIORS, RANK
-from medcite.store.sqlite import SQLiteStore, rows_in
+from medcite.store.base import Store
+from medcite.store.records import PassageText
 
 # How many fused candidates are re-scored: the head that can reach a page of results.
 RERANK_DEPTH = 100
@@ -138,20 +138,9 @@ class Candidate:
     expanded_score: float | None = None
 
 
-class PassageText(NamedTuple):
-    """What the features read of a passage (a ``Passage`` has these fields too)."""
-
-    text: str
-    section: str
-    ordinal: int
-
-
-def passage_texts(store: SQLiteStore, ids: list[int]) -> dict[int, PassageText]:
+def passage_texts(store: Store, ids: list[int]) -> dict[int, PassageText]:
     """The candidates' text, section and position, without building full passages."""
-    with store.reading() as conn:
-        return {r[0]: PassageText(r[3], r[2], r[1]) for r in rows_in(
-            conn, "SELECT p.id, p.ordinal, p.section, t.body FROM passages p "
-                  "JOIN passage_text t ON t.rowid = p.id WHERE p.id IN ({marks})", ids)}
+    return store.passage_texts(ids)
 
 
 def _rrank(rank: int | None) -> float:
@@ -162,7 +151,7 @@ class FeatureExtractor:
     """Feature rows for one question's candidates. Deterministic: the same store, question and
     candidates give the same matrix. Term passage counts are cached per corpus generation."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self._lock = Lock()
         self._counts: dict[str, int] = {}
@@ -488,7 +477,7 @@ class TreeModel:
 class Reranker:
     """Features plus a model: ``score`` gives one relevance score per candidate."""
 
-    def __init__(self, store: SQLiteStore, model: TreeModel, *, depth: int = RERANK_DEPTH,
+    def __init__(self, store: Store, model: TreeModel, *, depth: int = RERANK_DEPTH,
                  name: str = "") -> None:
         if model.feature_names and list(model.feature_names) != list(FEATURES):
             raise ConfigurationError(
@@ -520,6 +509,6 @@ def shipped_model(kind: str) -> TreeModel:
     return TreeModel.load(path)
 
 
-def reranker_for(store: SQLiteStore, *, dense: bool, depth: int = RERANK_DEPTH) -> Reranker:
+def reranker_for(store: Store, *, dense: bool, depth: int = RERANK_DEPTH) -> Reranker:
     kind = "hybrid" if dense else "lexical"
     return Reranker(store, shipped_model(kind), depth=depth, name=kind)

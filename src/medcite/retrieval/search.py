@@ -22,8 +22,7 @@ from medcite.retrieval.analysis import QueryAnalysis, analyse
 from medcite.retrieval.evidence import DEFAULT_PRIORS, study_design
 from medcite.retrieval.rerank import RERANK_DEPTH, Candidate, PassageText, Reranker, passage_texts, reranker_for
 from medcite.settings import Settings
-from medcite.store.base import SearchFilters
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.base import SearchFilters, Store
 
 RRF_K = 60
 CANDIDATES = 100
@@ -79,7 +78,7 @@ class Searcher:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         *,
         vocabulary=None,
         encoder=None,

@@ -6,10 +6,10 @@ from medcite.errors import ConfigurationError
 from medcite.retrieval.dense import DenseIndex, has_vectors, query_encoder
 from medcite.retrieval.search import Searcher
 from medcite.settings import Settings
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.base import Store
 
 
-def searcher_for(store: SQLiteStore, settings: Settings) -> Searcher:
+def searcher_for(store: Store, settings: Settings) -> Searcher:
     """Dense retrieval: 'off', 'on' (an error if it cannot run) or 'auto' (on when the store
     has vectors and the model package is installed)."""
     from medcite.vocab import Vocabulary
@@ -36,7 +36,7 @@ def searcher_for(store: SQLiteStore, settings: Settings) -> Searcher:
                     settings=settings)
 
 
-def lexical_reason(store: SQLiteStore, settings: Settings, searcher: Searcher) -> str | None:
+def lexical_reason(store: Store, settings: Settings, searcher: Searcher) -> str | None:
     """Why ``searcher`` answers from BM25 alone (None when dense retrieval is on)."""
     if searcher.dense_enabled:
         return None

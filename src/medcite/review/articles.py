@@ -19,14 +19,13 @@ import builtins
 import json
 import re
 import secrets
-import sqlite3
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from medcite.errors import NotFoundError, StaleVersionError
+from medcite.errors import ConflictError, NotFoundError, StaleVersionError
 from medcite.models import (
     Article,
     Reverification,
@@ -35,18 +34,18 @@ from medcite.models import (
     SourceChangeKind,
     Withdrawal,
 )
-from medcite.store import articles as sql
-from medcite.store import audit
-from medcite.store import flags as flag_sql
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.audit import AuditProblem
+from medcite.store.base import Store
+from medcite.store.records import ArticleRow, NewVersion
 
 SYSTEM_ACTOR = "system"
 SLUG_MAX_CHARS = 80
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0) in links read aloud
 # Sentence-final marks, including the ideographic and full-width ones.
 _TRAILING_PUNCTUATION = ".?!,;:\u2026\u3002\uff1f\uff01 \t\n"
-_SUMMARY_COLUMNS = ("id, slug, question, status, current_version, approved_version, thread_id, "
-                    "parent_id, created_at, updated_at")
+# How often a write re-reads the article after another writer moved it first (compare-and-set);
+# the rules then decide on the new state, so a second try almost always ends it.
+_RETRIES = 5
 
 
 class ArticleSummary(BaseModel):
@@ -114,12 +113,23 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _summary(row: tuple) -> ArticleSummary:
+def _summary(row: ArticleRow) -> ArticleSummary:
     return ArticleSummary(
-        id=row[0], slug=row[1], question=row[2], status=ReviewStatus(row[3]),
-        current_version=row[4], approved_version=row[5], thread_id=row[6], parent_id=row[7],
-        created_at=datetime.fromisoformat(row[8]), updated_at=datetime.fromisoformat(row[9]),
+        id=row.id, slug=row.slug, question=row.question, status=ReviewStatus(row.status),
+        current_version=row.current_version, approved_version=row.approved_version,
+        thread_id=row.thread_id, parent_id=row.parent_id,
+        created_at=datetime.fromisoformat(row.created_at),
+        updated_at=datetime.fromisoformat(row.updated_at),
     )
+
+
+def _stored_text(article: Article) -> NewVersion:
+    """A version's immutable text: the review state read with a version is never part of it."""
+    article = article.model_copy(update={
+        "source_changes": [], "withdrawal": None, "correction_pending": None,
+        "verification": article.verification.model_copy(update={"reverification": None})})
+    return NewVersion(article.model_dump_json(),
+                      tuple(dict.fromkeys(r.document_key for r in article.references)))
 
 
 def _check_version(current: ArticleSummary, version: int | None) -> None:
@@ -127,16 +137,12 @@ def _check_version(current: ArticleSummary, version: int | None) -> None:
         raise StaleVersionError(version, current.current_version, current.status.label)
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 class ArticleRepository:
-    """Articles, their versions and review events in the store; all writes use one transaction."""
+    """Articles, their versions and review events in the store (``store.articles``)."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
+        self.records = store.articles
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -149,8 +155,8 @@ class ArticleRepository:
     def save_answer(self, article: Article) -> Article:
         """Store a freshly written answer, unless the question was answered meanwhile (two
         readers asked it at once, in this process or another): then the stored answer, approved
-        version first, as ``find_for_question`` gives it. Checked inside the write, so a
-        question gets one article however many ask it together."""
+        version first, as ``find_for_question`` gives it. The store checks it inside the write
+        (insert-if-absent), so a question gets one article however many ask it together."""
         saved = self._insert_new(article, reuse=True)
         if saved is not None:
             return saved
@@ -161,35 +167,22 @@ class ArticleRepository:
     def _insert_new(self, article: Article, *, reuse: bool) -> Article | None:
         now = _now()
         article_id = _random_token(10)
+        composed: list[Article] = []
 
-        def insert(conn: sqlite3.Connection) -> Article | None:
-            if reuse and sql.servable_for_question(conn, normalise_question(article.question),
-                                                   article.parent_id):
-                return None
-            thread_id = article_id
-            if article.parent_id is not None:
-                parent = conn.execute("SELECT thread_id FROM articles WHERE id = ?",
-                                      (article.parent_id,)).fetchone()
-                if parent is None:
-                    raise NotFoundError(f"no article with id {article.parent_id!r} to follow up")
-                thread_id = parent[0]  # a follow-up continues its parent's thread
-            slug = self._free_slug(conn, slugify(article.question))
+        def compose(slug: str, thread_id: str) -> NewVersion:
             stored = article.model_copy(update={
                 "id": article_id, "slug": slug, "version": 1, "thread_id": thread_id,
                 "status": ReviewStatus.SUBMITTED, "created_at": now, "updated_at": now,
             })
-            conn.execute(
-                "INSERT INTO articles (id, slug, question, question_norm, thread_id, parent_id, "
-                "current_version, approved_version, status, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,1,NULL,?,?,?)",
-                (article_id, slug, article.question, normalise_question(article.question),
-                 thread_id, article.parent_id, ReviewStatus.SUBMITTED.value, now.isoformat(),
-                 now.isoformat()),
-            )
-            self._insert_version(conn, stored, SYSTEM_ACTOR, from_status=None, comment="generated")
-            return stored
+            composed.append(stored)
+            return _stored_text(stored)
 
-        return self.store.write(insert)
+        row = self.records.create(
+            article_id=article_id, slug_base=slugify(article.question), question=article.question,
+            question_norm=normalise_question(article.question), parent_id=article.parent_id,
+            at=now.isoformat(), compose=compose, slug_suffix=lambda: _random_token(4),
+            unless_answered=reuse)
+        return composed[-1] if row is not None else None
 
     def save_revision(self, article_id: str, article: Article, actor: str, *,
                       comment: str = "revised",
@@ -197,14 +190,13 @@ class ArticleRepository:
                       based_on: int | None = None) -> Article:
         """Store ``article`` as the next version, Submitted. Earlier versions stay as they were.
 
-        ``guard`` sees the current status inside the write transaction and may raise to refuse
-        (the review workflow passes its rules here); ``based_on`` is the version the editor
-        read, refused when it is no longer the current one.
+        ``guard`` sees the current status and may raise to refuse (the review workflow passes
+        its rules here); ``based_on`` is the version the editor read, refused when it is no
+        longer the current one. The write is compare-and-set on what they saw.
         """
-        now = _now()
-
-        def insert(conn: sqlite3.Connection) -> Article:
-            current = self._summary_of(conn, article_id)
+        for _ in range(_RETRIES):
+            now = _now()
+            current = self._summary_of(article_id)
             _check_version(current, based_on)
             if guard is not None:
                 guard(current.status)
@@ -215,85 +207,53 @@ class ArticleRepository:
                 "question": current.question, "status": ReviewStatus.SUBMITTED,
                 "created_at": current.created_at, "updated_at": now,
             })
-            # The version and its event first: the article's state must be its latest event's.
-            self._insert_version(conn, stored, actor, from_status=current.status, comment=comment)
-            conn.execute(
-                "UPDATE articles SET current_version = ?, status = ?, updated_at = ? WHERE id = ?",
-                (version, ReviewStatus.SUBMITTED.value, now.isoformat(), article_id),
-            )
-            return stored
-
-        return self.store.write(insert)
+            if self.records.append_version(
+                    article_id, expected_status=current.status.value,
+                    expected_version=current.current_version, version=_stored_text(stored),
+                    actor=actor, comment=comment, at=now.isoformat()):
+                return stored
+        raise self._busy(article_id)
 
     def change_status(self, article_id: str, to_status: ReviewStatus, *, actor: str,
                       comment: str = "", guard: Callable[[ReviewStatus], None] | None = None,
                       version: int | None = None) -> ReviewEvent:
         """Move the current version to ``to_status`` and record the event.
 
-        ``guard`` is called with the current status inside the same transaction, so two
-        reviewers acting at once cannot both move the article from the same status. ``version``
-        is the version the reviewer read: a decision on any other is refused
-        (``StaleVersionError``), so an approval never lands on a text nobody read.
+        ``guard`` is called with the current status and the move is compare-and-set on it, so
+        two reviewers acting at once cannot both move the article from the same status (the
+        second is judged on the state the first left). ``version`` is the version the reviewer
+        read: a decision on any other is refused (``StaleVersionError``), so an approval never
+        lands on a text nobody read.
         """
-        at = _now()
-
-        def move(conn: sqlite3.Connection) -> ReviewEvent:
-            current = self._summary_of(conn, article_id)
+        for _ in range(_RETRIES):
+            at = _now()
+            current = self._summary_of(article_id)
             _check_version(current, version)
             if guard is not None:
                 guard(current.status)
             decided = current.current_version
-            event = ReviewEvent(article_id=article_id, version=decided, from_status=current.status,
-                                to_status=to_status, actor=actor, comment=comment, at=at)
-            self._insert_event(conn, event)  # first: the database checks the state against it
             if to_status is ReviewStatus.APPROVED:
                 approved: int | None = decided
             elif to_status is ReviewStatus.WITHDRAWN:
                 approved = None  # nothing of a withdrawn article stays published
             else:
                 approved = current.approved_version
-            conn.execute("UPDATE articles SET status = ?, approved_version = ? WHERE id = ?",
-                         (to_status.value, approved, article_id))
-            return event
-
-        return self.store.write(move)
-
-    def _free_slug(self, conn: sqlite3.Connection, base: str) -> str:
-        slug = base
-        while conn.execute("SELECT 1 FROM articles WHERE slug = ?", (slug,)).fetchone():
-            slug = f"{base}-{_random_token(4)}"
-        return slug
-
-    def _insert_version(self, conn: sqlite3.Connection, article: Article, actor: str, *,
-                        from_status: ReviewStatus | None, comment: str) -> None:
-        assert article.id is not None and article.updated_at is not None
-        # The review state read with a version is never part of its stored text.
-        article = article.model_copy(update={
-            "source_changes": [], "withdrawal": None, "correction_pending": None,
-            "verification": article.verification.model_copy(update={"reverification": None})})
-        conn.execute(
-            "INSERT INTO article_versions (article_id, version, json, created_at, created_by) "
-            "VALUES (?,?,?,?,?)",
-            (article.id, article.version, article.model_dump_json(),
-             article.updated_at.isoformat(), actor),
-        )
-        flag_sql.record_citations(conn, article.id, article.version,
-                                  (r.document_key for r in article.references))
-        self._insert_event(conn, ReviewEvent(
-            article_id=article.id, version=article.version, from_status=from_status,
-            to_status=ReviewStatus.SUBMITTED, actor=actor, comment=comment, at=article.updated_at,
-        ))
+            if self.records.transition(
+                    article_id, expected_status=current.status.value, expected_version=decided,
+                    to_status=to_status.value, approved_version=approved, actor=actor,
+                    comment=comment, at=at.isoformat()):
+                return ReviewEvent(article_id=article_id, version=decided,
+                                   from_status=current.status, to_status=to_status, actor=actor,
+                                   comment=comment, at=at)
+        raise self._busy(article_id)
 
     @staticmethod
-    def _insert_event(conn: sqlite3.Connection, event: ReviewEvent) -> None:
-        audit.insert_event(conn, event.article_id, event.version,
-                           event.from_status.value if event.from_status else None,
-                           event.to_status.value, event.actor, event.comment, event.at.isoformat())
+    def _busy(article_id: str) -> ConflictError:
+        return ConflictError(f"article {article_id!r} kept changing while this was decided; "
+                             "read it again and decide")
 
-    @staticmethod
-    def _summary_of(conn: sqlite3.Connection, article_id: str) -> ArticleSummary:
-        row = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM articles WHERE id = ?",
-                           (article_id,)).fetchone()
+    def _summary_of(self, article_id: str) -> ArticleSummary:
+        row = self.records.get(article_id)
         if row is None:
             raise NotFoundError(f"no article with id {article_id!r}")
         return _summary(row)
@@ -305,43 +265,32 @@ class ArticleRepository:
         """One version of an article, with that version's status and the article's review
         state. Without ``version``: the latest, or with ``served`` the one readers are served,
         the approved version while a correction is in review (or was rejected)."""
-        with self.store.reading() as conn:
-            current = self._summary_of(conn, article_id)
-            if version is not None:
-                wanted = version
-            elif served and current.approved_version is not None:
-                wanted = current.approved_version
-            else:
-                wanted = current.current_version
-            found = conn.execute(
-                "SELECT json FROM article_versions WHERE article_id = ? AND version = ?",
-                (article_id, wanted),
-            ).fetchone()
-            if found is None:
-                raise NotFoundError(f"article {article_id!r} has no version {wanted}")
-            status = conn.execute(
-                "SELECT to_status FROM review_events WHERE article_id = ? AND version = ? "
-                "ORDER BY id DESC LIMIT 1",
-                (article_id, wanted),
-            ).fetchone()[0]
-            article = Article.model_validate_json(found[0]).model_copy(
-                update={"status": ReviewStatus(status)})
-            return self._with_review_state(conn, current, article)
+        current = self._summary_of(article_id)
+        if version is not None:
+            wanted = version
+        elif served and current.approved_version is not None:
+            wanted = current.approved_version
+        else:
+            wanted = current.current_version
+        found = self.records.version_text(article_id, wanted)
+        if found is None:
+            raise NotFoundError(f"article {article_id!r} has no version {wanted}")
+        article = Article.model_validate_json(found[0]).model_copy(
+            update={"status": ReviewStatus(found[1])})
+        return self._with_review_state(current, article)
 
-    @staticmethod
-    def _with_review_state(conn: sqlite3.Connection, current: ArticleSummary,
-                           article: Article) -> Article:
+    def _with_review_state(self, current: ArticleSummary, article: Article) -> Article:
         """The version with what its text does not hold: the article's withdrawal, the
         correction in review while this approved version is served, and the cited documents
         changed since it was stored with its re-verification."""
         update: dict[str, object] = {}
-        flags = flag_sql.flags_of(conn, current.id, article.version)
+        flags = self.records.flags_of(current.id, article.version)
         if flags:
             update["source_changes"] = [SourceChange(
                 document_key=f.document_key, change=SourceChangeKind(f.change),
                 at=datetime.fromisoformat(f.changed_at), from_revision=f.from_revision,
                 to_revision=f.to_revision) for f in flags]
-            done = flag_sql.latest_reverification(conn, current.id, article.version)
+            done = self.records.latest_reverification(current.id, article.version)
             # Until a re-verification covers every flag, nothing says the text is supported.
             reverification = None if done is None or done.through_flag < flags[-1].id else \
                 Reverification(at=datetime.fromisoformat(done.at), checked=done.checked,
@@ -352,7 +301,8 @@ class ArticleRepository:
                 "passed": reverification is not None and reverification.no_longer_supported == 0,
             })
         if current.status is ReviewStatus.WITHDRAWN:
-            event = sql.latest_event(conn, current.id)
+            event = self.records.latest_event(current.id)
+            assert event is not None  # every stored article has one
             update["withdrawal"] = Withdrawal(at=datetime.fromisoformat(event.at), by=event.actor,
                                               reason=event.comment)
         if (article.version == current.approved_version
@@ -363,23 +313,18 @@ class ArticleRepository:
 
     def get_by_slug(self, slug: str, version: int | None = None, *,
                     served: bool = False) -> Article:
-        with self.store.reading() as conn:
-            row = conn.execute("SELECT id FROM articles WHERE slug = ?", (slug,)).fetchone()
-        if row is None:
+        article_id = self.records.id_for_slug(slug)
+        if article_id is None:
             raise NotFoundError(f"no article at {slug!r}")
-        return self.get(row[0], version, served=served)
+        return self.get(article_id, version, served=served)
 
     def resolve(self, id_or_slug: str, version: int | None = None, *,
                 served: bool = False) -> Article:
         """An article named by its id or its slug (the API accepts either; an id wins)."""
-        with self.store.reading() as conn:
-            row = conn.execute(
-                "SELECT id FROM articles WHERE id = ? OR slug = ? ORDER BY id = ? DESC LIMIT 1",
-                (id_or_slug, id_or_slug, id_or_slug),
-            ).fetchone()
-        if row is None:
+        article_id = self.records.resolve(id_or_slug)
+        if article_id is None:
             raise NotFoundError(f"no article {id_or_slug!r}")
-        return self.get(row[0], version, served=served)
+        return self.get(article_id, version, served=served)
 
     def find_for_question(self, question: str, *, parent_id: str | None = None) -> Article | None:
         """The stored article answering this question, so it is not generated twice.
@@ -389,8 +334,7 @@ class ArticleRepository:
         approved version is preferred, then the most recently updated article still in review;
         a rejected article is never served as an answer (the question is answered afresh).
         """
-        with self.store.reading() as conn:
-            row = sql.servable_for_question(conn, normalise_question(question), parent_id)
+        row = self.records.servable_for_question(normalise_question(question), parent_id)
         if row is None:
             return None
         return self.get(row[0], row[1])
@@ -398,80 +342,45 @@ class ArticleRepository:
     def list(self, status: ReviewStatus | None = None, search: str | None = None, *,
              limit: int = 50, offset: int = 0) -> builtins.list[ArticleSummary]:
         """Articles by status of their current version, most recently updated first."""
-        where, params = self._filters(search)
-        if status is not None:
-            where.append("status = ?")
-            params.append(status.value)
-        return self._summaries(where, params, limit, offset)
+        return [_summary(r) for r in self.records.summaries(
+            status=status.value if status is not None else None, contains=_contains(search),
+            limit=limit, offset=offset)]
 
     def library(self, search: str | None = None, *, limit: int = 50,
                 offset: int = 0) -> builtins.list[ArticleSummary]:
         """Articles with an approved version (a revision under review keeps it published)."""
-        where, params = self._filters(search)
-        where.append("approved_version IS NOT NULL")
-        return self._summaries(where, params, limit, offset)
-
-    @staticmethod
-    def _filters(search: str | None) -> tuple[builtins.list[str], builtins.list[object]]:
-        if search and search.strip():
-            return ["question_norm LIKE ? ESCAPE '\\'"], [_like_pattern(normalise_question(search))]
-        return [], []
-
-    def _summaries(self, where: builtins.list[str], params: builtins.list[object], limit: int,
-                   offset: int) -> builtins.list[ArticleSummary]:
-        sql = f"SELECT {_SUMMARY_COLUMNS} FROM articles"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY updated_at DESC, id LIMIT ? OFFSET ?"
-        with self.store.reading() as conn:
-            rows = conn.execute(sql, [*params, max(0, limit), max(0, offset)]).fetchall()
-        return [_summary(row) for row in rows]
+        return [_summary(r) for r in self.records.summaries(
+            contains=_contains(search), approved_only=True, limit=limit, offset=offset)]
 
     def versions(self, article_id: str) -> builtins.list[ArticleVersion]:
-        with self.store.reading() as conn:
-            approved = self._summary_of(conn, article_id).approved_version
-            rows = conn.execute(
-                "SELECT v.version, v.created_at, v.created_by, "
-                "(SELECT to_status FROM review_events e WHERE e.article_id = v.article_id "
-                " AND e.version = v.version ORDER BY e.id DESC LIMIT 1) "
-                "FROM article_versions v WHERE v.article_id = ? ORDER BY v.version",
-                (article_id,),
-            ).fetchall()
-        return [ArticleVersion(version=r[0], created_at=datetime.fromisoformat(r[1]),
-                               created_by=r[2], status=ReviewStatus(r[3]),
-                               approved=r[0] == approved) for r in rows]
+        approved = self._summary_of(article_id).approved_version
+        return [ArticleVersion(version=r.version, created_at=datetime.fromisoformat(r.created_at),
+                               created_by=r.created_by, status=ReviewStatus(r.status),
+                               approved=r.version == approved)
+                for r in self.records.versions(article_id)]
 
     def events(self, article_id: str) -> builtins.list[ReviewEvent]:
-        with self.store.reading() as conn:
-            self._summary_of(conn, article_id)  # an unknown article is an error, not []
-            rows = conn.execute(
-                "SELECT article_id, version, from_status, to_status, actor, comment, at "
-                "FROM review_events WHERE article_id = ? ORDER BY id",
-                (article_id,),
-            ).fetchall()
-        return [ReviewEvent(article_id=r[0], version=r[1],
-                            from_status=ReviewStatus(r[2]) if r[2] else None,
-                            to_status=ReviewStatus(r[3]), actor=r[4], comment=r[5],
-                            at=datetime.fromisoformat(r[6])) for r in rows]
+        self._summary_of(article_id)  # an unknown article is an error, not []
+        return [ReviewEvent(article_id=r.article_id, version=r.version,
+                            from_status=ReviewStatus(r.from_status) if r.from_status else None,
+                            to_status=ReviewStatus(r.to_status), actor=r.actor,
+                            comment=r.comment, at=datetime.fromisoformat(r.at))
+                for r in self.records.events(article_id)]
 
     def flagged(self) -> builtins.list[ArticleSummary]:
         """Articles whose served version cites a document deleted or replaced since it was
         stored (withdrawn ones left out), most recently flagged first: the editors' to-do."""
-        with self.store.reading() as conn:
-            return [_summary(row) for row in flag_sql.flagged_articles(conn, _SUMMARY_COLUMNS)]
+        return [_summary(row) for row in self.records.flagged()]
 
-    def audit(self) -> tuple[int, builtins.list[audit.AuditProblem]]:
+    def audit(self) -> tuple[int, builtins.list[AuditProblem]]:
         """(review events checked, problems) of the whole audit trail's hash chain and of each
         article's state against its events."""
-        with self.store.reading() as conn:
-            return audit.verify_trail(conn)
+        return self.records.verify_trail()
 
     def thread(self, thread_id: str) -> builtins.list[ArticleSummary]:
         """The articles of one conversation, first question first."""
-        with self.store.reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_SUMMARY_COLUMNS} FROM articles WHERE thread_id = ? "
-                "ORDER BY created_at, rowid",
-                (thread_id,),
-            ).fetchall()
-        return [_summary(row) for row in rows]
+        return [_summary(row) for row in self.records.thread(thread_id)]
+
+
+def _contains(search: str | None) -> str | None:
+    return normalise_question(search) if search and search.strip() else None

@@ -18,17 +18,15 @@ import json
 from datetime import UTC, datetime
 
 from medcite.review.articles import ArticleRepository
-from medcite.store import flags as sql
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.base import Store
 
 _FAILURE_TEXT_CHARS = 200
 
 
-def reverify_pending(store: SQLiteStore, article_id: str | None = None) -> list[tuple[str, int, int]]:
+def reverify_pending(store: Store, article_id: str | None = None) -> list[tuple[str, int, int]]:
     """Re-verify every flagged version no re-verification covers yet (only ``article_id``'s
     when given); returns (article id, version, statements no longer supported) of each."""
-    with store.reading() as conn:
-        todo = sql.pending(conn, article_id)
+    todo = store.articles.pending_reverifications(article_id)
     if not todo:
         return []
     from medcite.synthesis.verify import check_article  # loads relevance rules: only when needed
@@ -40,9 +38,9 @@ def reverify_pending(store: SQLiteStore, article_id: str | None = None) -> list[
         failures = [f"{check.reason}: {_shortened(check.statement.text)}"
                     for check in report.failures]
         at = datetime.now(UTC).replace(microsecond=0).isoformat()
-        store.write(lambda conn, a=flagged_id, v=version, t=through_flag, f=failures,
-                    n=len(report.checks): sql.record_reverification(
-                        conn, a, v, t, at, n, len(f), json.dumps(f, ensure_ascii=False)))
+        store.articles.record_reverification(
+            flagged_id, version, through_flag=through_flag, at=at, checked=len(report.checks),
+            no_longer_supported=len(failures), failures=json.dumps(failures, ensure_ascii=False))
         done.append((flagged_id, version, len(failures)))
     return done
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,9 +15,8 @@ from functools import cached_property
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from medcite.errors import AuthError, ConflictError, InputError, NotFoundError
-from medcite.store import accounts as sql
-from medcite.store.sqlite import SQLiteStore
+from medcite.errors import AuthError, InputError, NotFoundError
+from medcite.store.base import Store
 
 MIN_PASSWORD_CHARS = 8
 # Hashing cost grows with length; a bound stops one request from tying up a worker.
@@ -72,8 +70,9 @@ def parse_role(role: str) -> Role:
 class UserAccounts:
     """Accounts kept in the store's ``users`` table; only argon2 hashes are stored."""
 
-    def __init__(self, store: SQLiteStore, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, store: Store, hasher: PasswordHasher | None = None) -> None:
         self.store = store
+        self.accounts = store.accounts
         self.hasher = hasher or PasswordHasher()
 
     @cached_property
@@ -86,25 +85,17 @@ class UserAccounts:
         password_hash = self.hasher.hash(validate_password(password))
         now = datetime.now(UTC).isoformat(timespec="seconds")
 
-        def insert(conn: sqlite3.Connection) -> None:
-            try:
-                sql.insert_user(conn, user.username, password_hash, user.role.value, now)
-            except sqlite3.IntegrityError:
-                raise ConflictError(f"the user {user.username!r} already exists") from None
-
-        self.store.write(insert)
+        self.accounts.add(user.username, password_hash, user.role.value, now)  # ConflictError if taken
         return user
 
     def get(self, username: str) -> User | None:
-        with self.store.reading() as conn:
-            row = sql.find_user(conn, username)
+        row = self.accounts.find(username)
         return User(row.username, Role(row.role), row.disabled) if row else None
 
     def authenticate(self, username: str, password: str) -> User:
         """The user whose password this is; one error for an unknown user or a wrong password.
         A disabled account is refused, said so only to whoever knows its password."""
-        with self.store.reading() as conn:
-            row = sql.find_user(conn, username)
+        row = self.accounts.find(username)
         if len(password) > MAX_PASSWORD_CHARS:
             raise AuthError(_BAD_LOGIN)
         try:
@@ -119,8 +110,7 @@ class UserAccounts:
         user = User(row.username, Role(row.role))
         if self.hasher.check_needs_rehash(row.password_hash):
             new_hash = self.hasher.hash(password)
-            self.store.write(lambda conn: sql.set_password_hash(
-                conn, user.username, new_hash, only_if=row.password_hash))
+            self.accounts.set_password_hash(user.username, new_hash, only_if=row.password_hash)
         return user
 
     # -- administration (medcite user ...) ---------------------------------------------------
@@ -129,22 +119,18 @@ class UserAccounts:
         """Replace the password; every session of the account ends. Returns how many did."""
         password_hash = self.hasher.hash(validate_password(password))
 
-        def change(conn: sqlite3.Connection) -> int:
-            if not sql.set_password_hash(conn, username, password_hash):
-                raise NotFoundError(f"there is no user {username!r}")
-            return sql.delete_user_sessions(conn, username)
-
-        return self.store.write(change)
+        ended = self.accounts.replace_password(username, password_hash)
+        if ended is None:
+            raise NotFoundError(f"there is no user {username!r}")
+        return ended
 
     def set_disabled(self, username: str, disabled: bool) -> int:
         """Disable (ending every session at once) or enable an account; returns the number of
         sessions ended."""
-        def change(conn: sqlite3.Connection) -> int:
-            if not sql.set_disabled(conn, username, disabled):
-                raise NotFoundError(f"there is no user {username!r}")
-            return sql.delete_user_sessions(conn, username) if disabled else 0
-
-        return self.store.write(change)
+        ended = self.accounts.set_disabled(username, disabled)
+        if ended is None:
+            raise NotFoundError(f"there is no user {username!r}")
+        return ended
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -152,19 +138,17 @@ class UserAccounts:
         """A new session token for the cookie; the store keeps only its hash."""
         token = secrets.token_urlsafe(32)
         now = int(time.time())
-        self.store.write(lambda conn: sql.insert_session(conn, _token_hash(token), user.username,
-                                                         now, now + seconds))
+        self.accounts.start_session(_token_hash(token), user.username, now, now + seconds)
         return token
 
     def session_user(self, token: str) -> User | None:
         """The account of a live session; None once it ended, expired or the account was
         disabled (checked on every request, so revocation takes effect at once)."""
-        with self.store.reading() as conn:
-            row = sql.session_user(conn, _token_hash(token), int(time.time()))
+        row = self.accounts.session_user(_token_hash(token), int(time.time()))
         return User(row[0], Role(row[1])) if row else None
 
     def end_session(self, token: str) -> None:
-        self.store.write(lambda conn: sql.delete_session(conn, _token_hash(token)))
+        self.accounts.end_session(_token_hash(token))
 
 
 def _token_hash(token: str) -> str:

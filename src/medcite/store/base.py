@@ -1,7 +1,9 @@
-"""The store contract, satisfied by the embedded SQLite store (and later PostgreSQL).
+"""The store contract, satisfied by the embedded SQLite store and by PostgreSQL.
 
-Everything above the store (ingest, retrieval, synthesis, web) talks to this protocol only, so a
-second implementation can run the same tests.
+Everything above the store (ingest, retrieval, synthesis, review, web) talks to this protocol
+and the repositories it carries (``store.repositories``) only, so every implementation runs
+the same contract tests (tests/store/contract). No driver error leaves a store method: it is a
+``StoreError`` (``StoreBusyError`` for a lock held past the busy timeout).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from medcite.models import CorpusStats, Deletion, Document, DocumentRecord, Passage, SourceType
+from medcite.store.records import PassageText
+from medcite.store.repositories import Accounts, ArticleRecords, AskJobRecords, RateLimits
 
 
 @dataclass
@@ -51,9 +55,14 @@ class LexicalHit:
 
 
 class Store(Protocol):
-    """Documents, passages and a lexical index, written in batches by a single writer."""
+    """Documents, passages and a lexical index, written in batches, and the repositories of
+    everything else the application keeps."""
 
     location: str
+    articles: ArticleRecords
+    accounts: Accounts
+    ask_jobs: AskJobRecords
+    rate_limits: RateLimits
 
     def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
         """Apply documents and deletions in one transaction: all of them or none."""
@@ -75,6 +84,15 @@ class Store(Protocol):
     def passage_documents(self, ids: Sequence[int]) -> dict[int, int]: ...
 
     def passages_of(self, document_key: str) -> list[Passage]: ...
+
+    def passage_texts(self, ids: Sequence[int]) -> dict[int, PassageText]:
+        """Text, section and ordinal of passages, without building whole ``Passage`` models."""
+        ...
+
+    def passage_fingerprints(self) -> list[tuple[int, str, int]]:
+        """(passage id, its document's content hash, ordinal) of every passage: what a passage
+        vector was computed from."""
+        ...
 
     def lexical_search(
         self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None,

@@ -5,40 +5,16 @@ rules).
 ``article_citations`` says which documents each stored version cites (written with the version);
 ``article_flags`` and ``article_reverifications`` are append-only records. A version's flags
 are pending until a re-verification covers them (``through_flag`` is the last flag id it saw).
-Every function takes the connection of a transaction or a read; nothing here commits.
+Every function takes the connection of a transaction or a read; nothing here commits
+(``store.articles`` wraps them in the store's transactions).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
 
-
-class Change(NamedTuple):
-    """A stored document deleted or replaced by an ingest batch."""
-
-    document_key: str
-    change: str  # withdrawn | revised
-    from_revision: int | None
-    to_revision: int | None
-
-
-class FlagRow(NamedTuple):
-    id: int
-    document_key: str
-    change: str
-    from_revision: int | None
-    to_revision: int | None
-    changed_at: str
-
-
-class ReverificationRow(NamedTuple):
-    through_flag: int
-    at: str
-    checked: int
-    no_longer_supported: int
-    failures: str  # JSON list of strings
+from medcite.store.records import Change, FlagRow, ReverificationRow
 
 
 def record_citations(conn: sqlite3.Connection, article_id: str, version: int,

@@ -1,4 +1,4 @@
-"""SQL for rate limits counted in the store (``rate_limit_hits``), so every worker process and
+"""Rate limits counted in the SQLite store (``rate_limit_hits``), so every worker process and
 replica serving one store shares one count: two workers do not allow twice the limit.
 
 A hit is recorded, or refused, in one write transaction (``BEGIN IMMEDIATE`` serialises it with
@@ -8,16 +8,16 @@ every other process's), so concurrent requests cannot all see room for themselve
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from medcite.store.sqlite import SQLiteStore
 
 
-def take(conn: sqlite3.Connection, bucket: str, client: str, limit: int, window: float,
-         now: float) -> tuple[int | None, float]:
-    """Record one hit of ``client`` unless it has ``limit`` within ``window`` seconds already.
-
-    Returns (the hit's id, now) when recorded, else (None, the time of its oldest hit in the
-    window). Hits that left the window are deleted on the way, for every client of the bucket.
-    """
+def _take(conn: sqlite3.Connection, bucket: str, client: str, limit: int, window: float,
+          now: float) -> tuple[int | None, float]:
     since = now - window
+    # Hits that left the window are deleted on the way, for every client of the bucket.
     conn.execute("DELETE FROM rate_limit_hits WHERE bucket = ? AND at <= ?", (bucket, since))
     count, oldest = conn.execute(
         "SELECT count(*), min(at) FROM rate_limit_hits WHERE bucket = ? AND client = ? AND at > ?",
@@ -29,6 +29,16 @@ def take(conn: sqlite3.Connection, bucket: str, client: str, limit: int, window:
     return cursor.lastrowid, now
 
 
-def give_back(conn: sqlite3.Connection, hit_id: int) -> None:
-    """Forget one hit (an attempt that turned out not to count)."""
-    conn.execute("DELETE FROM rate_limit_hits WHERE id = ?", (hit_id,))
+class SQLiteRateLimits:
+    """``RateLimits`` on the SQLite store."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def take(self, bucket: str, client: str, limit: int, window: float,
+             now: float) -> tuple[int | None, float]:
+        return self._store.write(lambda conn: _take(conn, bucket, client, limit, window, now))
+
+    def give_back(self, hit_id: int) -> None:
+        self._store.write(lambda conn: conn.execute(
+            "DELETE FROM rate_limit_hits WHERE id = ?", (hit_id,)))

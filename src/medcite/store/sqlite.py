@@ -38,9 +38,14 @@ from medcite.models import (
     SentenceSpan,
     SourceType,
 )
+from medcite.store.accounts import SQLiteAccounts
+from medcite.store.articles import SQLiteArticles
+from medcite.store.asks import SQLiteAskJobs
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
 from medcite.store.flags import Change, flag_changes
+from medcite.store.limits import SQLiteRateLimits
 from medcite.store.migrations import apply_migrations
+from medcite.store.records import PassageText
 from medcite.store.rekey import aliases_of, current_key
 
 T = TypeVar("T")
@@ -136,6 +141,10 @@ class SQLiteStore:
             apply_migrations(self._writer)
         except sqlite3.Error as exc:
             raise self._translated(exc, "opening") from exc
+        self.articles = SQLiteArticles(self)
+        self.accounts = SQLiteAccounts(self)
+        self.ask_jobs = SQLiteAskJobs(self)
+        self.rate_limits = SQLiteRateLimits(self)
 
     def _translated(self, exc: sqlite3.Error, doing: str) -> StoreError:
         """The StoreError for a sqlite3 error met while ``doing`` something to the store."""
@@ -431,6 +440,17 @@ class SQLiteStore:
             if not rows and (current := current_key(conn, document_key)):
                 rows = [(r[0], document_key, *r[2:]) for r in conn.execute(select, (current,))]
         return [self._passage(row) for row in rows]
+
+    def passage_texts(self, ids: Sequence[int]) -> dict[int, PassageText]:
+        with self.reading() as conn:
+            return {r[0]: PassageText(r[3], r[2], r[1]) for r in rows_in(
+                conn, "SELECT p.id, p.ordinal, p.section, t.body FROM passages p "
+                      "JOIN passage_text t ON t.rowid = p.id WHERE p.id IN ({marks})", ids)}
+
+    def passage_fingerprints(self) -> list[tuple[int, str, int]]:
+        with self.reading() as conn:
+            return conn.execute("SELECT p.id, d.content_hash, p.ordinal FROM passages p "
+                                "JOIN documents d ON d.id = p.document_id").fetchall()
 
     def _without_common(self, conn: sqlite3.Connection, phrases: list[str]) -> list[str]:
         """Drop phrases that occur in more than COMMON_SHARE of all passages, keeping at least

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from medcite.models import Article, DocumentRecord, Statement, StatementKind, VerificationSummary
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.base import Store
 from medcite.synthesis.references import renumber
 from medcite.synthesis.relevance import aboutness, in_section, population_conflict
 
@@ -37,7 +37,7 @@ class VerificationReport:
 
 
 class _Checker:
-    def __init__(self, article: Article, store: SQLiteStore) -> None:
+    def __init__(self, article: Article, store: Store) -> None:
         self.references = {r.number: r for r in article.references}
         keys = {key for s in article.statements() for key in s.passage_keys}
         self.passages = {}
@@ -97,7 +97,7 @@ class _Checker:
         return StatementCheck(statement, True)
 
 
-def check_article(article: Article, store: SQLiteStore) -> VerificationReport:
+def check_article(article: Article, store: Store) -> VerificationReport:
     """Check every statement without changing the article (``medcite verify``)."""
     checker = _Checker(article, store)
     return VerificationReport([checker.check(s) for s in article.statements()])
@@ -117,7 +117,7 @@ def keep_statements(article: Article, keep: Callable[[list[Statement]], list[Sta
                                                "sections": sections}))
 
 
-def verify_article(article: Article, store: SQLiteStore) -> Article:
+def verify_article(article: Article, store: Store) -> Article:
     """Drop statements that fail their check, renumber references, record the counts."""
     checker = _Checker(article, store)
     counts = {"checked": 0, "dropped": 0, "wording_dropped": 0, "relevance_checked": 0,

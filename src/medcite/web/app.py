@@ -27,7 +27,7 @@ from starlette.types import Scope
 from medcite.errors import AuthError, MedciteError, RateLimitError, StoreBusyError
 from medcite.settings import Settings
 from medcite.store import open_store
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.base import Store
 from medcite.web import api, pages
 from medcite.web.render import TEMPLATES
 from medcite.web.security import (
@@ -154,7 +154,7 @@ def _too_large(scope: Scope, limit: int) -> Response:
                           f"the request body is larger than {limit // 1024} kB")
 
 
-def create_app(settings: Settings | None = None, store: SQLiteStore | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """The application for ``medcite serve``; a store passed in stays open after shutdown."""
     settings = settings or Settings.load()
     owned = store is None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -24,15 +23,14 @@ from pydantic import BaseModel, Field
 
 from medcite.errors import MedciteError, NotFoundError
 from medcite.models import Article, Audience
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.base import Store
+from medcite.store.records import AskJobRow
 from medcite.synthesis.base import Progress
 
 log = logging.getLogger(__name__)
 
 PROGRESS_WRITE_INTERVAL_S = 1.0  # token counts reach the store at most this often
 KEEP_FINISHED = timedelta(days=1)
-_COLUMNS = ("id, question, audience, follow_up_of, state, tokens, article_id, article_slug, "
-            "error_code, error_status, error_message, started_at, updated_at")
 
 # The pipeline: question, audience, article followed up (if any), progress callback.
 Answer = Callable[[str, Audience, str | None, Progress | None], Article]
@@ -81,12 +79,14 @@ class AskJob(BaseModel):
         return error
 
 
-def _job(row: tuple) -> AskJob:
-    error = ErrorBody(code=row[8], status=row[9], message=row[10]) if row[8] else None
-    return AskJob(id=row[0], question=row[1], audience=Audience(row[2]), follow_up_of=row[3],
-                  state=AskState(row[4]), tokens=row[5], article_id=row[6], article_slug=row[7],
-                  error=error, started_at=datetime.fromisoformat(row[11]),
-                  updated_at=datetime.fromisoformat(row[12]))
+def _job(row: AskJobRow) -> AskJob:
+    error = ErrorBody(code=row.error_code, status=row.error_status or 500,
+                      message=row.error_message or "") if row.error_code else None
+    return AskJob(id=row.id, question=row.question, audience=Audience(row.audience),
+                  follow_up_of=row.follow_up_of, state=AskState(row.state), tokens=row.tokens,
+                  article_id=row.article_id, article_slug=row.article_slug, error=error,
+                  started_at=datetime.fromisoformat(row.started_at),
+                  updated_at=datetime.fromisoformat(row.updated_at))
 
 
 def _now() -> str:
@@ -96,7 +96,7 @@ def _now() -> str:
 class AskJobs:
     """Starts answers on a small thread pool and records their progress in the store."""
 
-    def __init__(self, store: SQLiteStore, answer: Answer, *, workers: int = 4,
+    def __init__(self, store: Store, answer: Answer, *, workers: int = 4,
                  stale_after: timedelta = timedelta(minutes=5)) -> None:
         self.store = store
         self.answer = answer
@@ -111,14 +111,9 @@ class AskJobs:
         job_id = secrets.token_urlsafe(12)
         now = _now()
 
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM ask_jobs WHERE state != 'writing' AND updated_at < ?",
-                         ((datetime.now(UTC) - KEEP_FINISHED).isoformat(),))
-            conn.execute("INSERT INTO ask_jobs (id, question, audience, follow_up_of, state, "
-                         "started_at, updated_at) VALUES (?,?,?,?,'writing',?,?)",
-                         (job_id, question, audience.value, follow_up_of, now, now))
-
-        self.store.write(insert)
+        forget = (datetime.now(UTC) - KEEP_FINISHED).isoformat()
+        self.store.ask_jobs.start(job_id, question, audience.value, follow_up_of, at=now,
+                                  forget_finished_before=forget)
         job: Work = work or (lambda progress: self.answer(question, audience, follow_up_of, progress))
         future = self._pool.submit(self._run, job_id, question, job)
         with self._lock:
@@ -139,8 +134,7 @@ class AskJobs:
         return self.get(job_id)
 
     def get(self, job_id: str) -> AskJob:
-        with self.store.reading() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM ask_jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self.store.ask_jobs.get(job_id)
         if row is None:
             raise NotFoundError(f"no question is being answered under {job_id!r}")
         job = _job(row)
@@ -168,7 +162,7 @@ class AskJobs:
             nonlocal last_write
             if time.monotonic() - last_write >= PROGRESS_WRITE_INTERVAL_S:
                 last_write = time.monotonic()
-                self._update(job_id, "tokens = ?", (tokens,))
+                self.store.ask_jobs.progress(job_id, tokens, _now())
 
         try:
             article = work(progress)
@@ -179,16 +173,8 @@ class AskJobs:
             log.exception("answering %r failed", question)
             self._fail(job_id, "internal_error", 500, "an unexpected error occurred")
             raise
-        self._update(job_id, "state = 'done', article_id = ?, article_slug = ?",
-                     (article.id, article.slug))
+        self.store.ask_jobs.finish(job_id, article.id, article.slug, _now())
         return article
 
     def _fail(self, job_id: str, code: str, status: int, message: str) -> None:
-        self._update(job_id, "state = 'failed', error_code = ?, error_status = ?, error_message = ?",
-                     (code, status, message))
-
-    def _update(self, job_id: str, assignments: str, values: tuple) -> None:
-        # ``assignments`` is always one of the literals above; values are bound parameters.
-        self.store.write(lambda conn: conn.execute(
-            f"UPDATE ask_jobs SET {assignments}, updated_at = ? WHERE id = ?",
-            (*values, _now(), job_id)))
+        self.store.ask_jobs.fail(job_id, code, status, message, _now())

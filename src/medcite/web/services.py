@@ -13,7 +13,7 @@ from medcite.models import Article, Audience, ReviewStatus
 from medcite.review import ArticleRepository, ReviewEvent, ReviewWorkflow, User, UserAccounts
 from medcite.review.workflow import check_transition
 from medcite.settings import Settings
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.base import Store
 from medcite.synthesis.base import Progress
 from medcite.web.asks import AskJob, AskJobs
 from medcite.web.render import RecentlyUsed, stored_version_key
@@ -29,7 +29,7 @@ SESSION_KEY = "sid"
 @dataclass
 class WebServices:
     settings: Settings
-    store: SQLiteStore
+    store: Store
     articles: ArticleRepository
     workflow: ReviewWorkflow
     accounts: UserAccounts
@@ -39,7 +39,7 @@ class WebServices:
     asks: AskJobs
 
     @classmethod
-    def build(cls, settings: Settings, store: SQLiteStore) -> WebServices:
+    def build(cls, settings: Settings, store: Store) -> WebServices:
         articles = ArticleRepository(store)
 
         def answer(question: str, audience: Audience, follow_up_of: str | None,

@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from medcite.errors import BusyError, ConfigurationError, RateLimitError
-from medcite.store import limits
-from medcite.store.sqlite import SQLiteStore
+from medcite.store.base import Store
 
 # How long a sign-in waits for a free password check before it is told to come back.
 PASSWORD_CHECK_WAIT_S = 0.5
@@ -24,7 +23,7 @@ class StoreRateLimiter:
     Hits expire with the window, so a flood of clients leaves no lasting rows.
     """
 
-    def __init__(self, store: SQLiteStore, bucket: str, limit: int, window: float = 60.0,
+    def __init__(self, store: Store, bucket: str, limit: int, window: float = 60.0,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.bucket = bucket
@@ -36,8 +35,8 @@ class StoreRateLimiter:
         """Count one event for ``client`` and return its id; raise ``RateLimitError`` instead
         when the client is at the limit."""
         now = self.clock()
-        hit_id, oldest = self.store.write(
-            lambda conn: limits.take(conn, self.bucket, client, self.limit, self.window, now))
+        hit_id, oldest = self.store.rate_limits.take(self.bucket, client, self.limit,
+                                                     self.window, now)
         if hit_id is None:
             retry = max(1, math.ceil(oldest + self.window - now))
             raise RateLimitError(
@@ -47,7 +46,7 @@ class StoreRateLimiter:
 
     def give_back(self, hit_id: int) -> None:
         """Uncount an event that turned out not to count (a correct password)."""
-        self.store.write(lambda conn: limits.give_back(conn, hit_id))
+        self.store.rate_limits.give_back(hit_id)
 
 
 class PasswordChecks:
