@@ -57,7 +57,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"|\b(falls?|drops?|rises?|goes) (below|under|above|over)\b|\bbelow \d|\babove \d"
         r"|\btarget\b|\bgoal (bp|blood pressure|a1c|ldl)\b|\bhow many (hours|minutes) (after|from|since)\b|\btime window\b|\bwhen (should|to)\b[^?.]{0,30}\b(start|stop|begin|initiate|screen)\w*")),
     (AskedFor.INTERACTION, _cue(r"\binteract\w*|\bcombin\w*|\btogether\b|\bmix\w*\b|\bat the same time\b"
-                               r"|\balong with\b|\bconcomitant\w*|\bco-?administ\w*")),
+                               r"|\balong with\b|\bconcomitant\w*|\bco-?administ\w*"
+                               # two agents: "is it safe to take naproxen with prednisone?"
+                               r"|\b(safe|ok|okay|fine|alright|dangerous)\b[^?.]{0,15}\bto (take|use|give|have)\b[^?.]{0,40}\b(with|while|and)\b")),
     (AskedFor.COMPARISON, _cue(r"\b(vs\.?|versus|compared?|comparison|comparing|better than|worse than"
                               r"|difference between|differ from|which is (better|safer|best))\b")),
     (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets|capsules)"

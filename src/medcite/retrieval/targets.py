@@ -27,7 +27,11 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.INDICATION: ("recommends", "should be offered", "indicated", "eligible", "adults aged",
                           "screening", "risk"),
     AskedFor.INTERACTION: ("interaction", "interactions", "interacts", "interact", "concomitant",
-                           "coadministration", "CYP3A4", "induces", "inhibitor", "inducer"),
+                           "coadministration", "CYP3A4", "induces", "inhibitor", "inducer", "concurrent",
+                           # a rule on taking it apart from everything else (a bisphosphonate
+                           # on an empty stomach, no other medicine for 30 minutes)
+                           "other medications", "other medicines", "other drugs", "minutes before",
+                           "hours before", "hours after"),
     AskedFor.ADVERSE_EFFECTS: ("side effects", "adverse reactions", "adverse", "risk"),
     AskedFor.EFFICACY: ("effective", "efficacy", "improved", "reduced", "benefit"),
     AskedFor.FIRST_LINE: ("first-line", "first line", "recommended", "preferred", "treatment"),
@@ -105,9 +109,18 @@ def targets(frame: QuestionFrame) -> list[Target]:
                 own_classes = _class_names(first)
                 if own_classes and classes and first.concept_id < other.concept_id:
                     found.append(Target(first.concept_id, (own_classes, classes), limit=15))
-                # Mechanism level: the agent's own interaction evidence (an inducer of CYP3A4).
+                    # Two classes are named together in treatment lists far more often than in
+                    # a warning on the pair; the warning is looked for on its own.
+                    # (BM25 favours short treatment lists here too, hence the deeper limit.)
+                    found.append(Target(first.concept_id, (own_classes, classes,
+                                                           ITEM_WORDS[AskedFor.INTERACTION]), limit=40))
+                # Mechanism level: the agent's own interaction evidence (an inducer of CYP3A4),
+                # and its class's (how oral bisphosphonates are taken apart from other medicines).
                 if first.names:
                     found.append(Target(first.concept_id, (tuple(first.names),
                                                            ITEM_WORDS[AskedFor.INTERACTION]),
                                         CLINICAL_SOURCES, limit=10))
+                if own_classes:
+                    found.append(Target(first.concept_id, (own_classes, ITEM_WORDS[AskedFor.INTERACTION]),
+                                        (SourceType.DRUG_LABEL, SourceType.GUIDELINE), limit=10))
     return found

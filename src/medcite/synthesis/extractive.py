@@ -34,6 +34,7 @@ AGE_WORDS = frozenset({"year", "years", "old", "month", "months", "week", "weeks
 EVIDENCE_REVIEW = "Evidence Review"
 IMPLICATIONS = "Clinical Implications"
 PITFALLS = "Common Pitfalls to Avoid"
+HARM_ITEMS = (AskedFor.INTERACTION, AskedFor.CONTRAINDICATION, AskedFor.ADVERSE_EFFECTS)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,13 @@ class _Plan:
         review: list[SubSection] = []
 
         if combination:
-            statements = self._take(fit.about_all(agents), self.caps.per_subsection)
+            joint = fit.about_all(agents)
+            if specific:
+                # Two drugs (or their classes) named in one treatment list is no evidence on
+                # taking them together: the pair by name, or the item stated.
+                joint = [c for c in joint if fit.answers(c)
+                         or all(fit.of(c).by_name(a.concept_id) for a in agents)]
+            statements = self._take(joint, self.caps.per_subsection)
             if statements:
                 review.append(SubSection(heading=self._joined([a.concept_id for a in agents]) + " together",
                                          statements=statements))
@@ -149,6 +156,10 @@ class _Plan:
             # Beside a combination, each agent's own evidence is context for the reader, asked
             # for or not; a single agent's sub-section takes what answers the question.
             pool = fit.about_subject(subject, item_required=specific and not combination)
+            if combination and frame.asked_for in HARM_ITEMS:
+                # Context, but what bears on the harm asked about first (an NSAID's bleeding risk
+                # with aspirin before its efficacy in back pain).
+                pool.sort(key=lambda c: not (fit.answers(c) and (c.caution or c.recommendation)))
             if len(self.concepts) >= 2:
                 # A sentence that merely names one of several concepts (a bacterial study that
                 # uses magnesium ions) is not evidence for the reader's question.

@@ -58,7 +58,7 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                               r"|\bcandidates?\b|\bscreen(ing)? (for|all|adults|everyone|persons)\b|\bsuggest\w* (that|offering|using)\b"),
     # not a molecular one: "interaction between a part of the ENPP1 protein and ..."
     AskedFor.INTERACTION: _cue(r"\binteract\w*+(?! effects?\b| terms?\b| analys\w*| (between|with) (a |the )?(part|proteins?|receptors?"
-                               r"|domains?|genes?|molecules?|cells?|residues?|enzymes?|dna|rna)\b)|\bconcomitant\w*|\bco-?administ\w*|\bcombin\w*|\btogether with\b|\bCYP\s?\d\w*"
+                               r"|domains?|genes?|molecules?|cells?|residues?|enzymes?|dna|rna)\b)|\bconcomitant\w*|\bconcurrent\w*|\bco-?administ\w*|\bcombin\w*|\btogether with\b|\bCYP\s?\d\w*"
                                r"|\b(strong|moderate|potent|weak) (CYP\w* )?(inhibitor|inducer)s?\b|\binduc(er|es|ing|tion) (of )?(CYP|P-gp|the metabolism|metabolism|hepatic)"
                                r"|\binhibit\w* (the )?(metabolism|clearance|CYP)|\bP-glycoprotein\b|\bserotonin syndrome\b"
                                r"|\bincrease\w* (the )?(plasma )?(levels?|concentrations?|exposure|AUC)\b|\bAUC\b|\bwhile taking\b"
@@ -392,6 +392,11 @@ def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = 
         return Aboutness(True, via_document=True)
     if section and names_any(section, names):
         return Aboutness(True, via_document=True)
+    for cls, class_names in subject.classes.items() if section else ():
+        # "Oral Bisphosphonate Administration": its instructions hold for alendronate too.
+        spans = name_spans(section, tuple(class_names))
+        if spans and not _qualified(section, spans, subject):
+            return Aboutness(True, via_class=cls)
     return Aboutness(False)
 
 

@@ -43,6 +43,8 @@ EMPHASIS_BOOST = 0.5  # the most common or serious effects, the boxed warning, "
 SUBGROUP_PENALTY = 0.6
 # Items whose answer differs by population: a child's dose is not an adult's, so these take
 # only sentences that name the population asked about.
+# How a statement lists the classes it is evidence on (no class name contains it).
+CLASS_JOIN = " and "
 POPULATION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION)
 
 
@@ -67,7 +69,9 @@ class Fit:
         return found is not None and found.via_class is None and not found.via_document
 
     def via_class(self) -> str | None:
-        return next((a.via_class for a in self.about.values() if a.via_class), None)
+        """The classes the sentence names its subjects by ("NSAIDs and corticosteroids")."""
+        classes = list(dict.fromkeys(a.via_class for a in self.about.values() if a.via_class))
+        return CLASS_JOIN.join(classes) or None
 
 
 def _key(candidate: Candidate) -> tuple[int, str]:

@@ -42,7 +42,11 @@ _CAUTION = re.compile(
 _STUDY_FRAMING = re.compile(
     r"^(?:[A-Za-z ]{3,30}: )?(?:the )?(?:aim|objective|purpose|goal)s? of (?:this|the|our) |^(?:we|this study|this "
     r"review|this article|here we) (?:aim|aimed|sought|investigat|examin|describ|evaluat|assess"
-    r"|report|present)|^(?:[A-Za-z ]{3,30}: )?in this (?:study|paper|review|article)", re.I)
+    r"|report|present)|^(?:[A-Za-z ]{3,30}: )?in this (?:study|paper|review|article)"
+    # the protocol: "The secondary aims were ...", "Patients were allocated into two groups"
+    r"|^(?:the )?(?:primary|secondary|main|other) (?:aims?|objectives?|outcomes?|end ?points?) (?:was|were|included)\b"
+    r"|^(?:patients|participants|subjects|women|men|children)\b[^.]{0,40}\bwere (?:allocated|randomi[sz]ed|assigned|divided)\b",
+    re.I)
 _SECTION_WEIGHTS = (
     (re.compile(r"conclusion|interpretation|implication|recommend|summary|key point", re.I), 1.3),
     (re.compile(r"result|finding|outcome|warning|precaution|interaction|contraindication", re.I), 1.15),
@@ -310,7 +314,10 @@ def candidates_from(
             framing = 0.4 if traits.framing else 1.0
             found.append(Candidate(
                 quote=quote, evidence=item, concepts=concepts, term_hits=term_hits,
-                recommendation=traits.recommendation, caution=traits.caution,
+                # a study's protocol ("the secondary aims were ... side effects") neither
+                # recommends nor warns
+                recommendation=traits.recommendation and not traits.framing,
+                caution=traits.caution and not traits.framing,
                 score=relevance * design_weight * recency * where * framing * (1.0 + item.score),
                 context_hits=context_hits,
             ))

@@ -26,13 +26,15 @@ CLAUSE_CHARS = 150
 # Whom a recommendation is for is its list of criteria: a headline keeps more of it.
 INDICATION_CLAUSE_CHARS = 400
 MIN_CLAUSE_WORDS = 6
+PAIR_CLAUSE_CHARS = 260
 LEAD_POOL = 15  # best-weighted candidates the lead is chosen among
 EMPHASIS_WORDS = 1.5  # an emphasised statement counts as this many of the question's words
 STUDY_REPORT_WORDS = 3  # a report of what a study gave counts against it as this many
 TABLE_ROW_WORDS = 2  # so does a flattened table row, whose cells lose their column headings
 # Clause ends: a semicolon, a dash, a full stop after a word (not "St." or "e.g.").
 # Clause breaks; a colon after a list's lead-in ("symptoms may include: ...") is not one.
-_CLAUSE_BREAK = re.compile(r";\s+|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|(?<=\])\.\s+(?=[A-Z])|\s+\u2014\s+|(?<!include)(?<!includes)(?<!following)(?<! are)(?<!follows):\s+(?=[A-Z])")
+_CLAUSE_BREAK = re.compile(r";\s+|\s*\n\s*(?:[-\u2022*]\s+)?|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|(?<=\])\.\s+(?=[A-Z])|\s+\u2014\s+|(?<!include)(?<!includes)(?<!following)(?<! are)(?<!follows):\s+(?=[A-Z])")
+_BULLET = re.compile(r"^\s*[-\u2022*]\s+")
 _CONDITION_INTRO = re.compile(r"^(?:in|for|among) (?:patients|adults|children|women|people)\b[^,]{0,60},"
                               r"|^(?:if|when|unless)\b[^,]{0,60},", re.I)
 _CROSS_REFERENCE = re.compile(r"\s*[\[(]see [^\])]*[\])]?.*$", re.I)
@@ -90,14 +92,19 @@ def _population_words(frame: QuestionFrame) -> str:
     return " " + " ".join(parts) if parts else ""
 
 
-def clause(quote: str, item: AskedFor) -> str:
-    """The clause of ``quote`` that states the item, verbatim, at most ``CLAUSE_CHARS``."""
+def clause(quote: str, item: AskedFor, keep: tuple[str, ...] = ()) -> str:
+    """The clause of ``quote`` that states the item, verbatim, at most ``CLAUSE_CHARS``; when
+    a name in ``keep`` follows the item's words closely, the window reaches it (the ulcer risk
+    of NSAIDs "with concurrent ... corticosteroid therapy" needs its last words)."""
     if item is AskedFor.INDICATION:
         return _recommendation_clause(quote)
     if item is AskedFor.MISSED_DOSE and len(quote) <= INDICATION_CLAUSE_CHARS:
         return quote.strip().rstrip(".")  # "take it when you remember" needs its time limit
+    if keep and len(quote) <= PAIR_CLAUSE_CHARS and "\n" not in quote.strip():
+        return quote.strip().rstrip(".")  # a statement on a pair is read whole, both names in it
     span = item_span(quote, item)
-    pieces = [p for p in _CLAUSE_BREAK.split(quote) if p.strip()] or [quote]
+    # A list's items are clauses of their own, read without their bullets.
+    pieces = [_BULLET.sub("", p) for p in _CLAUSE_BREAK.split(quote) if _BULLET.sub("", p).strip()] or [quote]
     # The weightier clause first: of "AUC was increased ... The co-administration should be
     # avoided", the avoidance.
     weighty = emphasis_span(quote, item)
@@ -120,13 +127,17 @@ def clause(quote: str, item: AskedFor) -> str:
         # Keep the words that state the item: the window ends just after them when they lie late.
         at = chosen.find(span) if span else -1
         end = max(CLAUSE_CHARS, at + len(span)) if at >= 0 else CLAUSE_CHARS
+        reach = [m.end() for name in keep for m in re.finditer(rf"\b{re.escape(name)}\b", chosen, re.I)
+                 if end < m.end() <= max(at, 0) + CLAUSE_CHARS]
+        end, reached = max([end, *reach]), bool(reach)
         start = max(0, end - CLAUSE_CHARS)
         if start:
             start = chosen.find(" ", start) + 1
         cut = chosen[start:end]
         if end < len(chosen):
             space = cut.rfind(" ")
-            cut = (cut[:space] if space > len(cut) // 2 and (at < 0 or start + space >= at + len(span)) else cut) + " …"
+            cut = (cut[:space] if space > len(cut) // 2 and not reached
+                   and (at < 0 or start + space >= at + len(span)) else cut) + " …"
         intro = _CONDITION_INTRO.match(chosen)
         if start and intro:
             # Keep the condition it holds under ("In patients taking clarithromycin, …").
@@ -198,8 +209,8 @@ def _source(candidate: Candidate) -> str:
     return _SOURCE_WORDS.get(str(candidate.evidence.document.source_type.value), "source")
 
 
-def _quoted(candidate: Candidate, item: AskedFor) -> str:
-    return f"\u201c{clause(candidate.quote, item)}\u201d ({_source(candidate)})"
+def _quoted(candidate: Candidate, item: AskedFor, keep: tuple[str, ...] = ()) -> str:
+    return f"\u201c{clause(candidate.quote, item, keep)}\u201d ({_source(candidate)})"
 
 
 def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
@@ -347,45 +358,64 @@ def _own_change(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
 
 def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list[AgentFrame]) -> Verdict:
     item = frame.asked_for
+    # The headline's quote keeps the words naming each agent or its class.
+    keep = tuple(n for a in agents for n in [*a.names, *(c for names in a.classes.values() for c in names)])
     joint = fit.about_all(agents)
     direct = [c for c in joint if all(fit.of(c).by_name(a.concept_id) or fit.of(c).about[a.concept_id].via_document
                                       for a in agents) and not fit.of(c).via_class()]
     lead = _strongest(fit, direct)
     if lead is not None:
-        return Verdict(headline=f"{subject}: {_quoted(lead, item)}", lead=lead)
+        return Verdict(headline=f"{subject}: {_quoted(lead, item, keep)}", lead=lead)
     lead = _strongest(fit, joint)
     if lead is not None:
-        cls = fit.of(lead).via_class()
-        named = next(a for a in agents if a.classes.get(cls)) if cls else None
-        note = (f"No indexed source names {named.name} here; this evidence is on {cls}, the class "
-                f"{named.name} belongs to.") if named else None
-        return Verdict(headline=f"{subject}: documented for {cls or 'the class'} \u2014 {_quoted(lead, item)}",
+        by_class = [(a, fit.of(lead).about[a.concept_id].via_class) for a in agents
+                    if fit.of(lead).about[a.concept_id].via_class]
+        classes = " with ".join(cls for _, cls in by_class) or "the class"
+        note = (f"No indexed source names {_joined(a.name for a, _ in by_class)} here; this evidence is on "
+                f"{_joined(cls for _, cls in by_class)}, the "
+                f"{'class' if len(by_class) == 1 else 'classes'} they belong to."
+                if len(by_class) > 1 else
+                f"No indexed source names {by_class[0][0].name} here; this evidence is on {by_class[0][1]}, "
+                f"the class {by_class[0][0].name} belongs to.") if by_class else None
+        return Verdict(headline=f"{subject}: documented for {classes} \u2014 {_quoted(lead, item, keep)}",
                        lead=lead, facts=[note] if note else [], level="class")
-    # Mechanism level: one agent's own interaction evidence (an enzyme inducer), when the
-    # question is about harm from the pair rather than benefit.
+    # Mechanism level: one agent's own interaction evidence (an enzyme inducer, a rule on taking
+    # it apart from other medicines), or its class's, when the question is about harm from the
+    # pair rather than benefit.
     mechanisms = []
     for agent in (agents if item in MECHANISM_ITEMS else []):
         own = [c for c in fit.about_subject(agent, item_required=False)
-               if fit.of(c).by_name(agent.concept_id) and _interaction_cue(c)]
+               if (fit.of(c).by_name(agent.concept_id) or fit.of(c).about[agent.concept_id].via_class)
+               and _interaction_cue(c)]
         if own:
             mechanisms.append((agent, own))
     if mechanisms:
         agent, own = mechanisms[0]
-        # A named mechanism (an enzyme induced) says more than "be mindful of interactions".
-        lead = min(fit.ranked(own)[:8], key=lambda c: (not _ENZYME.search(c.quote), _authority(c, item),
+        # Its own name before its class; a named mechanism (an enzyme induced, a time apart)
+        # says more than "be mindful of interactions".
+        lead = min(fit.ranked(own)[:8], key=lambda c: (not fit.of(c).by_name(agent.concept_id),
+                                                      not _ENZYME.search(c.quote), _authority(c, item),
                                                       -fit.weight(c)))
+        cls = fit.of(lead).about[agent.concept_id].via_class
+        whose = f"{cls} (the class {agent.name} belongs to) have" if cls else f"{agent.name} has"
         others = " and ".join(a.name for a in agents if a is not agent)
         return Verdict(
-            headline=(f"{subject}: no indexed source names the pair, but {agent.name} has documented "
+            headline=(f"{subject}: no indexed source names the pair, but {whose} documented "
                       f"interactions \u2014 {_quoted(lead, AskedFor.INTERACTION)}"),
             lead=lead, level="mechanism",
             facts=[f"No indexed source addresses {agent.name} with {others} directly or by drug class; "
-                   f"the evidence below is on {agent.name}'s interactions in general."])
+                   f"the evidence below is on {'the interactions of ' + cls if cls else agent.name + chr(39) + 's interactions'}"
+                   f" in general."])
     return Verdict(
         headline=f"{subject}: no indexed evidence on the combination",
         level="none", facts=[f"No indexed document addresses {' and '.join(a.name for a in agents)} "
                              f"together, by drug class, or through a documented interaction mechanism; "
                              f"what follows is the evidence on each agent separately."])
+
+
+def _joined(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 MECHANISM_ITEMS = (AskedFor.INTERACTION, AskedFor.CONTRAINDICATION, AskedFor.ADVERSE_EFFECTS,
@@ -395,7 +425,11 @@ MECHANISM_ITEMS = (AskedFor.INTERACTION, AskedFor.CONTRAINDICATION, AskedFor.ADV
 _MECHANISM = re.compile(r"\b(interact\w* with (other |many |some |several )?(drugs|medications|medicines|agents)"
                         r"|(drug|herb-drug|drug-drug|medication|medicine)[- ]interactions?|CYP\s?\d\w*|P-glycoprotein|serotonin syndrome"
                         r"|induc\w+ (of )?(the )?(CYP|cytochrome|metabolism|hepatic enzymes)"
-                        r"|inhibit\w* (of )?(the )?(CYP|cytochrome|metabolism|clearance))", re.I)
+                        r"|inhibit\w* (of )?(the )?(CYP|cytochrome|metabolism|clearance)"
+                        # taken apart from everything else: "or take other medications for at
+                        # least 30 minutes", "separate doses by 4 hours"
+                        r"|\b(take|taking|with|and) (any )?other (oral )?(medications|medicines|drugs|supplements)\b"
+                        r"|\bseparat\w+ (the )?(doses?|administration|by \d))", re.I)
 
 
 _ENZYME = re.compile(r"\b(CYP\s?\d\w*|cytochrome|P-glycoprotein|induc\w+|inhibit\w*)\b", re.I)

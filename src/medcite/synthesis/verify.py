@@ -17,6 +17,7 @@ from medcite.models import Article, DocumentRecord, Statement, StatementKind, Ve
 from medcite.store.base import Store
 from medcite.synthesis.references import renumber
 from medcite.synthesis.relevance import aboutness, in_section, population_conflict
+from medcite.synthesis.selection import CLASS_JOIN
 
 
 @dataclass
@@ -87,7 +88,7 @@ class _Checker:
             found = aboutness(statement.quote, subject, record, passage.text, passage.section)
             if not found.about:
                 return StatementCheck(statement, False, f"not about {subject.name}", "relevance")
-            if found.via_class and found.via_class != statement.via_class:
+            if found.via_class and found.via_class not in (statement.via_class or "").split(CLASS_JOIN):
                 return StatementCheck(statement, False,
                                       f"about {found.via_class}, {subject.name}'s class, without saying so",
                                       "relevance")

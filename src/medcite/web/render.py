@@ -277,6 +277,14 @@ def _statement_text(statement: Statement, escape: Callable[[str], str] = str) ->
     return text
 
 
+def _running(statements: list[Statement], escape: Callable[[str], str] = str) -> str:
+    """Statements run together as a paragraph; one whose notes end it ("— Guideline, Major
+    recommendations") gets its full stop, so the next does not read as part of its source."""
+    texts = [_statement_text(s, escape) for s in statements]
+    return " ".join(t + "." if s.where and i < len(texts) - 1 else t
+                    for i, (s, t) in enumerate(zip(statements, texts)))
+
+
 def _gloss(article: Article, statement: Statement) -> str | None:
     """A statement's plain words, shown to students and patients only."""
     return statement.gloss if article.audience is not Audience.CLINICIAN else None
@@ -318,7 +326,7 @@ def render_markdown(article: Article) -> str:
     if corrected:
         out += [f"*{esc(corrected)}*", ""]
     if article.bottom_line:
-        out += ["**" + " ".join(_statement_text(s, esc) for s in article.bottom_line) + "**", ""]
+        out += ["**" + _running(article.bottom_line, esc) + "**", ""]
         for statement in article.bottom_line:
             glossed = _gloss(article, statement)
             if glossed:
@@ -376,7 +384,7 @@ def render_text(article: Article, width: int = 100) -> str:
     if corrected:
         out += para(corrected) + [""]
     if article.bottom_line:
-        out += para(" ".join(_statement_text(s) for s in article.bottom_line)) + [""]
+        out += para(_running(article.bottom_line)) + [""]
         for statement in article.bottom_line:
             glossed = _gloss(article, statement)
             if glossed:
