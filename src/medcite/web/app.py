@@ -28,7 +28,7 @@ from medcite.errors import AuthError, MedciteError, RateLimitError, StoreBusyErr
 from medcite.settings import Settings
 from medcite.store import open_store
 from medcite.store.base import Store
-from medcite.web import api, pages
+from medcite.web import api, cds, pages
 from medcite.web.render import TEMPLATES
 from medcite.web.security import (
     MAX_BODY_BYTES,
@@ -47,6 +47,8 @@ from medcite.web.services import WebServices, session_user
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+# Machine clients read errors as JSON: the API and the CDS Hooks services.
+JSON_PREFIXES = (API_PREFIX, "/cds-services")
 _HTTP_CODES = {
     400: "invalid_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 413: "request_too_large", 415: "unsupported_media_type",
@@ -63,7 +65,7 @@ def error_response(request: Request, status: int, code: str, message: str,
                    headers: dict[str, str] | None = None) -> Response:
     """The one error shape: JSON under /api, the same fields on a page elsewhere."""
     body = {"code": code, "message": message, "status": status}
-    if request.url.path.startswith(API_PREFIX):
+    if request.url.path.startswith(JSON_PREFIXES):
         return JSONResponse({"error": body}, status_code=status, headers=headers)
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html", {"error": body},
@@ -181,6 +183,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(cds.router)
 
     app.add_exception_handler(MedciteError, _medcite_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,234 @@
+"""What the indexed corpus documents for a medication order: interactions and label warnings.
+
+An interaction is what medcite's own answer says: the question "Does X interact with Y?" is
+answered by the engine (an article stored like any other asked question, so a card can link
+to it), and only the article's verified clinical statements that are about both drugs and state
+an interaction count. A research abstract's sentence also has to state a risk or a caution (a
+trial that gave both drugs is no interaction). Nothing found is no finding: a card never says
+"no interaction". A pair no indexed document names together (by name, class, or one drug's own
+label naming the other) is not asked at all, which keeps a hook fast and stores no empty article.
+
+A label warning is a sentence of the drug's own DailyMed label under its boxed warning or its
+contraindications, read from the store verbatim.
+
+Both are cached per drug (pair) and corpus generation for ``CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from medcite.models import Article, AskedFor, SourceType, StatementKind
+from medcite.store.base import SearchFilters, Store
+from medcite.synthesis.relevance import emphasised, names_any, states_item
+from medcite.vocab.classes import classes_of
+from medcite.vocab.concepts import Concept
+
+CACHE_SECONDS = 600.0
+CACHE_ENTRIES = 4096
+QUOTES_PER_CARD = 3
+LABEL_SENTENCES = 4
+MIN_SENTENCE_CHARS = 12  # "None." under Contraindications states none
+
+# A combination the source forbids; "is not contraindicated" is no such statement.
+_FORBIDS = re.compile(r"(?<!\bnot )\bcontraindicat\w*|\bdo not (combine|co-?administer|use\b[^.]{0,40}\bwith)"
+                      r"|\bmust not\b|\bshould never\b", re.I)
+# A harm or a precaution the sentence states about taking the two together.
+_CAUTIONS = re.compile(r"\bavoid\w*|\bnot (be )?recommended\b|\bcaution\w*|\b(increase[sd]?|higher|greater)"
+                       r" (the )?(risk|proportion|incidence|rate)s?\b|\brisks? of\b|\bshould be limited\b"
+                       r"|\bmonitor\w*|\bdos(e|age) (adjustment|reduction)|\breduc\w* the dos(e|age)|\bserious\b"
+                       r"|\btoxicit\w*|\bmyopathy\b|\brhabdomyolysis\b|\bbleeding\b|\bserotonin syndrome\b", re.I)
+_BOXED = re.compile(r"^(boxed warning\b|warning:)", re.I)
+_CONTRAINDICATIONS = re.compile(r"^(\d+(\.\d+)*\s+)?contraindications?\b", re.I)
+
+
+class Indicator(StrEnum):
+    """How urgent a card is, in CDS Hooks' words."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class LabelSection(StrEnum):
+    BOXED_WARNING = "boxed warning"
+    CONTRAINDICATIONS = "contraindications"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim sentence of an indexed document and where it stands."""
+
+    text: str
+    where: str  # "LIPITOR® (atorvastatin calcium) Tablets …, 7 DRUG INTERACTIONS > 7.4 Gemfibrozil"
+    source_title: str
+    source_type: str  # "Drug label", "Guideline", ...
+    source_url: str | None
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """A documented interaction of two drugs, from the article answering whether they interact."""
+
+    agents: tuple[str, str]
+    quotes: tuple[Quote, ...]
+    indicator: Indicator
+    question: str
+    article_slug: str
+
+
+@dataclass(frozen=True)
+class LabelWarning:
+    """Sentences of a drug's own label under its boxed warning or contraindications."""
+
+    agent: str
+    section: LabelSection
+    quotes: tuple[Quote, ...]
+    indicator: Indicator
+
+
+# The answer pipeline as the web app runs it: a question in, the stored article out.
+Answer = Callable[[str], Article]
+
+
+def interaction_question(a: Concept, b: Concept) -> str:
+    return f"Does {a.name} interact with {b.name}?"
+
+
+def label_question(a: Concept) -> str:
+    return f"What are the contraindications of {a.name}?"
+
+
+class Findings:
+    """Interactions and label warnings for one store, cached."""
+
+    def __init__(self, store: Store, answer: Answer) -> None:
+        self.store = store
+        self.answer = answer
+        self._cache: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def interaction(self, a: Concept, b: Concept) -> Interaction | None:
+        first, second = sorted((a, b), key=lambda c: c.id)
+        return self._cached(("pair", first.id, second.id), lambda: self._interaction(first, second))
+
+    def label_warnings(self, a: Concept) -> list[LabelWarning]:
+        return self._cached(("label", a.id), lambda: self._label_warnings(a))
+
+    def label_article(self, a: Concept) -> Article:
+        """The article a label warning card links to, to read the drug's safety in full."""
+        return self._cached(("label-article", a.id), lambda: self.answer(label_question(a)))
+
+    # -- interactions -------------------------------------------------------------------------
+
+    def _interaction(self, a: Concept, b: Concept) -> Interaction | None:
+        if not self._documents(a) & self._documents(b):
+            return None  # nothing indexed names both: no answer can be about the pair
+        article = self.answer(interaction_question(a, b))
+        if not article.verification.passed:
+            return None  # a cited source changed and the article is not re-verified yet
+        references = {r.number: r for r in article.references}
+        quotes: list[Quote] = []
+        for statement in article.statements():
+            quote = statement.quote
+            if (statement.kind is not StatementKind.CLINICAL or not quote or not statement.citations
+                    or not {a.id, b.id} <= set(statement.about)
+                    or not states_item(quote, AskedFor.INTERACTION)
+                    or any(q.text == quote for q in quotes)):
+                continue
+            reference = references.get(statement.citations[0])
+            if reference is None:
+                continue
+            if reference.source_type is SourceType.RESEARCH and not (
+                    _FORBIDS.search(quote) or _CAUTIONS.search(quote)):
+                continue
+            quotes.append(Quote(text=quote, where=statement.where or reference.title,
+                                source_title=reference.title, source_type=reference.type_label,
+                                source_url=reference.url))
+            if len(quotes) == QUOTES_PER_CARD:
+                break
+        if not quotes:
+            return None
+        assert article.slug
+        return Interaction(agents=(a.name, b.name), quotes=tuple(quotes),
+                           indicator=_indicator(q.text for q in quotes), question=article.question,
+                           article_slug=article.slug)
+
+    def _documents(self, a: Concept) -> set[int]:
+        """Documents naming the drug or a class it belongs to."""
+        names = _names(a)
+        classes = classes_of(*names)
+        return self._cached(("documents", a.id), lambda: self.store.matching_documents(
+            [*names, *(n for class_names in classes.values() for n in class_names)]))
+
+    # -- label warnings -----------------------------------------------------------------------
+
+    def _label_warnings(self, a: Concept) -> list[LabelWarning]:
+        names = _names(a)
+        hits = self.store.lexical_search(names, limit=50,
+                                         filters=SearchFilters(source_types=(SourceType.DRUG_LABEL,)))
+        ranked = list(dict.fromkeys(h.document_id for h in hits))
+        records = self.store.documents(ranked)
+        labels = [records[i] for i in ranked if i in records and names_any(records[i].title, names)]
+        found: dict[LabelSection, LabelWarning] = {}
+        for label in labels:
+            sentences: dict[LabelSection, list[Quote]] = {}
+            for passage in self.store.passages_of(label.key):
+                top = passage.section.split(">", 1)[0].strip()
+                section = (LabelSection.BOXED_WARNING if _BOXED.match(top) else
+                           LabelSection.CONTRAINDICATIONS if _CONTRAINDICATIONS.match(top) else None)
+                if section is None or section in found:
+                    continue
+                taken = sentences.setdefault(section, [])
+                for sentence in passage.sentence_texts():
+                    sentence = sentence.strip()
+                    # A run-in heading ("SERIOUS INFECTIONS") is no sentence of the warning.
+                    if (len(sentence) >= MIN_SENTENCE_CHARS and len(taken) < LABEL_SENTENCES
+                            and any(ch.islower() for ch in sentence)
+                            and all(q.text != sentence for q in taken)):
+                        taken.append(Quote(text=sentence, where=f"{label.title}, {passage.section}",
+                                           source_title=label.title, source_type=label.source_type.label,
+                                           source_url=label.url))
+            for section, quotes in sentences.items():
+                if quotes:
+                    indicator = (Indicator.CRITICAL if section is LabelSection.BOXED_WARNING
+                                 else Indicator.WARNING)
+                    found[section] = LabelWarning(agent=a.name, section=section,
+                                                  quotes=tuple(quotes), indicator=indicator)
+        return [found[s] for s in LabelSection if s in found]
+
+    # -- cache --------------------------------------------------------------------------------
+
+    def _cached(self, key: tuple, make: Callable[[], object]):
+        key = (*key, self.store.corpus_generation())
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] > now:
+                self._cache.move_to_end(key)
+                return hit[1]
+        value = make()  # outside the lock: two hooks may both work it out, harmlessly
+        with self._lock:
+            self._cache[key] = (now + CACHE_SECONDS, value)
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return value
+
+
+def _names(a: Concept) -> list[str]:
+    return list(dict.fromkeys(n.lower() for n in [a.name, *a.synonyms, *a.brands] if n))
+
+
+def _indicator(quotes) -> Indicator:
+    texts = list(quotes)
+    if any(_FORBIDS.search(t) for t in texts):
+        return Indicator.CRITICAL
+    if any(_CAUTIONS.search(t) or emphasised(t, AskedFor.INTERACTION) for t in texts):
+        return Indicator.WARNING
+    return Indicator.INFO
