@@ -138,7 +138,7 @@ def checked_batch(body: bytes, where: str) -> int:
         raise ConnectorError(f"PubMed efetch {where}: the XML declares entities; refused")
     if head.lstrip().startswith(b"{"):  # the JSON error shape ({"error": ...})
         raise ConnectorError(f"PubMed efetch {where} answered an error: "
-                             f"{error_message(body) or head[:160]!r}")
+                             f"{error_message(body) or repr(head[:160])}")
     try:
         root = etree.fromstring(body, xml_parser())
     except etree.XMLSyntaxError as exc:

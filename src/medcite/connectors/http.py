@@ -43,12 +43,18 @@ def _user_agent() -> str:
         return "medcite"
 
 
+# Requests are spaced a little wider than the limit: the server counts arrival times, which
+# jitter, and a request it counts as one too many is answered 429.
+_MARGIN = 1.05
+
+
 class RateLimiter:
     """At most ``per_second`` request starts in any one second: each start waits until
-    1/per_second after the one before (NCBI counts requests per second per client)."""
+    1/per_second (and a margin) after the one before (NCBI counts requests per second per
+    client)."""
 
     def __init__(self, per_second: float) -> None:
-        self.interval = 1.0 / per_second
+        self.interval = _MARGIN / per_second
         self._next = 0.0
         self._lock = threading.Lock()
 
