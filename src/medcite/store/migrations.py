@@ -379,6 +379,15 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ),
     ("0012_source_change_flags", _SOURCE_CHANGE_FLAGS),
     ("0013_medquad_identity_keys", medquad_identity_keys),
+    (
+        "0014_passage_id_sequence",
+        """
+        -- Passage ids come from a sequence, never max(id) + 1: an id freed by a replaced or
+        -- deleted document is never given to other text (a vector is keyed by passage id).
+        CREATE TABLE passage_id_sequence (next_id INTEGER NOT NULL);
+        INSERT INTO passage_id_sequence SELECT coalesce(max(id), 0) + 1 FROM passages;
+        """,
+    ),
 ]
 
 

@@ -296,7 +296,8 @@ class SQLiteStore:
         drafts = passages_for(sections, limit)
         if not drafts:
             return 0
-        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM passages").fetchone()[0]
+        first = conn.execute("UPDATE passage_id_sequence SET next_id = next_id + ? "
+                             "RETURNING next_id - ?", (len(drafts), len(drafts))).fetchone()[0]
         ids = range(first, first + len(drafts))
         conn.executemany(
             "INSERT INTO passages (id, document_id, ordinal, section, char_start, char_end, sentences) "
