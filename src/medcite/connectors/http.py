@@ -158,14 +158,14 @@ class HttpClient:
             except urllib.error.HTTPError as exc:
                 body = _read_quietly(exc)
                 if exc.code in RETRY_STATUSES and not last:
-                    self._pause(attempt, exc.headers.get("Retry-After"))
+                    self.pause(attempt, exc.headers.get("Retry-After"))
                     continue
                 tried = f" (after {attempt + 1} attempts)" if exc.code in RETRY_STATUSES else ""
                 raise ConnectorError(f"{self.service} answered HTTP {exc.code} for "
                                      f"{shown}{_excerpt(body)}{tried}", status=exc.code) from exc
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 if not last:
-                    self._pause(attempt, None)
+                    self.pause(attempt, None)
                     continue
                 reason = getattr(exc, "reason", None) or exc
                 raise ConnectorError(f"{self.service} could not be reached at {shown}: "
@@ -175,7 +175,7 @@ class HttpClient:
             except (OSError, http.client.HTTPException) as exc:  # timed out or cut off mid-body
                 response.close()
                 if not last:
-                    self._pause(attempt, None)
+                    self.pause(attempt, None)
                     continue
                 raise ConnectorError(f"{self.service} broke off its answer for {shown}: "
                                      f"{exc!r} (after {attempt + 1} attempts)") from exc
@@ -184,7 +184,8 @@ class HttpClient:
                     response.close()
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
-    def _pause(self, attempt: int, retry_after: str | None) -> None:
+    def pause(self, attempt: int, retry_after: str | None = None) -> None:
+        """Wait before retry number ``attempt + 1``: the backoff step or the server's Retry-After."""
         wait = self.backoff * (2 ** attempt)
         if retry_after and retry_after.strip().isdigit():
             wait = float(retry_after.strip())

@@ -27,6 +27,7 @@ FOLDERS = {"baseline": "baseline", "updates": "updatefiles"}
 _FILE_LINK = re.compile(r'href="(?:[^"]*/)?(pubmed\d+n\d+\.xml\.gz)"')
 _MD5 = re.compile(r"\b([0-9a-fA-F]{32})\b")
 _BLOCK = 1 << 20
+_READ = 64 << 10  # bytes per read while downloading: a break loses at most this much
 # Polite spacing for a file server that publishes no limit; each file is one long request.
 _RATE = 3.0
 
@@ -127,13 +128,16 @@ def _fetch_into(client: HttpClient, url: str, part: Path, *, progress: bool) -> 
                         total=total or None, initial=have, desc=name, unit="B", unit_scale=True,
                         disable=not progress, dynamic_ncols=True) as bar:
                     try:
-                        while block := response.read(_BLOCK):
+                        while block := response.read(_READ):
                             out.write(block)
                             bar.update(len(block))
                     except (OSError, ValueError, http.client.HTTPException) as exc:
+                        if isinstance(exc, http.client.IncompleteRead):
+                            out.write(exc.partial)  # what did arrive counts for the resume
                         if attempt == client.retries:
                             raise ConnectorError(f"{name}: the download broke off ({exc!r}) "
                                                  f"{attempt + 1} times; rerun to resume") from exc
+                        client.pause(attempt)
                         continue
         except ConnectorError as exc:
             if exc.status == 416 and have:  # nothing after what we have: it is all here
