@@ -54,7 +54,7 @@ def sources(home: Path, tmp_path: Path, demo_articles, spl_labels,
     served = tmp_path / "served"
     (served / "baseline").mkdir(parents=True)
     (served / "updatefiles").mkdir()
-    server = SourceServer(demo_articles, spl_labels, served).start()
+    server = SourceServer(demo_articles, dict(spl_labels), served).start()
     monkeypatch.setenv("MEDCITE_EUTILS_URL", server.url + "/entrez/eutils")
     monkeypatch.setenv("MEDCITE_PUBMED_FILES_URL", server.url + "/pubmed")
     monkeypatch.setenv("MEDCITE_DAILYMED_URL", server.url + "/dailymed")
