@@ -64,7 +64,7 @@ class BearerToken:
         if not values:
             return "", "send the MCP token as 'Authorization: Bearer <token>'"
         scheme, _, credentials = values[0].partition(b" ")
-        if len(values) > 1 or scheme.lower() != b"bearer":
+        if len(values) > 1 or scheme.lower() != b"bearer" or not credentials.strip():
             return "invalid_request", "send one 'Authorization: Bearer <token>' header"
         # compare_digest takes as long whatever prefix of the token a guess gets right.
         if not hmac.compare_digest(credentials.strip(), self._token):
