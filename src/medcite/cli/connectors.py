@@ -11,7 +11,8 @@ import click
 
 from medcite.cli.corpus import _NO_EMBED, _embed, _finish, _plan_embedding, corpus
 from medcite.connectors.dailymed import DailyMed, fetch_labels
-from medcite.connectors.eutils import DEFAULT_BATCH, fetch_query, parse_date, remember_run
+from medcite.connectors.eutils import (DEFAULT_BATCH, PUBMED_SEARCH_LIMIT, fetch_query,
+                                       parse_date, remember_run)
 from medcite.connectors.pubmed_files import fetch_files
 from medcite.ingest.runner import IngestReport, ingest_paths
 from medcite.settings import Settings
@@ -72,8 +73,11 @@ def corpus_pubmed(query: str, max_records: int, since_text: str | None, batch: i
             click.echo(f"query up to date as of {run.maxdate or 'today'}: the next run asks only "
                        "for records entered since (--since overrides)")
         else:
+            why = ("E-utilities serves only the first 10,000 records of a search: split it by "
+                   "date ([dp] ranges) or use medcite corpus pubmed-files"
+                   if run.requested == PUBMED_SEARCH_LIMIT < max_records else "--max")
             click.echo(f"note: {run.requested:,} of {run.search.count:,} matching records were "
-                       "fetched (--max), so the next run fetches this query in full again",
+                       f"fetched ({why}), so the next run fetches this query in full again",
                        err=True)
     _finish(report)
 

@@ -103,7 +103,7 @@ def ingest(paths: tuple[str, ...], batch_size: int | None, quiet: bool, no_embed
 
 @cli.group()
 def corpus() -> None:
-    """Obtain ready-made corpora."""
+    """Obtain corpora: the demo corpus, PubMed (E-utilities or the baseline files), DailyMed."""
 
 
 @corpus.command("demo")

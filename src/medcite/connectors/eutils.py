@@ -32,6 +32,9 @@ from medcite.ingest._common import slugify, xml_parser
 from medcite.settings import Settings
 
 DEFAULT_BATCH = 500
+# Since NCBI's 2022 update, E-utilities serves only the first 10,000 records of a PubMed
+# search; more needs narrower searches (by date) or the baseline files.
+PUBMED_SEARCH_LIMIT = 10_000
 _RECORDS = frozenset({"PubmedArticle", "PubmedBookArticle"})
 _DATE = re.compile(r"^\s*(\d{4})[/-](\d{1,2})[/-](\d{1,2})\s*$")
 
@@ -172,7 +175,8 @@ def fetch_query(settings: Settings, term: str, *, max_records: int, since: date 
     maxdate = datetime.now(timezone.utc).date() if mindate else None
     eutils = EUtilities(settings)
     found = eutils.search(term, mindate=mindate, maxdate=maxdate)
-    run = PubmedFetch(term, found, min(found.count, max_records), mindate, maxdate)
+    run = PubmedFetch(term, found, min(found.count, max_records, PUBMED_SEARCH_LIMIT),
+                      mindate, maxdate)
     if not run.requested:
         return run
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
