@@ -28,7 +28,7 @@ WHEELHOUSE = ROOT / ".medcite-home" / "wheelhouse"
 QUESTION = "What are the symptoms of anemia?"
 # What only the extras bring; none of it may be importable in the bare environment.
 EXTRA_MODULES = ("httpx", "tokenizers", "safetensors", "onnxruntime", "onnx", "httptools",
-                 "uvloop", "playwright", "pytest")
+                 "uvloop", "playwright", "pytest", "mcp")
 
 pytestmark = pytest.mark.slow
 
@@ -175,3 +175,8 @@ def test_the_openai_backend_names_the_llm_extra(bare: Bare):
 
 def test_dense_indexing_names_the_dense_extra(bare: Bare):
     assert "pip install 'medcite[dense]'" in _one_line_error(bare.run("medcite", "index"))
+
+
+def test_the_mcp_server_names_the_mcp_extra(bare: Bare):
+    for args in (("mcp",), ("mcp", "--http")):
+        assert "pip install 'medcite[mcp]'" in _one_line_error(bare.run("medcite", *args))
