@@ -3,6 +3,7 @@ MCP SDK's client (and, for what no well-behaved client sends, by raw HTTP reques
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
@@ -114,6 +115,19 @@ def test_http_does_not_start_without_a_usable_token(mcp_home: McpHome, token: st
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and words in done.stderr
     assert "MEDCITE_MCP_TOKEN" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_port_in_use_is_one_error_line(mcp_home: McpHome) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([str(MEDCITE), "mcp", "--http", "--port", str(port)],
+                              env=mcp_home.env(MEDCITE_MCP_TOKEN=TOKEN), capture_output=True,
+                              text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"error: port {port} on 127.0.0.1 cannot be used (Address "
+                                   "already in use) (choose another with --port)")
 
 
 def test_allow_writes_stores_new_answers_for_review(tmp_path: Path, shared_data: Path) -> None:

@@ -26,11 +26,19 @@ def mcp_command(over_http: bool, port: int, allow_writes: bool) -> None:
     require_sdk()
     from medcite.mcp_server.desk import EvidenceDesk
     from medcite.mcp_server.server import build_server, describe
-    from medcite.mcp_server.transport import HOST, MCP_PATH, checked_token, serve_http, serve_stdio
+    from medcite.mcp_server.transport import (
+        HOST,
+        MCP_PATH,
+        check_port,
+        checked_token,
+        serve_http,
+        serve_stdio,
+    )
 
     settings = Settings.load(**({"mcp_allow_writes": True} if allow_writes else {}))
     if over_http:
         checked_token(settings)  # refused before the store is opened or a port is bound
+        check_port(port)
     store = open_store(settings)
     try:
         server = build_server(EvidenceDesk(store, settings,

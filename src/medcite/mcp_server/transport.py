@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import socket
 
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -41,6 +42,18 @@ def checked_token(settings: Settings) -> str:
         raise ConfigurationError(f"MEDCITE_MCP_TOKEN has {len(token)} characters; an MCP "
                                  f"token needs at least {MIN_TOKEN_CHARS}", hint=_TOKEN_HINT)
     return token
+
+
+def check_port(port: int) -> None:
+    """Refuse a port something else listens on, in one line (uvicorn would log an error and
+    exit 3, which medcite uses for 'not found')."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise ConfigurationError(f"port {port} on {HOST} cannot be used ({exc.strerror})",
+                                     hint="choose another with --port") from None
 
 
 class BearerToken:
