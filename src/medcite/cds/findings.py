@@ -2,11 +2,12 @@
 
 An interaction is what medcite's own answer says: the question "Does X interact with Y?" is
 answered by the engine (an article stored like any other asked question, so a card can link
-to it), and only the article's verified clinical statements that are about both drugs and state
-an interaction count. A research abstract's sentence also has to state a risk or a caution (a
-trial that gave both drugs is no interaction). Nothing found is no finding: a card never says
-"no interaction". A pair no indexed document names together (by name, class, or one drug's own
-label naming the other) is not asked at all, which keeps a hook fast and stores no empty article.
+to it), and only the article's verified clinical statements that are about both drugs, state
+an interaction and state a harm, a precaution or a change in exposure count: a trial that gave
+both drugs, or "had no clinically significant effect", is nothing to act on at the moment of
+ordering. Nothing found is no finding: a card never says "no interaction". A pair no indexed
+document names together (by name, class, or one drug's own label naming the other) is not
+asked at all, which keeps a hook fast and stores no empty article.
 
 A label warning is a sentence of the drug's own DailyMed label under its boxed warning or its
 contraindications, read from the store verbatim.
@@ -43,7 +44,10 @@ _FORBIDS = re.compile(r"(?<!\bnot )\bcontraindicat\w*|\bdo not (combine|co-?admi
 _CAUTIONS = re.compile(r"\bavoid\w*|\bnot (be )?recommended\b|\bcaution\w*|\b(increase[sd]?|higher|greater)"
                        r" (the )?(risk|proportion|incidence|rate)s?\b|\brisks? of\b|\bshould be limited\b"
                        r"|\bmonitor\w*|\bdos(e|age) (adjustment|reduction)|\breduc\w* the dos(e|age)|\bserious\b"
-                       r"|\btoxicit\w*|\bmyopathy\b|\brhabdomyolysis\b|\bbleeding\b|\bserotonin syndrome\b", re.I)
+                       r"|\btoxicit\w*|\bmyopathy\b|\brhabdomyolysis\b|\bbleeding\b|\bserotonin syndrome\b"
+                       # a change in exposure: "Atorvastatin AUC was significantly increased"
+                       r"|\b(AUC|Cmax|exposure|concentrations?|levels?)\b[^.]{0,40}\b(increas|decreas|reduc)\w*"
+                       r"|\b(increas|decreas|reduc)\w*[^.]{0,30}\b(AUC|Cmax|exposure|concentrations?|levels?)\b", re.I)
 _BOXED = re.compile(r"^(boxed warning\b|warning:)", re.I)
 _CONTRAINDICATIONS = re.compile(r"^(\d+(\.\d+)*\s+)?contraindications?\b", re.I)
 
@@ -140,13 +144,10 @@ class Findings:
             if (statement.kind is not StatementKind.CLINICAL or not quote or not statement.citations
                     or not {a.id, b.id} <= set(statement.about)
                     or not states_item(quote, AskedFor.INTERACTION)
-                    or any(q.text == quote for q in quotes)):
+                    or _indicator([quote]) is Indicator.INFO or _repeats(quote, quotes)):
                 continue
             reference = references.get(statement.citations[0])
             if reference is None:
-                continue
-            if reference.source_type is SourceType.RESEARCH and not (
-                    _FORBIDS.search(quote) or _CAUTIONS.search(quote)):
                 continue
             quotes.append(Quote(text=quote, where=statement.where or reference.title,
                                 source_title=reference.title, source_type=reference.type_label,
@@ -223,6 +224,12 @@ class Findings:
 
 def _names(a: Concept) -> list[str]:
     return list(dict.fromkeys(n.lower() for n in [a.name, *a.synonyms, *a.brands] if n))
+
+
+def _repeats(quote: str, quotes: list[Quote]) -> bool:
+    """The sentence is already quoted, alone or within a longer quote (or it holds one)."""
+    text = " ".join(quote.split())
+    return any(text in other or other in text for other in (" ".join(q.text.split()) for q in quotes))
 
 
 def _indicator(quotes) -> Indicator:
