@@ -169,6 +169,7 @@ class Engine:
 
     def write_article(self, analysis: QueryAnalysis, progress: Progress | None = None) -> Article:
         """A verified, unsaved article for the clinician audience (deterministic)."""
+        fetched = self._live_search(analysis) if analysis.medical else []
         stats = self.store.stats()
         fingerprint = hashlib.sha1(stats.model_dump_json().encode()).hexdigest()[:16]
         if not analysis.medical:
@@ -179,6 +180,7 @@ class Engine:
             draft: Article | None = None
             with self._computing:
                 request = self.request_for(analysis, Audience.CLINICIAN)
+                request.searched.fetched = fetched
                 request.progress = progress
                 if self.backend.cpu_bound:
                     draft = self.backend.write(request)
@@ -191,6 +193,14 @@ class Engine:
             article = article.model_copy(update={"emergency_notice": EMERGENCY_NOTICE})
         return article.model_copy(update={"corpus_fingerprint": fingerprint,
                                           "disclaimer": disclaimer(Audience.CLINICIAN)})
+
+    def _live_search(self, analysis: QueryAnalysis) -> list[str]:
+        """What MEDCITE_LIVE_SEARCH fetched and ingested for this question (off: nothing)."""
+        if not self.settings.live_search:
+            return []
+        from medcite.connectors.live import fetch_for_question
+
+        return fetch_for_question(self.store, self.settings, analysis)
 
     def ask(self, question: str, *, audience: Audience = Audience.CLINICIAN,
             follow_up_of: str | None = None, save: bool = True,

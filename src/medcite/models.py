@@ -269,6 +269,8 @@ class SearchDescription(BaseModel):
     entities: list[EntitySummary] = Field(default_factory=list)
     passages_considered: int = 0
     documents_addressing_all: int = 0  # documents that mention every entity together
+    # What live search (MEDCITE_LIVE_SEARCH) fetched and ingested for this answer, one line a source.
+    fetched: list[str] = Field(default_factory=list)
 
 
 class Reverification(BaseModel):

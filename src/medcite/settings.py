@@ -100,6 +100,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("connector_retries", 5, "How many times a connector retries a request that timed "
             "out or was answered 429 or 5xx, waiting 0.5 s, 1 s, 2 s ... (or the server's "
             "Retry-After) in between.", int),
+    Setting("live_search", "", "Live search for ask: the sources to fetch from when the store "
+            "has little on an agent or condition the question names ('pubmed', 'dailymed', or "
+            "both comma-separated); empty (the default) is off and ask never uses the network."),
+    Setting("live_search_below", 5, "Live search fetches for an entity matched by fewer "
+            "indexed documents than this.", int),
+    Setting("live_search_max", 50, "Most PubMed records one live search fetches per entity.", int),
     Setting("shared_data", "../shared/data", "Folder of the shared evaluation sets that "
             "'medcite eval' reads (MedicationQA, PubMedQA, MEDIQA 2019); --data overrides it."),
 )

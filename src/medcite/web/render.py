@@ -198,6 +198,7 @@ def searched_lines(searched: SearchDescription | None) -> list[str]:
                  else f"{entity.name} (asked as “{entity.surface}”)")
         lines.append(f"Recognised {entity.kind}: {shown}, in "
                      f"{_count(entity.documents_matched, 'document')}")
+    lines.extend(f"Fetched for this answer — {line}" for line in searched.fetched)
     lines.append(f"Passages considered: {searched.passages_considered:,}")
     if len(searched.entities) > 1:
         lines.append("Documents mentioning all of them together: "
