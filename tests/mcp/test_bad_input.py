@@ -42,6 +42,8 @@ BAD_CALLS = [
     ("get_article", {"ref": "APPROVED", "version": 99}, ["has no version 99"]),
     ("get_article", {"ref": "APPROVED", "version": True}, ["version", "valid integer"]),
     ("list_approved", {"limit": -1}, ["limit", "greater than or equal to 1"]),
+    ("list_approved", {"offset": -1}, ["offset", "greater than or equal to 0"]),
+    ("list_approved", {"search": "statin", "page": 2}, ["takes no argument 'page'"]),
 ]
 
 

@@ -122,12 +122,13 @@ def test_search_get_article_list_approved_and_resources(mcp_home: McpHome) -> No
             "ref": mcp_home.approved_slug, "audience": "student"}))
         library = payload(await client.call_tool("list_approved", {}))
         missing = payload(await client.call_tool("list_approved", {"search": "warfarin"}))
+        next_page = payload(await client.call_tool("list_approved", {"offset": 1}))
         markdown = await client.read_resource(f"medcite://articles/{mcp_home.approved_slug}")
         as_json = await client.read_resource(f"medcite://articles/{mcp_home.approved_id}/json")
         listing = await client.read_resource("medcite://library")
-        return found, by_id, by_slug, library, missing, markdown, as_json, listing
+        return found, by_id, by_slug, library, (missing, next_page), markdown, as_json, listing
 
-    found, by_id, by_slug, library, missing, markdown, as_json, listing = run_with(
+    found, by_id, by_slug, library, (missing, next_page), markdown, as_json, listing = run_with(
         stdio(mcp_home), scenario)
     hits = found["results"]
     assert [hit["rank"] for hit in hits] == [1, 2, 3]
@@ -140,7 +141,7 @@ def test_search_get_article_list_approved_and_resources(mcp_home: McpHome) -> No
     assert by_slug["audience"] == "student" and by_id["review"]["status"] == "approved"
     assert [entry["id"] for entry in library["articles"]] == [mcp_home.approved_id]
     assert library["articles"][0]["approved_version"] == 1
-    assert missing["articles"] == []
+    assert missing["articles"] == next_page["articles"] == []
     text = markdown.contents[0]
     assert text.mime_type == "text/markdown"
     assert text.text.startswith(f"# {APPROVED_QUESTION}") and "Review status: Approved" in text.text

@@ -118,8 +118,8 @@ class EvidenceDesk:
                     version: int | None = None) -> ArticleAnswer:
         return article_answer(self.article(ref, audience, version), stored=True)
 
-    def library(self, search: str | None = None, limit: int = 50) -> Library:
+    def library(self, search: str | None = None, limit: int = 50, offset: int = 0) -> Library:
         """Articles with an approved version, most recently updated first."""
         search = _text(search, "search") if search else None
-        return Library(articles=[library_entry(s)
-                                 for s in self.articles.library(search, limit=limit)])
+        return Library(articles=[library_entry(s) for s in
+                                 self.articles.library(search, limit=limit, offset=offset)])

@@ -48,6 +48,7 @@ ResultLimit = Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS, strict=True,
 LibraryLimit = Annotated[int, Field(ge=1, le=200, strict=True,
                                     description="How many articles to list.")]
 Version = Annotated[int, Field(ge=1, le=MAX_VERSION, strict=True)]
+Offset = Annotated[int, Field(ge=0, le=MAX_VERSION, strict=True)]
 
 
 def _tool(work: Callable[[], _T]) -> _T:
@@ -132,7 +133,8 @@ class MedciteMCPServer(MCPServer[Any]):
         import anyio.to_thread
 
         fixed = await super().list_resources()
-        library = await anyio.to_thread.run_sync(self.desk.library)
+        # The most recently updated 200 (list_approved pages through the rest with offset).
+        library = await anyio.to_thread.run_sync(lambda: self.desk.library(limit=200))
         return [*fixed, *(Resource(uri=entry.uri, name=entry.slug, title=entry.question,
                                    description=f"Approved article (version "
                                                f"{entry.approved_version}), Markdown",
@@ -191,16 +193,17 @@ def build_server(desk: EvidenceDesk) -> MedciteMCPServer:
         title="List approved articles",
         description=("Articles a reviewer has approved, most recently updated first, with "
                      "their ids and resource URIs; 'search' filters by words of the "
-                     "question. Read-only."),
+                     "question, 'offset' skips that many (the next page). Read-only."),
         annotations=reading)
     def list_approved(search: Annotated[str, Field(max_length=200)] | None = None,
-                      limit: LibraryLimit = 50) -> Library:
-        return _tool(lambda: desk.library(search, limit))
+                      limit: LibraryLimit = 50, offset: Offset = 0) -> Library:
+        return _tool(lambda: desk.library(search, limit, offset))
 
     @server.resource(LIBRARY_URI, name="library", title="Approved articles",
-                     description="The approved articles, as JSON.", mime_type="application/json")
+                     description="The 200 most recently updated approved articles, as JSON.",
+                     mime_type="application/json")
     def library() -> str:
-        return _resource(lambda: desk.library().model_dump_json(indent=2))
+        return _resource(lambda: desk.library(limit=200).model_dump_json(indent=2))
 
     @server.resource(ARTICLE_JSON_URI, name="article-json", title="Article (JSON)",
                      description="A stored article by id or slug: the full article JSON "
