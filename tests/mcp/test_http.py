@@ -153,3 +153,46 @@ def test_allow_writes_stores_new_answers_for_review(tmp_path: Path, shared_data:
     assert read["id"] == first["id"] and read["verdict"] == first["verdict"]
     articles, events = store_state(home)
     assert articles == ((first["id"], "submitted", 1, None),) and events == 1
+
+
+def test_a_changed_source_is_shown_unverified_read_only_and_reverified_with_writes(
+        tmp_path: Path, shared_data: Path) -> None:
+    from medcite.models import Deletion
+    from medcite.review import ArticleRepository
+    from medcite.store import SQLiteStore
+
+    home = build_home(tmp_path / "home", shared_data, approve=True)
+    store = SQLiteStore(home.store_path)
+    try:
+        cited = ArticleRepository(store).get(home.approved_id).references[0].document_key
+        # A deletion written by an ingest that stopped before re-verifying what it flagged.
+        assert store.write_batch([Deletion(key=cited)]).flagged == 1
+    finally:
+        store.close()
+
+    def reverification():
+        store = SQLiteStore(home.store_path)
+        try:
+            return ArticleRepository(store).get(home.approved_id).verification.reverification
+        finally:
+            store.close()
+
+    async def read(client: Client):
+        return payload(await client.call_tool("get_article", {"ref": home.approved_id}))
+
+    with http_server(home) as url:
+        shown = run_with(url, read)
+    assert shown["review"]["verified"] is False
+    assert any(line.startswith("A cited source was withdrawn") for line in
+               shown["review"]["notices"])
+    assert any("Re-verification against the store is pending" in line
+               for line in shown["review"]["notices"])
+    assert reverification() is None  # the read-only server wrote nothing
+
+    with http_server(home, "--allow-writes") as url:
+        checked = run_with(url, read)
+    done = reverification()
+    assert done is not None and done.no_longer_supported == done.checked > 0
+    assert checked["review"]["verified"] is False
+    assert any(f"{done.checked} of {done.checked}" in line and "no longer supported" in line
+               for line in checked["review"]["notices"])
