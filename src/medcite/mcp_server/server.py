@@ -66,6 +66,7 @@ def _problems(exc: ValidationError) -> str:
 
 
 def _resource(work: Callable[[], _T]) -> _T:
+    """Run a resource read; an unknown article is the protocol's invalid-params error."""
     try:
         return work()
     except NotFoundError as exc:
@@ -75,7 +76,8 @@ def _resource(work: Callable[[], _T]) -> _T:
 
 
 class MedciteMCPServer(MCPServer[Any]):
-    """``MCPServer`` whose resource list names each approved article as well as the fixed ones."""
+    """``MCPServer`` with medcite's edges: tool arguments checked by name, a reply to every
+    malformed stdio line, and a resource list naming each approved article."""
 
     def __init__(self, desk: EvidenceDesk, **options: Any) -> None:
         super().__init__(**options)
