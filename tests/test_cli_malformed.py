@@ -274,7 +274,7 @@ CASES: dict[str, Case] = {
     "store-is-not-sqlite": cli("articles", "list", env={"MEDCITE_STORE_URL": "{in:readme.sqlite}"},
                                exit_code=4, message="not a database"),
     "store-is-postgresql": cli("stats", env={"MEDCITE_STORE_URL": "postgresql://db/medcite"},
-                               message="PostgreSQL"),
+                               exit_code=4, message="PostgreSQL store at postgresql://db/medcite"),
     # Files that are not what the command reads.
     "verify-a-folder": cli("verify", "{in:folder.json}", message="is a folder"),
     "verify-json-not-an-article": cli("verify", "{in:registry.json}",

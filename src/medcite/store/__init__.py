@@ -24,8 +24,9 @@ def open_store(target: Settings | str | Path | None = None) -> Store:
     else:
         url, busy_timeout = str(target), DEFAULT_BUSY_TIMEOUT
     if url.startswith(POSTGRES_SCHEMES):
-        raise ConfigurationError("a PostgreSQL store is not available in this version; "
-                                 "use a SQLite path")
+        from medcite.store.postgres import PostgresStore  # needs the postgres extra
+
+        return PostgresStore(url, busy_timeout=busy_timeout)
     if "://" in url and not url.startswith("sqlite:///"):
         raise ConfigurationError(f"unknown store URL {url!r}: use postgresql://..., "
                                  "sqlite:///PATH or a file path")

@@ -1,0 +1,440 @@
+"""The shared store: PostgreSQL, full-text search for the lexical lists, a connection pool.
+
+Every method is one short transaction from the pool (``transaction``); no ``psycopg`` error
+leaves one: a lock held past the busy timeout, a serialisation failure or a pool with no free
+connection is ``StoreBusyError``, anything else ``StoreError``. Ingest batches are serialised
+by an advisory lock, so several writers (processes, replicas) apply whole batches one at a
+time, as SQLite's single writer does.
+
+The lexical index is a ``tsvector`` per passage (title, section and body) under the named text
+configuration ``medcite_english`` with a GIN index; a term is always bound as a parameter of
+``phraseto_tsquery``, so no user text is read as query syntax. Scores are ``ts_rank`` with
+length normalisation, not FTS5's BM25: the order of the best passages agrees, the numbers do not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from medcite.errors import StoreBusyError, StoreError
+from medcite.ingest.chunking import (
+    MAX_ABSTRACT_CHARS,
+    MAX_PASSAGE_CHARS,
+    merged_abstract,
+    passages_for,
+)
+from medcite.models import (
+    CorpusStats,
+    Deletion,
+    Document,
+    DocumentRecord,
+    Passage,
+    SourceType,
+)
+from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
+from medcite.store.postgres.articles import PostgresArticles, flag_changes
+from medcite.store.postgres.migrations import TEXT_CONFIG, apply_migrations
+from medcite.store.postgres.state import PostgresAccounts, PostgresAskJobs, PostgresRateLimits
+from medcite.store.records import Change, PassageText
+from medcite.store.sqlite import (
+    COMMON_MIN_PASSAGES,
+    COMMON_SHARE,
+    PRUNE_FROM_PASSAGES,
+    _pack_spans,
+    _unpack_spans,
+    content_hash,
+    unstorable,
+)
+
+_INGEST_LOCK = 7_240_002  # advisory lock key: one ingest batch at a time
+_DOC_COLUMNS = (
+    "id, key, source_type, title, source, year, pmid, pmcid, doi, spl_set_id, spl_version, url, "
+    "publication_types, mesh_terms, language, revision, title_only"
+)
+_PASSAGE_SELECT = (
+    "SELECT p.id, d.key, p.ordinal, p.section, p.body, p.char_start, p.char_end, p.sentences, "
+    "p.document_id FROM passages p JOIN documents d ON d.id = p.document_id "
+)
+_BUSY = (pg_errors.LockNotAvailable, pg_errors.SerializationFailure, pg_errors.DeadlockDetected,
+         pg_errors.QueryCanceled, PoolTimeout)
+CONNECT_TIMEOUT_S = 10
+POOL_SIZE = 8
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+class _Query:
+    """A tsquery expression with its parameters, built from plain terms only."""
+
+    def __init__(self, sql: str, params: list[object]) -> None:
+        self.sql, self.params = sql, params
+
+    @classmethod
+    def any_of(cls, terms: Sequence[str]) -> _Query | None:
+        phrases = [t for t in dict.fromkeys(t.strip() for t in terms) if t]
+        if not phrases:
+            return None
+        sql = " || ".join(f"phraseto_tsquery('{TEXT_CONFIG}', %s)" for _ in phrases)
+        return cls(f"({sql})", list(phrases))
+
+    def and_(self, other: _Query) -> _Query:
+        return _Query(f"({self.sql} && {other.sql})", [*self.params, *other.params])
+
+    def and_not(self, other: _Query) -> _Query:
+        return _Query(f"({self.sql} && !!{other.sql})", [*self.params, *other.params])
+
+
+class PostgresStore:
+    """The store on a PostgreSQL server (15 or later, with pgvector for dense retrieval)."""
+
+    def __init__(self, url: str, *, busy_timeout: float = 30.0, pool_size: int = POOL_SIZE) -> None:
+        self.location = url
+        self.busy_timeout = busy_timeout
+        self._shown = redacted(url)
+        self._stats: tuple[int, CorpusStats] | None = None
+        options = f"-c lock_timeout={int(busy_timeout * 1000)}"
+        try:  # one plain connection first: its error says why, where a pool only times out
+            with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True,
+                                 options=options) as conn:
+                apply_migrations(conn)
+        except psycopg.Error as exc:
+            raise StoreError(f"opening the PostgreSQL store at {self._shown} failed: "
+                             f"{str(exc).strip()}") from exc
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=pool_size, open=False, timeout=busy_timeout,
+            kwargs={"autocommit": True, "options": options, "connect_timeout": CONNECT_TIMEOUT_S})
+        self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        self.articles = PostgresArticles(self)
+        self.accounts = PostgresAccounts(self)
+        self.ask_jobs = PostgresAskJobs(self)
+        self.rate_limits = PostgresRateLimits(self)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _translated(self, exc: Exception, doing: str) -> StoreError:
+        if isinstance(exc, _BUSY):
+            return StoreBusyError(
+                f"{doing} the PostgreSQL store at {self._shown} failed: it is busy "
+                f"({str(exc).strip() or type(exc).__name__})", hint="try again shortly")
+        return StoreError(f"{doing} the PostgreSQL store at {self._shown} failed: "
+                          f"{str(exc).strip()}")
+
+    @contextmanager
+    def transaction(self, doing: str = "writing to") -> Iterator[psycopg.Connection]:
+        """One transaction on a pooled connection: committed at the end, rolled back on any
+        error (a medcite error raised inside passes through unchanged)."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield conn
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._translated(exc, doing) from exc
+
+    def reading(self) -> AbstractContextManager[psycopg.Connection]:
+        return self.transaction("reading")
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
+        with self.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INGEST_LOCK,))
+            return self._apply(conn, records)
+
+    def _apply(self, conn: psycopg.Connection,
+               records: Sequence[Document | Deletion]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        changes: list[Change] = []
+        existing: dict[str, tuple[int, str, int]] = {
+            row[0]: (row[1], row[2], row[3]) for row in conn.execute(
+                "SELECT key, id, content_hash, revision FROM documents WHERE key = ANY(%s)",
+                ([r.key for r in records],))}
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for record in records:
+            current = existing.get(record.key)
+            if isinstance(record, Deletion):
+                if current:
+                    conn.execute("DELETE FROM documents WHERE id = %s", (current[0],))
+                    del existing[record.key]
+                    outcome.deleted += 1
+                    changes.append(Change(record.key, "withdrawn", current[2], None))
+                continue
+            try:
+                problem = unstorable(record)
+                digest = content_hash(record) if problem is None else ""
+                if problem is None and "\x00" in record.model_dump_json():
+                    problem = "cannot be stored: text holds a NUL character"
+            except ValueError as exc:  # e.g. a lone surrogate from a JSON "\ud800" escape
+                problem = f"cannot be stored: {exc}"
+            if problem is not None:
+                outcome.rejected.append((record.key, problem))
+                continue
+            if current:
+                doc_id, old_hash, old_revision = current
+                if old_hash == digest:
+                    outcome.unchanged += 1
+                    continue
+                if record.revision < old_revision:
+                    outcome.older_skipped += 1
+                    continue
+                conn.execute("DELETE FROM documents WHERE id = %s", (doc_id,))  # passages cascade
+                outcome.replaced += 1
+                changes.append(Change(record.key, "revised", old_revision, record.revision))
+            else:
+                outcome.added += 1
+            doc_id = self._insert(conn, record, digest, now)
+            outcome.passages += self._insert_passages(conn, doc_id, record)
+            existing[record.key] = (doc_id, digest, record.revision)
+        if changes:  # in this transaction: no article citing a changed document goes unflagged
+            outcome.flagged += flag_changes(conn, changes, now)
+        if outcome.added or outcome.replaced or outcome.deleted:
+            conn.execute("UPDATE corpus_generation SET generation = generation + 1")
+        return outcome
+
+    @staticmethod
+    def _insert(conn: psycopg.Connection, doc: Document, digest: str, now: str) -> int:
+        return conn.execute(
+            "INSERT INTO documents (key, source_type, title, source, year, pmid, pmcid, doi, "
+            "spl_set_id, spl_version, url, publication_types, mesh_terms, keywords, language, "
+            "revision, title_only, content_hash, ingested_at) "
+            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
+            (doc.key, doc.source_type.value, doc.title, doc.source, doc.year, doc.pmid,
+             doc.pmcid, doc.doi, doc.spl_set_id, doc.spl_version, doc.url,
+             json.dumps(doc.publication_types), json.dumps(doc.mesh_terms),
+             json.dumps(doc.keywords), doc.language, doc.revision, doc.title_only, digest, now),
+        ).fetchone()[0]
+
+    @staticmethod
+    def _insert_passages(conn: psycopg.Connection, doc_id: int, doc: Document) -> int:
+        sections, limit = doc.sections, MAX_PASSAGE_CHARS
+        if doc.source_type is SourceType.RESEARCH and not doc.pmcid:
+            sections, limit = merged_abstract(sections), MAX_ABSTRACT_CHARS
+        drafts = passages_for(sections, limit)
+        if drafts:
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO passages (document_id, ordinal, section, char_start, char_end, "
+                    "sentences, title, body) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
+                    [(doc_id, ordinal, d.section, d.char_start, d.char_end,
+                      _pack_spans(d.sentences), doc.title, d.text)
+                     for ordinal, d in enumerate(drafts)])
+        return len(drafts)
+
+    def file_done(self, fingerprint: str) -> bool:
+        with self.reading() as conn:
+            return conn.execute("SELECT 1 FROM ingested_files WHERE fingerprint = %s",
+                                (fingerprint,)).fetchone() is not None
+
+    def mark_file_done(self, fingerprint: str, path: str, outcome: BatchOutcome) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO ingested_files VALUES (%s,%s,%s,%s,%s,%s,%s) "
+                "ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path, "
+                "completed_at = excluded.completed_at, added = excluded.added, "
+                "replaced = excluded.replaced, unchanged = excluded.unchanged, "
+                "deleted = excluded.deleted",
+                (fingerprint, path, datetime.now(UTC).isoformat(timespec="seconds"),
+                 outcome.added, outcome.replaced, outcome.unchanged, outcome.deleted))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def corpus_generation(self) -> int:
+        with self.reading() as conn:
+            return conn.execute("SELECT generation FROM corpus_generation").fetchone()[0]
+
+    def stats(self) -> CorpusStats:
+        generation = self.corpus_generation()
+        cached = self._stats
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        with self.reading() as conn:
+            by_type = dict(conn.execute(
+                "SELECT source_type, count(*) FROM documents GROUP BY source_type ORDER BY 1"))
+            by_year = {str(year) if year is not None else "unknown": n for year, n in conn.execute(
+                "SELECT year, count(*) FROM documents GROUP BY year ORDER BY year")}
+            documents, title_only, full_text, last = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE title_only), count(*) FILTER (WHERE "
+                "source_type = 'research' AND pmcid IS NOT NULL AND starts_with(key, 'pmc:')), "
+                "max(ingested_at) FROM documents").fetchone()
+            passages = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        stats = CorpusStats(documents=documents, passages=passages, by_source_type=by_type,
+                            by_year=by_year, title_only=title_only, full_text=full_text,
+                            last_ingest=datetime.fromisoformat(last) if last else None)
+        self._stats = (generation, stats)
+        return stats
+
+    @staticmethod
+    def _record(row: tuple) -> DocumentRecord:
+        return DocumentRecord(
+            id=row[0], key=row[1], source_type=SourceType(row[2]), title=row[3], source=row[4],
+            year=row[5], pmid=row[6], pmcid=row[7], doi=row[8], spl_set_id=row[9],
+            spl_version=row[10], url=row[11], publication_types=json.loads(row[12]),
+            mesh_terms=json.loads(row[13]), language=row[14], revision=row[15],
+            title_only=bool(row[16]))
+
+    def document(self, key: str) -> DocumentRecord | None:
+        with self.reading() as conn:
+            row = conn.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE key = %s",
+                               (key,)).fetchone()
+            if row is None:  # an old key: the alias names the key it has now
+                row = conn.execute(
+                    f"SELECT {_DOC_COLUMNS} FROM documents WHERE key = "
+                    "(SELECT key FROM document_aliases WHERE alias = %s)", (key,)).fetchone()
+        return self._record(row) if row else None
+
+    def documents(self, ids: Sequence[int]) -> dict[int, DocumentRecord]:
+        if not ids:
+            return {}
+        with self.reading() as conn:
+            return {row[0]: self._record(row) for row in conn.execute(
+                f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ANY(%s)", (list(ids),))}
+
+    @staticmethod
+    def _passage(row: tuple) -> Passage:
+        return Passage.model_construct(
+            id=row[0], key=f"{row[1]}#{row[2]}", document_id=row[8], document_key=row[1],
+            ordinal=row[2], section=row[3], text=row[4], char_start=row[5], char_end=row[6],
+            sentences=_unpack_spans(bytes(row[7])))
+
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
+        if not ids:
+            return {}
+        with self.reading() as conn:
+            return {row[0]: self._passage(row) for row in conn.execute(
+                _PASSAGE_SELECT + "WHERE p.id = ANY(%s)", (list(ids),))}
+
+    def passage_documents(self, ids: Sequence[int]) -> dict[int, int]:
+        if not ids:
+            return {}
+        with self.reading() as conn:
+            return dict(conn.execute("SELECT id, document_id FROM passages WHERE id = ANY(%s)",
+                                     (list(ids),)).fetchall())
+
+    def passages_of(self, document_key: str) -> list[Passage]:
+        select = _PASSAGE_SELECT + "WHERE d.key = %s ORDER BY p.ordinal"
+        with self.reading() as conn:
+            rows = conn.execute(select, (document_key,)).fetchall()
+            if not rows:
+                current = conn.execute("SELECT key FROM document_aliases WHERE alias = %s",
+                                       (document_key,)).fetchone()
+                if current:  # read under the old key, as the article citing it wrote it
+                    rows = [(r[0], document_key, *r[2:])
+                            for r in conn.execute(select, (current[0],))]
+        return [self._passage(row) for row in rows]
+
+    def passage_texts(self, ids: Sequence[int]) -> dict[int, PassageText]:
+        if not ids:
+            return {}
+        with self.reading() as conn:
+            return {r[0]: PassageText(r[3], r[2], r[1]) for r in conn.execute(
+                "SELECT id, ordinal, section, body FROM passages WHERE id = ANY(%s)",
+                (list(ids),))}
+
+    def passage_fingerprints(self) -> list[tuple[int, str, int]]:
+        with self.reading() as conn:
+            return conn.execute("SELECT p.id, d.content_hash, p.ordinal FROM passages p "
+                                "JOIN documents d ON d.id = p.document_id").fetchall()
+
+    # -- the lexical index -------------------------------------------------------------------
+
+    def passage_frequency(self, term: str) -> int:
+        query = _Query.any_of([term])
+        if query is None:
+            return 0
+        with self.reading() as conn:
+            return conn.execute(f"SELECT count(*) FROM passages WHERE tsv @@ {query.sql}",
+                                query.params).fetchone()[0]
+
+    def matching_documents(self, terms: Sequence[str], *, limit: int = 100_000) -> set[int]:
+        query = _Query.any_of(terms)
+        if query is None:
+            return set()
+        with self.reading() as conn:
+            rows = conn.execute(f"SELECT DISTINCT document_id FROM passages WHERE tsv @@ {query.sql} "
+                                "LIMIT %s", [*query.params, limit]).fetchall()
+        return {r[0] for r in rows}
+
+    def _without_common(self, terms: list[str]) -> list[str]:
+        """Leave out terms in more than COMMON_SHARE of a large store's passages (keeping one),
+        as the SQLite store does: ranking every passage a common word matches is the cost."""
+        if len(terms) < 2:
+            return terms
+        with self.reading() as conn:
+            total = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+            if total < PRUNE_FROM_PASSAGES:
+                return terms
+            cutoff = max(COMMON_MIN_PASSAGES, int(total * COMMON_SHARE))
+            counts = {t: conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM passages WHERE tsv @@ "
+                f"phraseto_tsquery('{TEXT_CONFIG}', %s) LIMIT %s) m", (t, cutoff + 1)).fetchone()[0]
+                for t in terms}
+        kept = [t for t in terms if counts[t] <= cutoff]
+        return kept or [min(terms, key=lambda t: counts[t])]
+
+    def lexical_search(
+        self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None,
+        prune_common: bool = True,
+    ) -> list[LexicalHit]:
+        terms = [t for t in dict.fromkeys(t.strip() for t in terms) if t]
+        if prune_common:
+            terms = self._without_common(terms)
+        query = _Query.any_of(terms)
+        return self._ranked(query, limit, filters) if query is not None and limit > 0 else []
+
+    def lexical_search_all(
+        self, groups: Sequence[Sequence[str]], *, limit: int, filters: SearchFilters | None = None,
+    ) -> list[LexicalHit]:
+        queries = [_Query.any_of(group) for group in groups]
+        if not queries or any(q is None for q in queries) or limit <= 0:
+            return []
+        query = queries[0]
+        for other in queries[1:]:
+            query = query.and_(other)
+        return self._ranked(query, limit, filters)
+
+    def lexical_lists(
+        self, terms: Sequence[str], expansions: Sequence[str], *, limit: int,
+        filters: SearchFilters | None = None, prune_common: bool = True,
+    ) -> tuple[list[LexicalHit], list[LexicalHit]]:
+        user = self.lexical_search(terms, limit=limit, filters=filters, prune_common=prune_common)
+        if not [e for e in expansions if e.strip() and e.strip() not in {t.strip() for t in terms}]:
+            return user, user
+        return user, self.lexical_search([*terms, *expansions], limit=limit, filters=filters,
+                                         prune_common=prune_common)
+
+    def _ranked(self, query: _Query, limit: int,
+                filters: SearchFilters | None) -> list[LexicalHit]:
+        filters = filters or SearchFilters()
+        where, params = ["p.tsv @@ q.q"], []
+        join = ""
+        if filters.source_types or filters.since_year is not None or filters.until_year is not None:
+            join = "JOIN documents d ON d.id = p.document_id "
+            if filters.source_types:
+                where.append("d.source_type = ANY(%s)")
+                params.append([s.value for s in filters.source_types])
+            if filters.since_year is not None:
+                where.append("d.year >= %s")
+                params.append(filters.since_year)
+            if filters.until_year is not None:
+                where.append("d.year <= %s")
+                params.append(filters.until_year)
+        sql = (f"SELECT p.id, p.document_id, ts_rank(p.tsv, q.q, 1) AS score "
+               f"FROM (SELECT {query.sql} AS q) q, passages p {join}"
+               f"WHERE {' AND '.join(where)} ORDER BY score DESC, p.id LIMIT %s")
+        with self.reading() as conn:
+            rows = conn.execute(sql, [*query.params, *params, limit]).fetchall()
+        return [LexicalHit(passage_id=r[0], document_id=r[1], score=float(r[2])) for r in rows]
