@@ -121,6 +121,20 @@ def test_a_pair_with_nothing_documented_gets_no_card(cds_server: CdsServer):
     assert response.json() == {"cards": []}
 
 
+def test_two_drugs_named_only_as_another_drugs_co_medications_are_no_pair(cds_server: CdsServer):
+    """The Lipitor label names clarithromycin and cyclosporine in one sentence, as drugs that
+    raise atorvastatin's myopathy risk, and under a heading naming both: that is Lipitor's
+    interaction with each, not one between them."""
+    request = sample("order-sign-atorvastatin")
+    request["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"] = {
+        "text": "cyclosporine 100 mg capsule"}
+    response = cds_server.call("medcite-order-sign", request)
+    assert response.status_code == 200, response.text
+    texts = _passage_texts(cds_server, LIPITOR_SET_ID).lower()
+    assert "cyclosporine" in texts and "clarithromycin" in texts
+    assert not any("Clarithromycin" in c["summary"] for c in response.json()["cards"])
+
+
 def test_order_select_checks_the_selected_order_against_the_other_drafts(cds_server: CdsServer):
     response = cds_server.call("medcite-order-select", sample("order-select-atorvastatin-gemfibrozil"))
     assert response.status_code == 200, response.text

@@ -5,7 +5,13 @@ answered by the engine (an article stored like any other asked question, so a ca
 to it), and only the article's verified clinical statements that are about both drugs, state
 an interaction and state a harm, a precaution or a change in exposure count: a trial that gave
 both drugs, or "had no clinically significant effect", is nothing to act on at the moment of
-ordering. Nothing found is no finding: a card never says "no interaction". A pair no indexed
+ordering. "About both" is checked again on the sentence itself, without the section heading
+the article may lean on: each drug is named, by name or by a class it belongs to, or the
+document is its own label ("Dosage in Patients Taking Cyclosporine, Clarithromycin, ..." does
+not make a sentence about Lipitor with cyclosporine one about clarithromycin). A drug label's
+sentence counts only for a pair with the label's own drug, and two drugs that are items of one
+list ("risk increased with drug interactions (e.g., cyclosporine, gemfibrozil, ...)") are each
+another drug's co-medication, not a pair. Nothing found is no finding: a card never says "no interaction". A pair no indexed
 document names together (by name, class, or one drug's own label naming the other) is not
 asked at all, which keeps a hook fast and stores no empty article.
 
@@ -25,9 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from medcite.models import Article, AskedFor, SourceType, StatementKind
+from medcite.models import AgentFrame, Article, AskedFor, DocumentRecord, SourceType, StatementKind
 from medcite.store.base import SearchFilters, Store
-from medcite.synthesis.relevance import emphasised, names_any, states_item
+from medcite.synthesis.relevance import (
+    aboutness,
+    document_subject,
+    emphasised,
+    names_any,
+    states_item,
+)
 from medcite.vocab.classes import classes_of
 from medcite.vocab.concepts import Concept
 
@@ -147,7 +159,8 @@ class Findings:
                     or _indicator([quote]) is Indicator.INFO or _repeats(quote, quotes)):
                 continue
             reference = references.get(statement.citations[0])
-            if reference is None:
+            if reference is None or not _names_both(quote, article, (a, b),
+                                                    self.store.document(reference.document_key)):
                 continue
             quotes.append(Quote(text=quote, where=statement.where or reference.title,
                                 source_title=reference.title, source_type=reference.type_label,
@@ -224,6 +237,47 @@ class Findings:
 
 def _names(a: Concept) -> list[str]:
     return list(dict.fromkeys(n.lower() for n in [a.name, *a.synonyms, *a.brands] if n))
+
+
+def _names_both(quote: str, article: Article, pair: tuple[Concept, Concept],
+                document: DocumentRecord | None) -> bool:
+    frames = [article.frame.subject(c.id) if article.frame else None for c in pair]
+    if any(frame is None for frame in frames):
+        return False
+    found = [aboutness(quote, frame, document) for frame in frames if frame is not None]
+    if not all(f.about for f in found) or all(f.via_document for f in found):
+        return False
+    if document is not None and document.source_type is SourceType.DRUG_LABEL and not any(
+            document_subject(document, frame) for frame in frames if frame is not None):
+        return False
+    return not _co_listed(quote, [f for f in frames if f is not None])
+
+
+_BETWEEN_ITEMS = re.compile(r"^[\s,;/]*(?:and|or|and/or)?[\s,;/]*$", re.I)
+
+
+def _co_listed(quote: str, frames: list[AgentFrame]) -> bool:
+    """The two drugs are next to each other in one list, or inside one parenthesis."""
+    spans = [_mentions(quote, [*f.names, *(n for ns in f.classes.values() for n in ns)])
+             for f in frames]
+    for start_a, end_a in spans[0]:
+        for start_b, end_b in spans[1]:
+            first, second = sorted([(start_a, end_a), (start_b, end_b)])
+            if _BETWEEN_ITEMS.match(quote[first[1]:second[0]]):
+                return True
+            opened = quote.rfind("(", 0, first[0])
+            if opened != -1 and quote.find(")", opened) > second[1] and ")" not in quote[opened:first[0]]:
+                return True
+    return False
+
+
+def _mentions(text: str, names: list[str]) -> list[tuple[int, int]]:
+    found = []
+    for name in names:
+        if name:
+            pattern = r"(?<!\w)" + r"\W+".join(map(re.escape, name.split())) + r"(?!\w)"
+            found += [m.span() for m in re.finditer(pattern, text, re.I)]
+    return found
 
 
 def _repeats(quote: str, quotes: list[Quote]) -> bool:
