@@ -175,6 +175,18 @@ def test_an_unknown_webenv_is_reported(sources, home, stored, monkeypatch):
     assert "Unable to obtain query #1" in done.stderr
 
 
+def test_a_4xx_is_an_error_at_once_and_never_shows_the_api_key(sources, home, stored, monkeypatch):
+    monkeypatch.setenv("MEDCITE_NCBI_API_KEY", "secret-key-0123456789")
+    sources.fault("esearch.fcgi", "400")
+    done = medcite("corpus", "pubmed", "--query", QUERY, "--quiet")
+    assert done.exit_code == 5
+    assert "PubMed E-utilities answered HTTP 400" in done.stderr
+    assert "simulated failure" in done.stderr  # what the server said
+    assert "api_key=***" in done.stderr and "secret-key" not in done.stderr
+    assert len(sources.seen) == 1  # not retried
+    assert stored() == set()
+
+
 def test_a_query_esearch_refuses_is_a_clear_error(sources, home, stored):
     done = medcite("corpus", "pubmed", "--query", "diabetes[tiab", "--quiet")
     assert done.exit_code == 5

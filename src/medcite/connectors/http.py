@@ -67,6 +67,17 @@ class RateLimiter:
             self._next = now + self.interval
 
 
+# One limiter per service and rate for the whole process, so that two clients of the same
+# service (a live search's several queries) share its budget instead of each having one.
+_LIMITERS: dict[tuple[str, float], RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def shared_limiter(service: str, per_second: float) -> RateLimiter:
+    with _LIMITERS_LOCK:
+        return _LIMITERS.setdefault((service, per_second), RateLimiter(per_second))
+
+
 @dataclass(frozen=True)
 class Response:
     status: int
@@ -121,7 +132,7 @@ class HttpClient:
     def __init__(self, service: str, *, rate: float, timeout: float, retries: int,
                  backoff: float = 0.5) -> None:
         self.service = service
-        self.limiter = RateLimiter(rate)
+        self.limiter = shared_limiter(service, rate)
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff = backoff
