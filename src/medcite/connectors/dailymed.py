@@ -17,7 +17,7 @@ from pathlib import Path
 from lxml import etree
 from tqdm import tqdm
 
-from medcite.connectors.http import HttpClient
+from medcite.connectors.http import HttpClient, base_url
 from medcite.errors import ConnectorError, InputError, NotFoundError
 from medcite.ingest._common import xml_parser
 from medcite.ingest.spl import NS, SplIngestor
@@ -52,7 +52,7 @@ class DailyMed:
     def __init__(self, settings: Settings) -> None:
         self.client = HttpClient("DailyMed", rate=_RATE, timeout=settings.connector_timeout,
                                  retries=settings.connector_retries)
-        self.base = settings.dailymed_url.rstrip("/") + "/services/v2"
+        self.base = base_url(settings.dailymed_url, "MEDCITE_DAILYMED_URL") + "/services/v2"
 
     def labels_of(self, drug: str, *, limit: int) -> list[LabelSummary]:
         """The labels DailyMed lists for a drug name, at most ``limit``."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from lxml import etree
 from tqdm import tqdm
 
-from medcite.connectors.http import HttpClient, error_message
+from medcite.connectors.http import HttpClient, base_url, error_message
 from medcite.connectors.state import QueryLog
 from medcite.errors import ConnectorError, InputError
 from medcite.ingest._common import slugify, xml_parser
@@ -92,7 +92,7 @@ class EUtilities:
         self.client = HttpClient("PubMed E-utilities", rate=10.0 if key else 3.0,
                                  timeout=settings.connector_timeout,
                                  retries=settings.connector_retries)
-        self.base = settings.eutils_url.rstrip("/")
+        self.base = base_url(settings.eutils_url, "MEDCITE_EUTILS_URL")
         self.identity = {"tool": settings.ncbi_tool, "email": settings.ncbi_email, "api_key": key}
 
     def search(self, term: str, *, mindate: date | None = None,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import TypeVar
 
-from medcite.errors import ConnectorError
+from medcite.errors import ConfigurationError, ConnectorError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 LONGEST_WAIT = 60.0  # seconds; a longer Retry-After is cut to this
@@ -83,6 +83,16 @@ class Response:
     status: int
     body: bytes
     headers: Mapping[str, str]
+
+
+def base_url(value: str, setting: str) -> str:
+    """A service's base URL from its setting, without the trailing slash; anything but an
+    http(s) URL with a host is a ConfigurationError naming the setting."""
+    parts = urllib.parse.urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{setting}={value!r} is not an http(s) URL",
+                                 hint="see docs/settings.md for its default")
+    return value.strip().rstrip("/")
 
 
 def redact(url: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from medcite.connectors.http import HttpClient
+from medcite.connectors.http import HttpClient, base_url
 from medcite.errors import ConnectorError
 from medcite.settings import Settings
 
@@ -162,7 +162,7 @@ def fetch_files(settings: Settings, kind: str, *, max_files: int | None = None,
     """Download and verify the first ``max_files`` files of ``kind`` (baseline or updates)
     into ``<home>/connectors/pubmed-files/<kind>/``."""
     client = file_client(settings)
-    folder_url = settings.pubmed_files_url.rstrip("/") + "/" + FOLDERS[kind]
+    folder_url = base_url(settings.pubmed_files_url, "MEDCITE_PUBMED_FILES_URL") + "/" + FOLDERS[kind]
     names = list_files(client, folder_url)[:max_files]
     dest = settings.home_path / "connectors" / "pubmed-files" / FOLDERS[kind]
     dest.mkdir(parents=True, exist_ok=True)
