@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ WHEELHOUSE = ROOT / ".medcite-home" / "wheelhouse"
 QUESTION = "What are the symptoms of anemia?"
 # What only the extras bring; none of it may be importable in the bare environment.
 EXTRA_MODULES = ("httpx", "tokenizers", "safetensors", "onnxruntime", "onnx", "httptools",
-                 "uvloop", "playwright", "pytest", "mcp")
+                 "uvloop", "playwright", "pytest", "mcp", "fhir")
 
 pytestmark = pytest.mark.slow
 
@@ -153,9 +154,24 @@ def test_the_web_app_serves(bare: Bare):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/articles/{article['slug']}",
                                     timeout=30) as page:
             assert QUESTION in page.read().decode()
+        _cds_hooks_name_the_cds_extra(port)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _cds_hooks_name_the_cds_extra(port: int) -> None:
+    """Discovery needs no FHIR models; a hook call says which extra brings them."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/cds-services", timeout=30) as response:
+        assert {s["hook"] for s in json.load(response)["services"]} == {"order-select", "order-sign"}
+    call = (ROOT / "tests" / "cds" / "requests" / "order-sign-atorvastatin.json").read_bytes()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/cds-services/medcite-order-sign",
+                                     data=call, headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    error = json.load(refused.value)["error"]
+    assert (refused.value.code, error["code"]) == (500, "missing_dependency")
+    assert "pip install 'medcite[cds]'" in error["message"]
 
 
 def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
