@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -338,6 +339,7 @@ class AskedFor(StrEnum):
     ADVERSE_EFFECTS = "adverse_effects"
     EFFICACY = "efficacy"
     FIRST_LINE = "first_line"
+    TREATMENT = "treatment"  # what treats or relieves it, asked as a patient asks
     COMPARISON = "comparison"
     DEFINITION = "definition"
     SYMPTOMS = "symptoms"  # how it shows: symptoms and signs
@@ -360,6 +362,7 @@ _ASKED_PHRASES = {
     AskedFor.INDICATION: "who should receive it",
     AskedFor.INTERACTION: "an interaction", AskedFor.ADVERSE_EFFECTS: "adverse effects",
     AskedFor.EFFICACY: "whether it works", AskedFor.FIRST_LINE: "a first-line choice",
+    AskedFor.TREATMENT: "a treatment",
     AskedFor.COMPARISON: "a comparison", AskedFor.DEFINITION: "a definition", AskedFor.SYMPTOMS: "its symptoms",
     AskedFor.CAUSE: "its cause", AskedFor.INHERITANCE: "how it is inherited",
     AskedFor.MISSED_DOSE: "what to do after a missed dose",
@@ -426,8 +429,12 @@ class AskedNumber(BaseModel):
 
 
 class Correction(BaseModel):
+    """A word of the question read as another: a misspelling, or an everyday word for the
+    condition it names ("sweating" read as hyperhidrosis)."""
+
     typed: str
     corrected: str
+    kind: Literal["spelling", "everyday word"] = "spelling"
 
 
 class QuestionFrame(BaseModel):

@@ -316,7 +316,7 @@ def test_an_animal_patient_is_not_given_human_evidence(engine):
     # a general question: the effects most patients meet, from the label
     ("What are the side effects of Humira?", r"most common adverse reaction", r"not all the possible"),
     # one named effect: that effect, or that no source states it
-    ("Does Humira cause hair loss?", r"no indexed source states .*hair loss.* as an adverse effect",
+    ("Does Humira cause hair loss?", r"no indexed source states .*(hair loss|alopecia).* as an adverse effect",
      r"injection site|infection"),
     # the indication named: its dose, not the psoriasis dose
     ("What is the starting dose of Humira for Crohn's disease?", r"Crohn.{0,30}160 mg", r"psoriasis"),

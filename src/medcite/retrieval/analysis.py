@@ -20,7 +20,7 @@ from medcite.models import Correction, QuestionFrame
 from medcite.retrieval.frame import frame_for, inherit
 from medcite.settings import Settings
 from medcite.vocab import Concept, Mention, Vocabulary
-from medcite.vocab.text import data_lines, is_dose, tokens, word_list
+from medcite.vocab.text import curated_lines, data_lines, is_dose, norm, tokens, word_list
 
 PACKAGE = "medcite.retrieval"
 MAX_BRANDS = 5
@@ -144,6 +144,8 @@ def analyse(question: str, vocabulary: Vocabulary | None = None, *,
     _check(question, settings.max_question_chars)
     vocabulary = vocabulary or Vocabulary.load(settings)
     text, corrections = _corrected(question, vocabulary, frequency)
+    text, everyday = _everyday_words(text, vocabulary)
+    corrections += everyday
     mentions = _without_verbs(text, vocabulary.recognise(text))
     expansions = _expansions(mentions)
     return QueryAnalysis(
@@ -174,7 +176,18 @@ def _corrected(question: str, vocabulary: Vocabulary,
     corrections: list[Correction] = []
     pieces: list[str] = []
     last = 0
-    for word, start, end in tokens(question):
+    toks = tokens(question)
+    fixed_words: dict[int, str] = {}
+    named = vocabulary.correct_phrase([t for t, _, _ in toks])
+    if named is not None:  # a misspelt word inside a condition's name
+        begin, finish, words = named
+        fixed_words = {i: w for i, w in zip(range(begin, finish), words) if w != toks[i][0]}
+    for i, (word, start, end) in enumerate(toks):
+        if i in fixed_words:
+            pieces += [question[last:start], fixed_words[i]]
+            last = end
+            corrections.append(Correction(typed=question[start:end], corrected=fixed_words[i]))
+            continue
         if len(word) < 6 or not word.isalpha():
             continue
         found = frequency(word)
@@ -186,6 +199,30 @@ def _corrected(question: str, vocabulary: Vocabulary,
             last = end
             corrections.append(Correction(typed=question[start:end], corrected=fixed))
     return "".join([*pieces, question[last:]]), corrections
+
+
+@cache
+def _everyday_terms() -> dict[str, str]:
+    return {norm(parts[0]): parts[1] for parts in curated_lines("everyday_terms.txt")}
+
+
+def _everyday_words(text: str, vocabulary: Vocabulary) -> tuple[str, list[Correction]]:
+    """``text`` with each everyday word for a condition that nothing else recognised followed
+    by the condition's name ("my sweating (hyperhidrosis)"): the word stays one of the
+    question's words, and the name is what is recognised and searched as the condition."""
+    covered = [(m.start, m.end) for m in vocabulary.recognise(text)]
+    readings: list[Correction] = []
+    pieces: list[str] = []
+    last = 0
+    for word, start, end in tokens(text):
+        condition = _everyday_terms().get(word)
+        if condition is None or any(a <= start < b for a, b in covered) \
+                or condition.lower() in text.lower():
+            continue
+        pieces += [text[last:end], f" ({condition})"]
+        last = end
+        readings.append(Correction(typed=text[start:end], corrected=condition, kind="everyday word"))
+    return "".join([*pieces, text[last:]]), readings
 
 
 # A one-word condition name used as a verb or a measure ("her eGFR falls below 30").

@@ -75,6 +75,11 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               r"|\bhow (is|are|do you|to|should|can)\b[^?.]{0,50}\b(treat|manag)\w*\b|\btreatments? for\b"
                               # "What statin intensity is recommended for ...?": the recommended choice
                               r"|\b(what|which)\b[^?.]{0,40}\b(is|are) (recommended|advised|preferred)\b")),
+    # What treats it, asked as a patient asks: "anything I can take for the congestion?", "any
+    # medication you can prescribe to reduce my sweating" (any treatment, not only a first-line one).
+    (AskedFor.TREATMENT, _cue(r"\b(any|some)(thing| kind of \w+| \w+)? (i|we|you|she|he|they) (can|could|should) (do|take|use|try|give|prescribe)\b[^?.]{0,40}\b(for|to|about)\b"
+                             r"|\bwhat (can|could|should) (i|we|you|she|he|they) (do|take|use|try|give)\b[^?.]{0,20}\b(for|to|about)\b"
+                             r"|\bhow (can|do|could) (i|we|you) (get rid of|relieve|stop|ease|treat)\b")),
     (AskedFor.CAUSE, _cue(r"\bwhat causes\b|\bcauses? of\b|\bwhy do(es)? (people|someone|i|you|children|kids) (get|develop|have)\b"
                          r"|\bhow do(es)? (you|people|someone|one|i) (get|catch)\b|\bhow is\b[^?.]{0,40}\b(caught|spread|transmitted)\b")),
     (AskedFor.ADVERSE_EFFECTS, _cue(r"\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"

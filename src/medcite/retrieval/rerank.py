@@ -98,6 +98,7 @@ _ASKED_TEXT: dict[AskedFor, re.Pattern[str]] = {
                             r"|\bbenefit\w*|\boutcomes?\b"),
     AskedFor.FIRST_LINE: _cue(r"\bfirst-?line\b|\brecommend\w*|\bpreferred\b|\binitial\b|\btreat\w*"
                               r"|\btherap\w*|\bof choice\b"),
+    AskedFor.TREATMENT: _cue(r"\btreat\w*|\btherap\w*|\brecommend\w*|\brelie\w*|\bhelps?\b|\bmedic\w*"),
     AskedFor.COMPARISON: _cue(r"\bcompared?\b|\bversus\b|\bvs\b|\bthan\b|\bdifferen\w*|\bsuperior\b|\binferior\b"),
     AskedFor.DEFINITION: _cue(r"\b(is|are) (a|an|the)\b|\brefers? to\b|\bcalled\b|\bknown as\b|\bmeans?\b"),
     AskedFor.SYMPTOMS: _cue(r"\bsymptoms?\b|\bsigns?\b|\bpain\b|\bfever\b|\bswelling\b|\bfatigue\b"),
@@ -114,6 +115,7 @@ _ASKED_SECTION: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.ADVERSE_EFFECTS: _cue(r"adverse|side effect|warning|reaction|safety"),
     AskedFor.EFFICACY: _cue(r"clinical stud|efficacy|results|benefit"),
     AskedFor.FIRST_LINE: _cue(r"treatment|therapy|recommendation|management"),
+    AskedFor.TREATMENT: _cue(r"treatment|therapy|recommendation|management|what to do|self-care"),
     AskedFor.DEFINITION: _cue(r"what is|description|overview|summary|definition"),
     AskedFor.SYMPTOMS: _cue(r"symptom|sign|clinical (features|presentation)"),
     AskedFor.MECHANISM: _cue(r"mechanism|pharmacolog|how .* work"),

@@ -35,6 +35,8 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.ADVERSE_EFFECTS: ("side effects", "adverse reactions", "adverse", "risk"),
     AskedFor.EFFICACY: ("effective", "efficacy", "improved", "reduced", "benefit"),
     AskedFor.FIRST_LINE: ("first-line", "first line", "recommended", "preferred", "treatment"),
+    AskedFor.TREATMENT: ("treatment", "treated", "relieve", "relief", "medicines", "medications", "may help",
+                         "options"),
     AskedFor.COMPARISON: ("compared", "versus", "than"),
     AskedFor.DEFINITION: ("is a", "is an", "refers to", "inflammation", "condition"),
     AskedFor.SYMPTOMS: ("symptoms", "signs", "include", "may have"),

@@ -142,6 +142,7 @@ _ASKED = {
     AskedFor.ADVERSE_EFFECTS: "about the side effects of {x}",
     AskedFor.EFFICACY: "whether {x} works",
     AskedFor.FIRST_LINE: "about the first treatment to try for {x}",
+    AskedFor.TREATMENT: "about what treats or relieves {x}",
     AskedFor.COMPARISON: "how {x} compare",
     AskedFor.DEFINITION: "what {x} is",
     AskedFor.SYMPTOMS: "how {x} shows itself",

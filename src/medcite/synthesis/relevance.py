@@ -79,6 +79,13 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\binitial (therapy|treatment)\b|\bpreferred\b|\b(treatment|drug) of choice\b"
                               r"|\brecommends?\b(?! against)|\b(is|are) recommended\b|\brecommended (as|for|first|initial)\b|\bshould be (used|treated|given|offered|started)\b|\b(is|are) indicated\b"
                               r"|\bmainstay\b|\bthe only (effective |known |available |proven )?(treatment|therapy)\b|\bstandard (therapy|treatment)\b|\btreated with\b|\btreatment (is|includes|options)\b"),
+    # Anything that treats or relieves it: a recommendation, or a treatment said to help.
+    AskedFor.TREATMENT: _cue(r"\brecommends?\b(?! against)|\b(is|are) recommended\b|\b(is|are) indicated\b|\btreated with\b"
+                             r"|\btreatments? (is|are|includes?|options?)\b|\bfirst[- ]line\b|\bmainstay\b|\bunclogs?\b"
+                             r"|\b(may|can|will|to|that) (help|relieve|ease|reduce|control|unclog|soothe|stop|treat)\b|\brelie(f|ves?|ved)\b"
+                             r"|\breduce[sd]\b|\beffective\b|\bused (to|for|in)\b|\b(for|in) the (treatment|management) of\b"
+                             r"|\bcan be (treated|managed|relieved|controlled)\b"
+                             r"|\b(medicines?|medications?|drugs?) (such as|like|called|include|for)\b|\boptions? include\b"),
     AskedFor.COMPARISON: _cue(r"\bcompared\b|\bversus\b|\bvs\.?\b|\bthan\b|\bsuperior\b|\binferior\b|\bsimilar\w*\b|\bequally\b"
                               r"|\bdiffer\w*\b|\bnon-?inferior\w*|\bequivalent\b"),
     # What brings it about; "treatment depends on the cause" names no cause.
@@ -104,6 +111,9 @@ ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
                                          "taking"}),
     AskedFor.FIRST_LINE: frozenset({"first", "line", "treatment", "treatments", "therapy", "initial", "best",
                                     "preferred", "choice"}),
+    AskedFor.TREATMENT: frozenset({"treatment", "treatments", "treat", "medication", "medications", "medicine",
+                                   "prescribe", "take", "help", "relieve", "reduce", "ease", "anything",
+                                   "something", "kind", "meantime", "rid", "stop", "try"}),
     AskedFor.CAUSE: frozenset({"cause", "causes", "caused", "causing", "get", "catch", "caught"}),
     AskedFor.SYMPTOMS: frozenset({"symptoms", "symptom", "signs", "sign", "know", "tell"}),
     AskedFor.INHERITANCE: frozenset({"inherit", "inherited", "chance", "chances", "risk", "odds", "pass"}),
@@ -197,6 +207,7 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"
                                     r"|\bonly if (clearly )?needed\b|\brecommended to continue\b"),
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b|\bthe only (effective |known |available |proven )?(treatment|therapy)\b"),
+    AskedFor.TREATMENT: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b|\bthe only (effective |known |available |proven )?(treatment|therapy)\b"),
     # A duration stated as a span of time, not the word "duration"
     AskedFor.DURATION: _cue(r"\b\d+\s?(–|-|to)\s?\d+\s?(days|weeks|months|years)\b|\b(for|of) (at least )?\d+ (days|weeks|months|years)\b"),
     AskedFor.SYMPTOMS: _cue(r"\b(most (common|frequent)|main|classic) (\w+ ){0,3}(symptoms?|signs?)\b"),
@@ -280,7 +291,7 @@ def emphasis_span(text: str, item: AskedFor) -> str | None:
     """The words that make the sentence a weightier statement of the item ("should be avoided")."""
     pattern = _EMPHASIS.get(item)
     match = pattern.search(text) if pattern else None
-    if match and item is AskedFor.FIRST_LINE and not names_treatment(text):
+    if match and item in (AskedFor.FIRST_LINE, AskedFor.TREATMENT) and not names_treatment(text):
         return None  # "PSI is preferred over CURB-65" prefers a score, not a treatment
     return match.group(0) if match else None
 
@@ -448,7 +459,7 @@ def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) ->
     if item is AskedFor.INDICATION:
         # "who should" is answered by a recommendation that names whom: an age, a risk, a group.
         return bool(_ITEM_CUES[item].search(text) and _CRITERION.search(text))
-    if item is AskedFor.FIRST_LINE:
+    if item in (AskedFor.FIRST_LINE, AskedFor.TREATMENT):
         # ... and "what is first-line" by one that names a treatment, not "shared decision-making".
         return bool(_ITEM_CUES[item].search(text) and (
             _TREATMENT.search(text) or name_spans(text, known_agents())))

@@ -213,12 +213,18 @@ def _quoted(candidate: Candidate, item: AskedFor, keep: tuple[str, ...] = ()) ->
     return f"\u201c{clause(candidate.quote, item, keep)}\u201d ({_source(candidate)})"
 
 
+# Items whose verdict needs a sentence carrying some of the question's own words beyond the
+# names: a general question ("weight gain", "live vaccines"), and what treats a complaint the
+# vocabulary does not name ("NSAIDs bother my stomach: anything to take with them?").
+WORDS_BOUND = (AskedFor.GENERAL, AskedFor.TREATMENT)
+
+
 def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
-    """The candidate a verdict may rest on: states the item; label and guideline first. A
-    general question's verdict needs a sentence that carries some of the question's own words
-    beyond the names ("weight gain", "live vaccines"), not merely one that ranked first."""
+    """The candidate a verdict may rest on: states the item; label and guideline first; for
+    ``WORDS_BOUND`` items one carrying the question's own words, not merely one that ranked
+    first."""
     stated = [c for c in pool if fit.of(c).states_item
-              and (fit.frame.asked_for is not AskedFor.GENERAL or c.term_hits or not fit.has_terms)]
+              and (fit.frame.asked_for not in WORDS_BOUND or c.term_hits or not fit.has_terms)]
     if not stated:
         return None
     if not fit.frame.population.stated:
@@ -256,7 +262,7 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
 
 
 CONDITION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.DURATION, AskedFor.TIMING, AskedFor.THRESHOLD,
-                   AskedFor.FIRST_LINE, AskedFor.CONTRAINDICATION)
+                   AskedFor.FIRST_LINE, AskedFor.TREATMENT, AskedFor.CONTRAINDICATION)
 REFERENCE_ITEMS = (AskedFor.DEFINITION, AskedFor.SYMPTOMS, AskedFor.CAUSE, AskedFor.INHERITANCE)
 LABEL_ITEMS = (AskedFor.MISSED_DOSE, AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
                AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING)

@@ -94,7 +94,8 @@ class Vocabulary:
         self._common = word_list("common_words.txt") | word_list("fuzzy_guard.txt")
         self._salts = salt_words()
         self._lock = threading.Lock()
-        self._spelling: tuple[list[str], dict, int] | None = None  # condition words, built on demand
+        # condition words and their misspelling index (with and without everyday words), on demand
+        self._spelling: dict[bool, tuple[list[str], dict, int]] = {}
 
     # --- loading -------------------------------------------------------------------------
     @classmethod
@@ -292,18 +293,44 @@ class Vocabulary:
             return hits[0] if len(hits) == 1 else None
         return found if known is None or known(found) else None
 
-    def _condition_words(self) -> tuple[list[str], dict]:
+    def correct_phrase(self, words: list[str]) -> tuple[int, int, list[str]] | None:
+        """The first run of ``words`` (start, end, corrected words) that is a condition's name
+        with one of its words misspelt ("marfans syndrom" -> "marfans syndrome"), or None.
+
+        A word alone is corrected only when the corpus lacks it; inside a name the name itself
+        is the evidence, so no corpus count is asked: the corrected run must be a known
+        condition name of two to four words, and the typed run must not be one.
+        """
+        terms, index = self._condition_words(common=True)
+        for start in range(len(words)):
+            for length in range(min(4, self._max_tokens, len(words) - start), 1, -1):
+                run = words[start:start + length]
+                if self._phrase(" ".join(run)) is not None:
+                    break  # already a name: recognised as typed
+                for at, word in enumerate(run):
+                    if len(word) < fuzzy.MIN_LENGTH or not word.isalpha():
+                        continue
+                    for n in fuzzy.lookup(word, terms, index):
+                        fixed = [*run[:at], terms[n], *run[at + 1:]]
+                        value = self._phrase(" ".join(fixed))
+                        if value is not None and self._kinds[build.unpack(value)[0]] == "c":
+                            return start, start + length, fixed
+        return None
+
+    def _condition_words(self, common: bool = False) -> tuple[list[str], dict]:
+        """The words of condition names and their misspelling index; with ``common``, also the
+        everyday words inside names ("syndrome", "disease"), for correcting a whole name."""
         with self._lock:
-            if self._spelling is None or self._spelling[2] != len(self._learned):
+            cached = self._spelling.get(common)
+            if cached is None or cached[2] != len(self._learned):
                 words = sorted({w for key in [*self._core_phrases, *self._learned]
                                 for w in key.split() if len(w) >= fuzzy.MIN_LENGTH and w.isalpha()
-                                and w not in self._common}
+                                and (common or w not in self._common)}
                                & {w for key, v in [*self._core_phrases.items(), *self._learned.items()]
                                   if self._kinds[build.unpack(v)[0]] == "c" for w in key.split()})
-                self._spelling = (words, fuzzy.build_index(words), len(self._learned))
-            return self._spelling[0], self._spelling[1]
+                cached = self._spelling[common] = (words, fuzzy.build_index(words), len(self._learned))
+            return cached[0], cached[1]
 
-    # --- learned conditions ------------------------------------------------------------------
     def add_conditions(self, pairs: Iterable[tuple[str, list[str]]]) -> None:
         """Make learned condition names recognisable (see ``conditions.learn_conditions``).
         Names that already denote something are not taken over."""

@@ -292,11 +292,12 @@ def _gloss(article: Article, statement: Statement) -> str | None:
 
 
 def correction_line(article: Article) -> str | None:
-    """"Searched for meningitis (you typed “menigitis”)" when the question's spelling was corrected."""
+    """"Searched for meningitis (you typed “menigitis”)" when the question's spelling was corrected,
+    "Read “sweating” as hyperhidrosis" for an everyday word."""
     if article.frame is None or not article.frame.corrections:
         return None
-    return "; ".join(f"Searched for {c.corrected} (you typed “{c.typed}”)"
-                     for c in article.frame.corrections)
+    return "; ".join(f"Searched for {c.corrected} (you typed “{c.typed}”)" if c.kind == "spelling"
+                     else f"Read “{c.typed}” as {c.corrected}" for c in article.frame.corrections)
 
 
 def _summary(article: Article) -> list[str]:

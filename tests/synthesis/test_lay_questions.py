@@ -1,0 +1,87 @@
+"""Questions as patients write them (issue #10, brittle question analysis): a misspelt word inside
+a condition's name, everyday words for a complaint, and "anything I can take for it?" asked as
+a treatment question; on the vocabulary and the real clinical store."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from medcite.answer import Engine
+from medcite.models import AskedFor, StatementKind
+from medcite.retrieval.analysis import analyse
+from medcite.retrieval.frame import asked_for
+from medcite.settings import Settings
+from medcite.web.render import correction_line
+
+
+@pytest.fixture(scope="module")
+def engine(clinical_store):
+    return Engine(clinical_store, Settings.load(dense="off"))
+
+
+def read(engine: Engine, question: str):
+    return analyse(question, engine.searcher.vocabulary, settings=engine.settings,
+                   frequency=engine._passages_with)
+
+
+@pytest.mark.parametrize(("question", "typed", "condition"), [
+    ("symptoms of chronic fatique syndrome", "fatique", "condition:chronic-fatigue-syndrome"),
+    ("is restless legs syndrom hereditary", "syndrom", "condition:restless-legs-syndrome"),
+    ("treatment of seratonin syndrome", "seratonin", "condition:serotonin-syndrome"),
+])
+def test_a_misspelt_word_inside_a_condition_name_is_corrected_by_the_name(engine, question, typed,
+                                                                          condition):
+    """The corpus stems "syndrom" to the same word as "syndrome", so counting passages cannot
+    tell it is misspelt; the whole name can: corrected, it is a known condition."""
+    analysis = read(engine, question)
+    assert [c.typed for c in analysis.frame.corrections] == [typed]
+    assert analysis.frame.corrections[0].kind == "spelling"
+    assert condition in {m.concept.id for m in analysis.mentions}
+
+
+def test_a_correct_name_and_an_ordinary_phrase_are_left_alone(engine):
+    for question in ("what is serotonin syndrome", "what helps with chronic pain", "my medicine list"):
+        assert read(engine, question).frame.corrections == [], question
+
+
+def test_an_everyday_word_is_read_as_the_condition_and_the_article_says_so(engine):
+    analysis = read(engine, "Is there any kind of medication you can prescribe to help reduce my sweating?")
+    assert [(c.typed, c.corrected, c.kind) for c in analysis.frame.corrections] == [
+        ("sweating", "hyperhidrosis", "everyday word")]
+    assert "condition:hyperhidrosis" in {m.concept.id for m in analysis.mentions}
+    assert "sweating" in analysis.terms  # still one of the question's words
+    # "sweating" is not searched as the condition's own name: a sentence naming it as a
+    # symptom of something else (alcohol withdrawal) is not evidence on hyperhidrosis.
+    subject = analysis.frame.conditions[0]
+    assert "sweating" not in subject.names
+    article = engine.write_article(analysis)
+    assert correction_line(article) == "Read \u201csweating\u201d as hyperhidrosis"
+    for statement in article.statements():
+        if statement.kind is StatementKind.CLINICAL:
+            assert not re.search(r"withdrawal|alcohol", statement.quote, re.I), statement.quote
+
+
+@pytest.mark.parametrize("question", [
+    "Anything I can do for the congestion?",
+    "Is there any kind of medication you can prescribe in the meantime to help reduce my sweating?",
+    "NSAIDs bother my stomach, is there anything I can take with that to prevent irritation?",
+    "What can I take for hives?",
+    "how can I get rid of a stuffy nose",
+])
+def test_what_can_i_take_for_it_is_a_treatment_question(question):
+    assert asked_for(question, 0) is AskedFor.TREATMENT
+    assert asked_for(question, 1) is AskedFor.TREATMENT
+
+
+def test_a_treatment_for_a_drugs_own_harm_is_answered_with_the_words_of_the_complaint(engine):
+    """"NSAIDs bother my stomach: anything to take with them?" is not answered by "NSAIDs are
+    recommended first-line for gout": the lead must carry the question's own words (stomach)."""
+    article = engine.ask("NSAIDs bother my stomach, is there anything I can take with that to prevent irritation?",
+                         save=False)
+    assert article.frame.asked_for is AskedFor.TREATMENT
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL
+    assert re.search(r"stomach|gastr|ulcer", lead.quote, re.I), lead.quote
+    assert "first-line option" not in article.headline
