@@ -5,6 +5,7 @@ validated by fhir.resources here too."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -272,6 +273,29 @@ def test_a_bad_call_is_refused_naming_what_is_wrong(cds_server: CdsServer, what,
     message = _envelope(response, status, code)
     for word in words:
         assert word in message, (what, message)
+
+
+def test_text_no_response_can_encode_is_named_not_echoed(cds_server: CdsServer):
+    """A lone surrogate (valid JSON, not encodable as UTF-8) in a field name or a value is a
+    400 that says where, never a 500 from a response that cannot be encoded."""
+    def call(request: dict):
+        return cds_server.client.post("/cds-services/medcite-order-sign",
+                                      content=json.dumps(request).encode(),  # "\\ud800" escapes
+                                      headers={"content-type": "application/json"})
+
+    request = sample("order-sign-atorvastatin")
+    request["context"]["draftOrders"]["entry"][0]["resource"]["\ud800note"] = "x"
+    assert "entry[0].resource" in _envelope(call(request), 400, "invalid_cds_request")
+    request = sample("order-sign-atorvastatin")
+    request["hook"] = "order-sign\ud800"
+    assert "hook" in _envelope(call(request), 400, "invalid_cds_request")
+    request = sample("order-sign-atorvastatin")
+    request["\ud800hook"] = "x"  # an unknown field that no message could name as it is
+    _envelope(call(request), 400, "invalid_cds_request")
+    request = sample("order-sign-atorvastatin")
+    request["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"] = {
+        "text": "atorvastatin \ud800"}
+    assert "medicationCodeableConcept.text" in _envelope(call(request), 400, "invalid_cds_request")
 
 
 @pytest.mark.parametrize("body,words", [

@@ -218,7 +218,7 @@ def _check_subject(request, patient_id: str, where: str) -> None:
     if reference.startswith("Patient/") or "/Patient/" in reference:
         subject = reference.rsplit("Patient/", 1)[1].split("/_history/")[0]
         if subject != patient_id:
-            raise CdsRequestError(f"{where}.subject is Patient/{_shown(subject)[1:-1]}, but "
+            raise CdsRequestError(f"{where}.subject is {_shown('Patient/' + subject)}, but "
                                   f"context.patientId is {_shown(patient_id)}")
 
 
@@ -271,7 +271,7 @@ def _problems(exc: ValidationError, where: str) -> str:
             if isinstance(part, int):
                 path += f"[{part}]"
             else:
-                name = "resourceType" if part == "resource_type" else str(part)[:60]
+                name = "resourceType" if part == "resource_type" else _plain(part)
                 path = f"{path}.{name}" if path else name
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if error.get("type") == "missing" or "is required" in message:
@@ -286,14 +286,19 @@ _PLAIN = re.compile(r"^[A-Za-z0-9._/:-]{1,64}$")
 
 def _shown(value: Any) -> str:
     """A value from the request, quoted for an error message: short and printable."""
+    return repr(_plain(value))
+
+
+def _plain(value: Any) -> str:
     text = str(value)
-    return repr(text) if _PLAIN.match(text) else repr(text[:40] + ("…" if len(text) > 40 else ""))
+    return text if _PLAIN.match(text) else text[:40].encode("ascii", "backslashreplace").decode() + (
+        "…" if len(text) > 40 else "")
 
 
 def _kind_phrase(kind: Any) -> str:
     if kind is None:
         return "a JSON object with no resourceType"
-    return f"a {_shown(kind)[1:-1]}" if isinstance(kind, str) else "a resource with a non-text resourceType"
+    return f"a {_plain(kind)}" if isinstance(kind, str) else "a resource with a non-text resourceType"
 
 
 def _alternatives(types: Sequence[str]) -> str:
