@@ -56,7 +56,10 @@ def cds_store(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> It
 @pytest.fixture(scope="module")
 def cds_server(cds_store: SQLiteStore) -> Iterator[CdsServer]:
     home = Path(cds_store.location).parent
-    settings = Settings.load(home=str(home), store_url="", backend="extractive")
+    # The question limit is counted in the store per client address: every test here comes
+    # from 127.0.0.1 (tests/cds/test_rate_limit.py holds one server to a low limit).
+    settings = Settings.load(home=str(home), store_url="", backend="extractive",
+                             ask_rate_limit=10_000)
     previous = os.environ.get("MEDCITE_HOME")
     os.environ["MEDCITE_HOME"] = str(home)  # the answer pipeline's learned conditions live here
     try:

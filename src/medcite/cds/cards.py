@@ -16,8 +16,7 @@ from itertools import combinations
 
 from pydantic import BaseModel, Field
 
-from medcite.cds.findings import Findings, Interaction, LabelWarning, Quote, interaction_question
-from medcite.cds.findings import label_question
+from medcite.cds.findings import Answer, Findings, Interaction, LabelWarning, Quote, label_question
 from medcite.cds.medications import IdentifiedOrder, identify
 from medcite.cds.request import MedicationOrders
 from medcite.vocab.concepts import Concept
@@ -91,21 +90,22 @@ def discovery() -> Discovery:
     return Discovery(services=list(SERVICES.values()))
 
 
-def cards_for(orders: MedicationOrders, findings: Findings, vocabulary: Vocabulary,
-              base_url: str) -> CardsResponse:
-    """The cards for a medication-order hook; ``base_url`` is where medcite's pages are."""
+def cards_for(orders: MedicationOrders, findings: Findings, answer: Answer,
+              vocabulary: Vocabulary, base_url: str) -> CardsResponse:
+    """The cards for a medication-order hook; ``answer`` asks medcite a question (the stored
+    article), ``base_url`` is where medcite's pages are."""
     checked = identify(orders.checked, vocabulary)
     others = identify([o for o in orders.drafts if o not in orders.checked] + orders.active,
                       vocabulary)
     cards: list[Card] = []
     for a, b in _pairs(checked, others):
-        found = findings.interaction(a, b)
+        found = findings.interaction(a, b, answer)
         if found is not None:
             cards.append(_interaction_card(found, base_url))
     for concept in _unique(c for order in checked for c in order.concepts):
         warnings = findings.label_warnings(concept)
         if warnings:
-            article = findings.label_article(concept)
+            article = findings.label_article(concept, answer)
             cards.extend(_label_card(w, _article_url(base_url, article.slug), concept)
                          for w in warnings)
     unknown = [o for o in [*checked, *others] if not o.concepts]

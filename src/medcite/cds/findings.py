@@ -124,29 +124,31 @@ def label_question(a: Concept) -> str:
 class Findings:
     """Interactions and label warnings for one store, cached."""
 
-    def __init__(self, store: Store, answer: Answer) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.answer = answer
         self._cache: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def interaction(self, a: Concept, b: Concept) -> Interaction | None:
+    def interaction(self, a: Concept, b: Concept, answer: Answer) -> Interaction | None:
+        """The pair's documented interaction; ``answer`` is called only when the pair is asked
+        (not cached, and named together somewhere in the store)."""
         first, second = sorted((a, b), key=lambda c: c.id)
-        return self._cached(("pair", first.id, second.id), lambda: self._interaction(first, second))
+        return self._cached(("pair", first.id, second.id),
+                            lambda: self._interaction(first, second, answer))
 
     def label_warnings(self, a: Concept) -> list[LabelWarning]:
         return self._cached(("label", a.id), lambda: self._label_warnings(a))
 
-    def label_article(self, a: Concept) -> Article:
+    def label_article(self, a: Concept, answer: Answer) -> Article:
         """The article a label warning card links to, to read the drug's safety in full."""
-        return self._cached(("label-article", a.id), lambda: self.answer(label_question(a)))
+        return self._cached(("label-article", a.id), lambda: answer(label_question(a)))
 
     # -- interactions -------------------------------------------------------------------------
 
-    def _interaction(self, a: Concept, b: Concept) -> Interaction | None:
+    def _interaction(self, a: Concept, b: Concept, answer: Answer) -> Interaction | None:
         if not self._documents(a) & self._documents(b):
             return None  # nothing indexed names both: no answer can be about the pair
-        article = self.answer(interaction_question(a, b))
+        article = answer(interaction_question(a, b))
         if not article.verification.passed:
             return None  # a cited source changed and the article is not re-verified yet
         references = {r.number: r for r in article.references}

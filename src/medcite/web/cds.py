@@ -4,7 +4,9 @@ The body is read here rather than by FastAPI so that every way it can be unusabl
 not an object, not the hook's shape, a FHIR resource of the wrong type or that fails FHIR R4
 validation) is a 400 in the app's one error shape, naming what was wrong; an unknown service
 is a 404, and a missing prefetch 412, as the specification asks. Cards are worked out on a
-worker thread (they run the answer pipeline).
+worker thread (they run the answer pipeline). Each question a hook has medcite answer (a pair
+or a label not in the cache) counts against the client's question rate limit, as an asked
+question does, so a client cannot make the server answer without bound.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from medcite.cds.cards import SERVICES, CardsResponse, Discovery, cards_for, dis
 from medcite.cds.findings import Findings
 from medcite.cds.request import read_call
 from medcite.errors import CdsRequestError, NotFoundError
-from medcite.models import Audience
+from medcite.models import Article, Audience
 from medcite.vocab.vocabulary import Vocabulary
+from medcite.web.security import client_address
 from medcite.web.services import services
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
@@ -48,7 +51,12 @@ async def call_service(request: Request, service_id: str) -> CardsResponse:
 def _cards(request: Request, body: Any, hook: str) -> CardsResponse:
     orders = read_call(body, hook)
     web = services(request)
-    return cards_for(orders, _findings(request), Vocabulary.load(web.settings),
+
+    def answer(question: str) -> Article:
+        web.ask_limiter.hit(client_address(request), "questions")
+        return web.asks.answer(question, Audience.CLINICIAN, None, None)
+
+    return cards_for(orders, _findings(request), answer, Vocabulary.load(web.settings),
                      str(request.base_url))
 
 
@@ -58,10 +66,7 @@ def _findings(request: Request) -> Findings:
     with _findings_lock:
         findings = getattr(state, "cds_findings", None)
         if findings is None:
-            web = services(request)
-            findings = Findings(web.store, lambda question: web.asks.answer(
-                question, Audience.CLINICIAN, None, None))
-            state.cds_findings = findings
+            findings = state.cds_findings = Findings(services(request).store)
     return findings
 
 
