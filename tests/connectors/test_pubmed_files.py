@@ -48,6 +48,11 @@ def _kept(home: Path) -> Path:
     return home / "connectors" / "pubmed-files" / "baseline"
 
 
+def _files(home: Path) -> list[str]:
+    """What the downloads left (the run's lock file aside)."""
+    return sorted(p.name for p in _kept(home).iterdir() if p.name != ".lock")
+
+
 def test_baseline_files_are_verified_and_ingested_and_a_rerun_downloads_nothing(sources, home, published):
     done = medcite("corpus", "pubmed-files", "--baseline", "--max-files", "2", "--quiet")
 
@@ -112,7 +117,7 @@ def test_a_file_that_fails_its_md5_is_downloaded_again_then_refused(sources, hom
     assert f"{NAMES[0]} fails its MD5 check" in done.stderr
     assert "refused, not ingested" in done.stderr
     assert [r.headers.get("range") for r in sources.requests_to(NAMES[0])] == [None, None]
-    assert not list(_kept(home).iterdir())
+    assert _files(home) == []
     assert _stored(_every(published)) == set()
 
 
@@ -123,7 +128,7 @@ def test_a_truncated_gzip_with_a_matching_md5_is_refused(sources, home, publishe
 
     assert done.exit_code == 5
     assert f"{NAMES[0]}: the gzip data is truncated" in done.stderr
-    assert not list(_kept(home).iterdir())
+    assert _files(home) == []
     assert _stored(_every(published)) == set()
 
 
@@ -146,6 +151,19 @@ def test_a_download_that_keeps_breaking_off_is_kept_for_a_later_resume(sources, 
     assert resumed.exit_code == 0, resumed.output
     assert hashlib.md5((_kept(home) / NAMES[0]).read_bytes()).digest() == hashlib.md5(data).digest()
     assert _stored(_every(published)) == set(published[NAMES[0]])
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_one_downloads(sources, home,
+                                                                         published):
+    fcntl = pytest.importorskip("fcntl")
+    _kept(home).mkdir(parents=True)
+    with open(_kept(home) / ".lock", "w") as held:  # what a running download holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        done = medcite("corpus", "pubmed-files", "--baseline", "--max-files", "1", "--quiet")
+    assert done.exit_code == 5
+    assert "another medcite corpus pubmed-files run is downloading into" in done.stderr
+    assert not sources.requests_to(NAMES[0])
+    assert _files(home) == []
 
 
 def test_which_files_must_be_said(sources, home):

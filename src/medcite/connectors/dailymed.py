@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,7 +123,9 @@ def fetch_labels(settings: Settings, setids: list[str], *, progress: bool = True
     try:
         for setid in tqdm(wanted, desc="dailymed labels", unit=" labels",
                           disable=not progress, dynamic_ncols=True):
-            part = folder / f"{setid}.xml.part"
+            # A name of its own, so that two answers fetching the same label at once (live
+            # search in the web app) never write into one file.
+            part = folder / f"{setid}.xml.{uuid.uuid4().hex[:12]}.part"
             part.write_bytes(dailymed.label(setid))
             parts.append((part, folder / f"{setid}.xml"))
     except BaseException:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -179,7 +180,7 @@ def fetch_query(settings: Settings, term: str, *, max_records: int, since: date 
                       mindate, maxdate)
     if not run.requested:
         return run
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
     final = home / "pubmed" / query_folder(term) / stamp
     partial = final.with_name(stamp + ".part")
     partial.mkdir(parents=True)

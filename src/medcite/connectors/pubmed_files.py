@@ -14,6 +14,8 @@ import hashlib
 import http.client
 import re
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,8 +169,27 @@ def fetch_files(settings: Settings, kind: str, *, max_files: int | None = None,
     dest = settings.home_path / "connectors" / "pubmed-files" / FOLDERS[kind]
     dest.mkdir(parents=True, exist_ok=True)
     done: list[PubmedFile] = []
-    for name in names:
-        url = f"{folder_url}/{name}"
-        fresh = download(client, url, dest / name, expected_md5(client, url), progress=progress)
-        done.append(PubmedFile(name, url, dest / name, fresh))
+    with _only_run(dest):
+        for name in names:
+            url = f"{folder_url}/{name}"
+            fresh = download(client, url, dest / name, expected_md5(client, url),
+                             progress=progress)
+            done.append(PubmedFile(name, url, dest / name, fresh))
     return done
+
+
+@contextmanager
+def _only_run(folder: Path) -> Iterator[None]:
+    """Hold the folder's lock: two runs resuming the same ``.part`` would interleave bytes."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    with open(folder / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ConnectorError(f"another medcite corpus pubmed-files run is downloading into "
+                                 f"{folder}; wait for it to finish") from None
+        yield

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -44,6 +45,6 @@ class QueryLog:
         data = self._read()
         data[query_key(term)] = until.isoformat()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".part")
+        partial = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex[:12]}.part")
         partial.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(partial, self.path)  # a reader sees the old log or the new one, never half
