@@ -57,7 +57,7 @@ def main() -> None:
         click.echo(f"error: the argument {undecodable!r} is not valid UTF-8 text", err=True)
         sys.exit(2)
 
-    for module in ("search", "answer", "web", "review", "evaluate", "mcp"):
+    for module in ("search", "answer", "web", "review", "evaluate", "mcp", "db"):
         try:
             __import__(f"medcite.cli.{module}")
         except ModuleNotFoundError as exc:

