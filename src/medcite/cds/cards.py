@@ -16,7 +16,15 @@ from itertools import combinations
 
 from pydantic import BaseModel, Field
 
-from medcite.cds.findings import Answer, Findings, Interaction, LabelWarning, Quote, label_question
+from medcite.cds.findings import (
+    Answer,
+    Findings,
+    Indicator,
+    Interaction,
+    LabelWarning,
+    Quote,
+    label_question,
+)
 from medcite.cds.medications import IdentifiedOrder, identify
 from medcite.cds.request import MedicationOrders
 from medcite.vocab.concepts import Concept
@@ -53,7 +61,7 @@ class Card(BaseModel):
     uuid: str = Field(default_factory=lambda: str(uuid.uuid4()))
     summary: str = Field(max_length=SUMMARY_CHARS)
     detail: str
-    indicator: str
+    indicator: Indicator
     source: CardSource
     links: list[CardLink] = Field(default_factory=list)
 
@@ -141,7 +149,7 @@ def _interaction_card(found: Interaction, base_url: str) -> Card:
               + "\n\n".join(_quoted(q) for q in found.quotes)
               + f"\n\nQuoted verbatim from the medcite article answering “{_md(found.question)}”.")
     return Card(summary=_summary(f"{a} + {b}: ", lead.text), detail=detail,
-                indicator=found.indicator.value, source=_source(lead, article),
+                indicator=found.indicator, source=_source(lead, article),
                 links=[CardLink(label=f"medcite: {found.question}", url=article)])
 
 
@@ -151,7 +159,7 @@ def _label_card(warning: LabelWarning, article: str, concept: Concept) -> Card:
     detail = (f"{heading} of the {_md(_title(warning.agent))} label:\n\n"
               + "\n\n".join(_quoted(q) for q in warning.quotes))
     return Card(summary=_summary(f"{heading} ({_title(warning.agent)}): ", lead.text),
-                detail=detail, indicator=warning.indicator.value, source=_source(lead, article),
+                detail=detail, indicator=warning.indicator, source=_source(lead, article),
                 links=[CardLink(label=f"medcite: {label_question(concept)}", url=article)])
 
 
@@ -165,7 +173,7 @@ def _unidentified_card(unknown: list[IdentifiedOrder], checked: list[IdentifiedO
     detail = (f"No drug in medcite's vocabulary is named by {orders} (an RxNorm code alone "
               "cannot be named offline; send the code's display or the medication text). "
               f"{len(drafts)} of them {'is a draft order' if len(drafts) == 1 else 'are draft orders'}.")
-    return Card(summary=summary[:SUMMARY_CHARS], detail=detail, indicator="info",
+    return Card(summary=summary[:SUMMARY_CHARS], detail=detail, indicator=Indicator.INFO,
                 source=CardSource(label="medcite drug vocabulary", url=base_url))
 
 

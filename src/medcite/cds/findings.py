@@ -11,9 +11,10 @@ document is its own label ("Dosage in Patients Taking Cyclosporine, Clarithromyc
 not make a sentence about Lipitor with cyclosporine one about clarithromycin). A drug label's
 sentence counts only for a pair with the label's own drug, and two drugs that are items of one
 list ("risk increased with drug interactions (e.g., cyclosporine, gemfibrozil, ...)") are each
-another drug's co-medication, not a pair. Nothing found is no finding: a card never says "no interaction". A pair no indexed
-document names together (by name, class, or one drug's own label naming the other) is not
-asked at all, which keeps a hook fast and stores no empty article.
+another drug's co-medication, not a pair. Nothing found is no finding: a card never says "no
+interaction". A pair no indexed document names together (by name, class, or one drug's own
+label naming the other) is not asked at all, which keeps a hook fast and stores no empty
+article.
 
 A label warning is a sentence of the drug's own DailyMed label under its boxed warning or its
 contraindications, read from the store verbatim.

@@ -27,7 +27,8 @@ from medcite.vocab.vocabulary import Vocabulary
 from medcite.web.security import client_address
 from medcite.web.services import services
 
-router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+# CDS Hooks describes itself (discovery); the OpenAPI schema is the JSON API's, under /api/v1.
+router = APIRouter(prefix="/cds-services", include_in_schema=False)
 _findings_lock = threading.Lock()
 
 
