@@ -150,6 +150,23 @@ def test_order_select_checks_the_selected_order_against_the_other_drafts(cds_ser
     assert not any("Adalimumab" in s for s in summaries)
 
 
+def test_the_ingredients_of_one_combination_product_are_no_pair(cds_server: CdsServer):
+    request = sample("order-sign-atorvastatin")
+    draft = request["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["medicationCodeableConcept"] = {"text": "atorvastatin and clarithromycin (test combination)"}
+    request["prefetch"]["medications"]["entry"] = []
+    cards = cds_server.call("medcite-order-sign", request).json()["cards"]
+    assert not any(" + " in c["summary"] for c in cards)
+    # Each ingredient is still checked against its own label.
+    assert any(c["summary"].startswith("Contraindications (Atorvastatin)") for c in cards)
+    # Ordered apart, the two are a pair.
+    request["prefetch"]["medications"]["entry"] = sample("order-sign-atorvastatin")[
+        "prefetch"]["medications"]["entry"][:1]
+    draft["medicationCodeableConcept"] = {"text": "atorvastatin 40 mg"}
+    cards = cds_server.call("medcite-order-sign", request).json()["cards"]
+    assert any(c["summary"].startswith("Atorvastatin + Clarithromycin") for c in cards)
+
+
 def test_an_order_medcite_cannot_name_is_said_to_be_unchecked(cds_server: CdsServer):
     request = sample("order-sign-adalimumab")
     request["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"] = {

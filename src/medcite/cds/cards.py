@@ -123,13 +123,20 @@ def cards_for(orders: MedicationOrders, findings: Findings, answer: Answer,
 
 
 def _pairs(checked: list[IdentifiedOrder], others: list[IdentifiedOrder]):
-    """Each checked drug with every other drug (checked or not), once per pair."""
+    """Each checked drug with every other drug (checked or not), once per pair; the
+    ingredients of one combination product are not a pair (its own label covers them)."""
     mine = _unique(c for o in checked for c in o.concepts)
-    rest = [c for c in _unique(c for o in others for c in o.concepts) if c.id not in {m.id for m in mine}]
+    own = {m.id for m in mine}
+    rest = [c for c in _unique(c for o in others for c in o.concepts) if c.id not in own]
+    orders: dict[str, set[str]] = {}
+    for order in [*checked, *others]:
+        for concept in order.concepts:
+            orders.setdefault(concept.id, set()).add(order.order.reference)
     seen: set[frozenset[str]] = set()
     for a, b in [*combinations(mine, 2), *((m, r) for m in mine for r in rest)]:
         key = frozenset((a.id, b.id))
-        if len(key) == 2 and key not in seen:
+        one_product = len(orders[a.id]) == 1 and orders[a.id] == orders[b.id]
+        if len(key) == 2 and key not in seen and not one_product:
             seen.add(key)
             yield a, b
 
