@@ -167,6 +167,26 @@ def test_the_ingredients_of_one_combination_product_are_no_pair(cds_server: CdsS
     assert any(c["summary"].startswith("Atorvastatin + Clarithromycin") for c in cards)
 
 
+def test_a_draft_names_its_drug_through_a_medication_it_references(cds_server: CdsServer):
+    request = sample("order-sign-atorvastatin")
+    entries = request["context"]["draftOrders"]["entry"]
+    draft = entries[0]["resource"]
+    del draft["medicationCodeableConcept"]
+    draft["medicationReference"] = {"reference": "Medication/med-lipitor"}
+    entries.append({"resource": {"resourceType": "Medication", "id": "med-lipitor",
+                                 "code": {"coding": [{"system": "http://fdasis.nlm.nih.gov",
+                                                      "code": "A0JWA85V8F"}]}}})
+    cards = cds_server.call("medcite-order-sign", request).json()["cards"]
+    assert any(c["summary"].startswith("Atorvastatin + Clarithromycin") for c in cards)
+    # ... or a contained one.
+    entries.pop()
+    draft["contained"] = [{"resourceType": "Medication", "id": "m1",
+                           "code": {"text": "LIPITOR 40 mg"}}]
+    draft["medicationReference"] = {"reference": "#m1"}
+    cards = cds_server.call("medcite-order-sign", request).json()["cards"]
+    assert any(c["summary"].startswith("Atorvastatin + Clarithromycin") for c in cards)
+
+
 def test_an_order_medcite_cannot_name_is_said_to_be_unchecked(cds_server: CdsServer):
     request = sample("order-sign-adalimumab")
     request["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"] = {

@@ -126,7 +126,8 @@ def read_call(body: Any, hook: str) -> MedicationOrders:
 
 def _draft_orders(raw: dict[str, Any], patient_id: str
                   ) -> tuple[list[OrderedMedication], dict[str, OrderedMedication]]:
-    bundle = _bundle(raw, "context.draftOrders", ORDER_TYPES)
+    # Medications the orders reference may come in the same Bundle.
+    bundle = _bundle(raw, "context.draftOrders", (*ORDER_TYPES, "Medication"))
     medications = _medications_in(bundle)
     drafts: list[OrderedMedication] = []
     by_reference: dict[str, OrderedMedication] = {}
