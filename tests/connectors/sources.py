@@ -78,6 +78,7 @@ class SourceServer:
     faults: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     wrong_md5: set[str] = field(default_factory=set)
     label_page_size: int = 100
+    search_limit: int = 9_999  # records E-utilities serves of one PubMed search
     histories: dict[str, list[Article]] = field(default_factory=dict)
 
     def start(self) -> SourceServer:
@@ -212,6 +213,12 @@ def _handler(source: SourceServer):
                 return self._send(200, b'{"error":"Search Backend failed: read error"}',
                                   "application/json")
             start, count = int(params.get("retstart", 0)), int(params.get("retmax", 20))
+            if start + count > source.search_limit:  # NCBI's ceiling on one PubMed search
+                return self._send(200, json.dumps({"error": (
+                    f"Search Backend failed: 'retstart' cannot be larger than "
+                    f"{source.search_limit - 1}. For PubMed, ESearch can only retrieve the first "
+                    f"{source.search_limit:,} records matching the query.")}).encode(),
+                    "application/json")
             body = PUBMED_HEAD + b"".join(a.xml + b"\n" for a in found[start:start + count]) + PUBMED_TAIL
             if fault == "malformed":
                 body = body[: len(body) // 2]

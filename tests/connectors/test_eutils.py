@@ -212,3 +212,38 @@ def test_max_limits_the_records_and_keeps_the_query_unmarked(sources, home, stor
     assert [f.params["retmax"] for f in sources.requests_to("efetch.fcgi")] == ["5", "2"]
     assert "so the next run fetches this query in full again" in done.stderr
     assert not (home / "connectors" / "pubmed-queries.json").exists()
+
+
+def test_a_search_larger_than_eutilities_serves_is_read_by_entry_date(sources, home, stored,
+                                                                     monkeypatch):
+    # The ceiling (9,999 on NCBI) lowered on both sides so that 33 real records exceed it.
+    monkeypatch.setattr("medcite.connectors.eutils.PUBMED_SEARCH_LIMIT", 10)
+    sources.search_limit = 10
+    monkeypatch.setenv("MEDCITE_NCBI_API_KEY", "0123456789abcdef")
+    done = medcite("corpus", "pubmed", "--query", QUERY, "--batch", "5", "--quiet")
+
+    assert done.exit_code == 0, done.output
+    assert stored() == _matching(sources)
+    assert "searches by entry date" in done.output
+    fetches = sources.requests_to("efetch.fcgi")
+    assert all(int(f.params["retstart"]) + int(f.params["retmax"]) <= 10 for f in fetches)
+    assert all(f.status == 200 for f in fetches)
+    windows = [(s.params["mindate"], s.params["maxdate"]) for s in sources.requests_to("esearch.fcgi")[1:]]
+    assert all(s.params["datetype"] == "edat" for s in sources.requests_to("esearch.fcgi")[1:])
+    assert len(windows) > 3
+    assert (home / "connectors" / "pubmed-queries.json").exists()  # all of it was read
+
+
+def test_a_day_with_more_records_than_one_search_serves_is_read_in_part_and_said(
+        sources, home, stored, monkeypatch):
+    monkeypatch.setattr("medcite.connectors.eutils.PUBMED_SEARCH_LIMIT", 2)
+    sources.search_limit = 2
+    monkeypatch.setenv("MEDCITE_NCBI_API_KEY", "0123456789abcdef")
+    everything = _matching(sources, "mice[tiab]", date(2020, 1, 1))
+    done = medcite("corpus", "pubmed", "--query", "mice[tiab]", "--since", "2020/01/01",
+                   "--quiet")
+
+    assert done.exit_code == 0, done.output
+    assert stored() < everything and len(stored()) == len(everything) - 2  # 29 and 30 January 2020: 3 each
+    assert "more than that were entered on one day" in done.stderr
+    assert not (home / "connectors" / "pubmed-queries.json").exists()

@@ -60,6 +60,9 @@ def corpus_pubmed(query: str, max_records: int, since_text: str | None, batch: i
               if run.mindate and run.maxdate else "")
     click.echo(f"PubMed: {run.search.count:,} records match{window}"
                + (f" ({run.search.translation})" if run.search.translation else ""))
+    if len(run.windows) > 1:
+        click.echo(f"read as {len(run.windows)} searches by entry date (E-utilities serves at "
+                   f"most {PUBMED_SEARCH_LIMIT:,} records of one)")
     if run.search.not_found:
         click.echo(f"note: PubMed did not find: {', '.join(run.search.not_found)}", err=True)
     if not run.files:
@@ -73,9 +76,9 @@ def corpus_pubmed(query: str, max_records: int, since_text: str | None, batch: i
             click.echo(f"query up to date as of {run.maxdate or 'today'}: the next run asks only "
                        "for records entered since (--since overrides)")
         else:
-            why = ("E-utilities serves only the first 10,000 records of a search: split it by "
-                   "date ([dp] ranges) or use medcite corpus pubmed-files"
-                   if run.requested == PUBMED_SEARCH_LIMIT < max_records else "--max")
+            why = ("--max" if run.requested == max_records else "E-utilities serves only "
+                   f"{PUBMED_SEARCH_LIMIT:,} records of a search, and more than that were entered "
+                   "on one day; narrow the query or use medcite corpus pubmed-files")
             click.echo(f"note: {run.requested:,} of {run.search.count:,} matching records were "
                        f"fetched ({why}), so the next run fetches this query in full again",
                        err=True)

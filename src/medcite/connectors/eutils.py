@@ -20,7 +20,7 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from lxml import etree
@@ -33,9 +33,9 @@ from medcite.ingest._common import slugify, xml_parser
 from medcite.settings import Settings
 
 DEFAULT_BATCH = 500
-# Since NCBI's 2022 update, E-utilities serves only the first 10,000 records of a PubMed
-# search; more needs narrower searches (by date) or the baseline files.
-PUBMED_SEARCH_LIMIT = 10_000
+# Since NCBI's 2022 update, E-utilities serves only the first 9,999 records of a PubMed
+# search ("'retstart' cannot be larger than 9998"); more is read as narrower searches by date.
+PUBMED_SEARCH_LIMIT = 9_999
 _RECORDS = frozenset({"PubmedArticle", "PubmedBookArticle"})
 _DATE = re.compile(r"^\s*(\d{4})[/-](\d{1,2})[/-](\d{1,2})\s*$")
 
@@ -72,9 +72,12 @@ class PubmedFetch:
 
     query: str
     search: SearchResult
-    requested: int  # min(count, --max)
     mindate: date | None
     maxdate: date | None
+    # The searches read: the query itself, or consecutive entry-date windows of it when it
+    # matches more than E-utilities serves of one search.
+    windows: list[SearchResult] = field(default_factory=list)
+    requested: int = 0  # how many records the windows are read for (at most --max)
     folder: Path | None = None
     files: list[Path] = field(default_factory=list)
     fetched: int = 0
@@ -176,8 +179,17 @@ def fetch_query(settings: Settings, term: str, *, max_records: int, since: date 
     maxdate = datetime.now(timezone.utc).date() if mindate else None
     eutils = EUtilities(settings)
     found = eutils.search(term, mindate=mindate, maxdate=maxdate)
-    run = PubmedFetch(term, found, min(found.count, max_records, PUBMED_SEARCH_LIMIT),
-                      mindate, maxdate)
+    run = PubmedFetch(term, found, mindate, maxdate)
+    run.windows = (_date_windows(eutils, term, mindate, maxdate)
+                   if found.count > PUBMED_SEARCH_LIMIT and max_records > PUBMED_SEARCH_LIMIT
+                   else [found])
+    plan, left = [], max_records
+    for window in run.windows:  # (search, records to read of it)
+        take = min(window.count, PUBMED_SEARCH_LIMIT, left)
+        if take:
+            plan.append((window, take))
+        left -= take
+    run.requested = sum(take for _, take in plan)
     if not run.requested:
         return run
     stamp = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
@@ -187,25 +199,48 @@ def fetch_query(settings: Settings, term: str, *, max_records: int, since: date 
     try:
         with tqdm(total=run.requested, desc="pubmed efetch", unit=" records",
                   disable=not progress, dynamic_ncols=True) as bar:
-            for retstart in range(0, run.requested, batch):
-                size = min(batch, run.requested - retstart)
-                body, articles = eutils.fetch(found, retstart, size)
-                if not articles:
-                    raise ConnectorError(
-                        f"PubMed efetch returned no records for {retstart + 1:,}-"
-                        f"{retstart + size:,} of {found.count:,}; the search history may have "
-                        "expired; rerun the command")
-                name = f"efetch-{retstart:07d}.xml"
-                (partial / name).write_bytes(body)
-                run.files.append(final / name)
-                run.fetched += articles
-                bar.update(articles)
+            for number, (window, take) in enumerate(plan):
+                for retstart in range(0, take, batch):
+                    size = min(batch, take - retstart)
+                    body, articles = eutils.fetch(window, retstart, size)
+                    if not articles:
+                        raise ConnectorError(
+                            f"PubMed efetch returned no records for {retstart + 1:,}-"
+                            f"{retstart + size:,} of {window.count:,}; the search history may "
+                            "have expired; rerun the command")
+                    name = f"efetch-{number:04d}-{retstart:07d}.xml"
+                    (partial / name).write_bytes(body)
+                    run.files.append(final / name)
+                    run.fetched += articles
+                    bar.update(articles)
         partial.rename(final)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     run.folder = final
     return run
+
+
+# Before the first entry date PubMed has (the 1940s), so a window from here misses nothing.
+_EARLIEST = date(1900, 1, 1)
+
+
+def _date_windows(eutils: EUtilities, term: str, mindate: date | None,
+                  maxdate: date | None) -> list[SearchResult]:
+    """Searches of the query over consecutive entry-date (edat) windows, oldest first, each
+    matching at most what E-utilities serves of one search (halving the windows until they
+    do; a single day that matches more stays, and is read only in part)."""
+    pending = [(mindate or _EARLIEST, maxdate or datetime.now(timezone.utc).date())]
+    windows: list[SearchResult] = []
+    while pending:
+        low, high = pending.pop(0)
+        found = eutils.search(term, mindate=low, maxdate=high)
+        if found.count > PUBMED_SEARCH_LIMIT and low < high:
+            middle = low + (high - low) // 2
+            pending[:0] = [(low, middle), (middle + timedelta(days=1), high)]
+        elif found.count:
+            windows.append(found)
+    return windows
 
 
 def remember_run(settings: Settings, run: PubmedFetch) -> bool:
