@@ -81,6 +81,7 @@ def _dailymed(store: Store, settings: Settings, name: str) -> str:
                              dailymed=dailymed) if listed else []
         added = _added(store, paths) if paths else 0
     except (ConnectorError, NotFoundError) as exc:
-        return f"DailyMed, live: the label search for {name!r} failed ({exc}); answered from what was indexed"
+        return (f"DailyMed, live: the label search for {name!r} failed ({exc}); answered from "
+                "what was indexed")
     return (f"DailyMed, live: {len(paths)} label(s) for {name!r} fetched, {added} new or updated "
             "documents")
