@@ -85,3 +85,31 @@ def test_a_treatment_for_a_drugs_own_harm_is_answered_with_the_words_of_the_comp
     assert lead.kind is StatementKind.CLINICAL
     assert re.search(r"stomach|gastr|ulcer", lead.quote, re.I), lead.quote
     assert "first-line option" not in article.headline
+
+
+def test_another_route_is_told_apart_from_the_asked_form():
+    from medcite.vocab.routes import another_route
+
+    cream = frozenset({"cream"})
+    assert another_route("Corticosteroid injections into the heel relieve plantar fasciitis.", cream)
+    assert another_route("An epidural steroid was given.", frozenset({"topical"}))
+    assert not another_route("Apply the steroid cream or ointment twice daily.", cream)
+    assert not another_route("Corticosteroids relieve inflammation.", cream)  # no route named
+    assert not another_route("Steroid injections may help.", frozenset({"glycinate"}))  # a salt
+
+
+@pytest.mark.parametrize("question", [
+    "Can I use a steroid cream for an insect bite on my face?",
+    "What is an example of a topical steroid",
+])
+def test_a_steroid_cream_is_not_answered_with_steroid_injections(engine, question):
+    """The route asked for, before the name ("topical steroid") or after it ("steroid cream"),
+    keeps out sentences that give the drug only by another route (heel, epidural, facet
+    injections)."""
+    article = engine.ask(question, save=False)
+    agent = article.frame.agents[0]
+    assert agent.concept_id == "drug:corticosteroids" and agent.form in ("cream", "topical")
+    for statement in article.statements():
+        if statement.kind is StatementKind.CLINICAL and "drug:corticosteroids" in statement.about:
+            assert not re.search(r"inject|epidural|intra-?articular|intravenous|\boral\b", statement.quote,
+                                 re.I), statement.quote

@@ -89,3 +89,18 @@ def test_a_pair_headline_keeps_the_words_naming_the_other_agent():
     assert "corticosteroid" not in plain  # the window ends at the item's word
     assert "corticosteroid" in kept and "concurrent" in kept
     assert all(part.strip() in quote for part in kept.split("\u2026") if part.strip())  # verbatim
+
+
+def test_a_mineral_named_only_as_another_drugs_counter_ion_is_not_evidence_on_it(engine):
+    """The Lipitor label is titled "(atorvastatin calcium)"; it is no page on calcium, and its
+    CYP3A4 sentences must not stand under "Calcium" in an answer on calcium supplements."""
+    article = answer(engine, "Can calcium supplements be taken with alendronate?")
+    assert not [r for r in article.references if "LIPITOR" in r.title], \
+        [r.title for r in article.references]
+    calcium = article.frame.subject("supplement:calcium") or next(
+        a for a in article.frame.agents if a.name == "calcium")
+    from medcite.synthesis.relevance import aboutness, counter_ion_only
+    assert counter_ion_only("LIPITOR (atorvastatin calcium) Tablets", calcium)
+    assert not counter_ion_only("Calcium and vitamin D with atorvastatin", calcium)
+    assert aboutness("Take atorvastatin calcium once daily.", calcium).about is False
+    assert aboutness("Calcium supplements are best taken with food.", calcium).about

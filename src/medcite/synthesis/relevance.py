@@ -22,6 +22,7 @@ from functools import lru_cache
 from medcite.models import AgentFrame, AskedFor, DocumentRecord, Population, SourceType
 from medcite.synthesis.bands import weight_fits
 from medcite.vocab.classes import all_classes, known_agents
+from medcite.vocab.salts import mineral_names
 
 
 def _cue(pattern: str) -> re.Pattern[str]:
@@ -336,7 +337,22 @@ def document_subject(document: DocumentRecord, subject: AgentFrame) -> bool:
         own += (SourceType.GUIDELINE,)
     if document.source_type not in own:
         return False
-    return names_any(document.title, tuple(subject.names))
+    return names_any(document.title, tuple(subject.names)) and not counter_ion_only(document.title, subject)
+
+
+def counter_ion_only(text: str, subject: AgentFrame) -> bool:
+    """``text`` names a mineral only as another drug's counter-ion: the Lipitor label's
+    "atorvastatin calcium" is no page on calcium."""
+    if subject.name.lower() not in mineral_names():
+        return False
+    spans = name_spans(text, tuple(subject.names))
+    words, agents = _tokens(text), _single_word_agents()
+    return bool(spans) and all(start > 0 and words[start - 1] in agents for start, _ in spans)
+
+
+@lru_cache(maxsize=1)
+def _single_word_agents() -> frozenset[str]:
+    return frozenset(n for n in known_agents() if " " not in n)
 
 
 
@@ -393,7 +409,7 @@ def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = 
     names = tuple(subject.names)
     if passage_text:
         names += local_abbreviations(passage_text, names)
-    if names_any(text, names):
+    if names_any(text, names) and not counter_ion_only(text, subject):
         return Aboutness(True)
     for cls, class_names in subject.classes.items():
         spans = name_spans(text, tuple(class_names))

@@ -16,6 +16,7 @@ from medcite.models import SourceType
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.base import Evidence
 from medcite.synthesis.support import instruction_like
+from medcite.vocab.routes import another_route
 from medcite.vocab.salts import counter_ions
 
 MIN_CHARS = 40
@@ -188,8 +189,11 @@ class AskedForm:
 def names_another_form(sentence: str, asked: AskedForm) -> bool:
     """The sentence is about a different salt or form of the substance than the one asked
     about ("magnesium sulfate IV" for a question on magnesium glycinate): another product, often
-    another route and indication. A sentence naming the substance alone, or the asked form too,
-    is not."""
+    another route and indication; or that gives it only by another route than the asked form's
+    ("steroid injections" for a steroid cream). A sentence naming the substance alone, or the
+    asked form too, is not."""
+    if another_route(sentence, asked.words):
+        return True
     words = _TOKEN.findall(sentence.lower())
     other = False
     for i in range(len(words) - 1):

@@ -20,6 +20,7 @@ from medcite.settings import Settings
 from medcite.vocab import build, conditions, fuzzy, salts, sources
 from medcite.vocab import text as vocab_text
 from medcite.vocab.concepts import Concept, Mention
+from medcite.vocab.routes import LEADING_ROUTE_WORDS
 from medcite.vocab.salts import counter_ions, minerals, reduce, salt_words
 from medcite.vocab.text import data_text, is_dose, norm, slug, tokens, word_list
 
@@ -210,6 +211,8 @@ class Vocabulary:
                     if extra:
                         form = " ".join(filter(None, [form, extra]))
                         match = "salt" if match == "exact" else match
+                    if not form and i and words[i - 1] in LEADING_ROUTE_WORDS:
+                        form = words[i - 1]  # "topical steroid", "oral prednisone"
             else:
                 idx = self._fuzzy(words[i])
                 if idx is None:
