@@ -222,6 +222,15 @@ def _handler(source: SourceServer):
             body = PUBMED_HEAD + b"".join(a.xml + b"\n" for a in found[start:start + count]) + PUBMED_TAIL
             if fault == "malformed":
                 body = body[: len(body) // 2]
+            if fault == "cut":  # announce the whole body, send half, hang up
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             self._send(200, body, "text/xml")
 
         def _dailymed(self, path: str, params: dict[str, str], fault: str | None) -> None:

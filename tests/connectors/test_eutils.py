@@ -133,6 +133,15 @@ def test_a_timeout_and_a_503_are_retried(sources, home, stored, monkeypatch):
     assert stored() == _matching(sources)
 
 
+def test_an_answer_cut_off_mid_body_is_fetched_again(sources, home, stored):
+    sources.fault("efetch.fcgi", "ok", "cut")
+    done = medcite("corpus", "pubmed", "--query", QUERY, "--batch", "10", "--quiet")
+    assert done.exit_code == 0, done.output
+    starts = [f.params["retstart"] for f in sources.requests_to("efetch.fcgi")]
+    assert starts[:3] == ["0", "10", "10"]
+    assert stored() == _matching(sources)
+
+
 def test_retries_run_out_with_a_clear_error(sources, home, stored, monkeypatch):
     monkeypatch.setenv("MEDCITE_CONNECTOR_RETRIES", "1")
     sources.fault("efetch.fcgi", "503", "503")
