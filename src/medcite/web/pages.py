@@ -138,6 +138,7 @@ def article_page(request: Request, slug: str, audience: Audience | None = None,
         "thread": web.articles.thread(stored.thread_id),
         "moves": moves_for(stored.status, user.role) if user and is_current else [],
         "is_current": is_current,
+        "lexical_only": web.lexical_only(),
     })
     return _remember(response, reader) if audience is not None else response
 
@@ -166,11 +167,11 @@ def review_action(request: Request, slug: str, to: Annotated[ReviewStatus, Form(
 @router.get("/library")
 def library(request: Request, q: Annotated[Text, Query(max_length=200)] = "",
             page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
-    found = services(request).articles.library(
-        q, limit=LIBRARY_PAGE_SIZE + 1, offset=(page - 1) * LIBRARY_PAGE_SIZE)
+    web = services(request)
+    found = web.articles.library(q, limit=LIBRARY_PAGE_SIZE + 1, offset=(page - 1) * LIBRARY_PAGE_SIZE)
     return _page(request, "library.html", {
         "articles": found[:LIBRARY_PAGE_SIZE], "q": q, "page": page,
-        "more": len(found) > LIBRARY_PAGE_SIZE,
+        "more": len(found) > LIBRARY_PAGE_SIZE, "lexical_only": web.lexical_only(),
     })
 
 

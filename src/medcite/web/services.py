@@ -61,6 +61,13 @@ class WebServices:
             asks=AskJobs(store, answer, workers=ASK_WORKERS, stale_after=stale_after),
         )
 
+    def lexical_only(self) -> str | None:
+        """Why this store answers from lexical search alone (None when dense retrieval runs):
+        checked on each page, since ``medcite index`` may embed the store while it serves."""
+        from medcite.retrieval.setup import store_lexical_reason  # imports the searcher: when used
+
+        return store_lexical_reason(self.store, self.settings)
+
 
 def services(request: Request) -> WebServices:
     return request.app.state.services
