@@ -113,3 +113,26 @@ def test_a_steroid_cream_is_not_answered_with_steroid_injections(engine, questio
         if statement.kind is StatementKind.CLINICAL and "drug:corticosteroids" in statement.about:
             assert not re.search(r"inject|epidural|intra-?articular|intravenous|\boral\b", statement.quote,
                                  re.I), statement.quote
+
+
+@pytest.mark.parametrize(("question", "wanted"), [
+    ("is BV an STD?", {"condition:bacterial-vaginosis", "condition:sexually-transmitted-infections"}),
+    ("can TB be cured", {"condition:tuberculosis"}),
+    ("what is PCOS", {"condition:polycystic-ovary-syndrome"}),
+])
+def test_conditions_named_by_their_abbreviation_are_recognised(engine, question, wanted):
+    assert wanted <= {m.concept.id for m in read(engine, question).mentions}
+
+
+@pytest.mark.parametrize(("question", "effect"), [
+    ("Can anemia cause fatigue?", "fatigue"),
+])
+def test_a_question_linking_two_conditions_is_answered_by_a_sentence_naming_both(engine, question, effect):
+    """"Does low thyroid contribute to weight gain?": a reference page listing the effect among
+    the condition's symptoms is the answer; the headline quotes the stretch naming it."""
+    article = engine.ask(question, save=False)
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL, article.headline
+    assert len(lead.about) == 2
+    assert re.search(effect, article.headline.split(":", 1)[1], re.I), article.headline
+    assert "as an adverse effect" not in article.headline

@@ -55,7 +55,9 @@ _SECTION_WEIGHTS = (
     (re.compile(r"background|introduction|objective|purpose|aim|context|importance", re.I), 0.6),
 )
 _EDITORIAL = re.compile(r"^\(?(?:refer to|see (?:the|also|section|table|appendix)|in (?:other|separate|previous|related) recommendation statements|note from the|the (?:recommendations|sections) (?:for|of|in|with)\b[^.]{0,80}\b(?:are|is) (?:organi[sz]ed|provided|presented|listed)|for (?:more|additional|further) "
-                        r"(?:information|details)|table \d|figure \d)", re.I)
+                        r"(?:information|details)|table \d|figure \d"
+                        # a pointer elsewhere: "Additional information about ... is available from"
+                        r"|(?:additional|more|further) information\b[^.]{0,100}\b(?:is|are) available)", re.I)
 # The medication guide's standing lines, which name no effect and no instruction of their own.
 _BOILERPLATE = re.compile(r"^(?:these are not all (?:of )?the possible side effects|call your doctor for medical advice "
                           r"about side effects|you (?:may|are encouraged to) report (?:negative )?side effects"

@@ -263,6 +263,8 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
 
 CONDITION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.DURATION, AskedFor.TIMING, AskedFor.THRESHOLD,
                    AskedFor.FIRST_LINE, AskedFor.TREATMENT, AskedFor.CONTRAINDICATION)
+# What a question linking two conditions may ask ("does low thyroid contribute to weight gain?").
+LINK_ITEMS = (AskedFor.ADVERSE_EFFECTS, AskedFor.CAUSE, AskedFor.SYMPTOMS, AskedFor.GENERAL)
 REFERENCE_ITEMS = (AskedFor.DEFINITION, AskedFor.SYMPTOMS, AskedFor.CAUSE, AskedFor.INHERITANCE)
 LABEL_ITEMS = (AskedFor.MISSED_DOSE, AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
                AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING)
@@ -325,8 +327,19 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         pool = [c for c in pool if fit.on_condition(c, named)] or [
             c for c in pool if c.evidence.document.source_type in (SourceType.DRUG_LABEL, SourceType.CONSUMER_HEALTH)]
     if not frame.agents and len(frame.conditions) >= 2:
-        # "Does low thyroid contribute to weight gain?": a sentence on both, when there is one.
-        pool = [c for c in pool if all(fit.of(c).is_about(s.concept_id) for s in frame.conditions)] or pool
+        # "Does low thyroid contribute to weight gain?": a sentence on both, when there is one;
+        # else one on the condition asked about first, never one on the other alone ("is BV an
+        # STD?" is not answered by a sentence on STDs).
+        first = frame.conditions[0].concept_id
+        both = [c for c in pool if all(fit.of(c).is_about(s.concept_id) for s in frame.conditions)]
+        linked = fit.about_all(frame.conditions) if not both and item in LINK_ITEMS else []
+        if linked:
+            # A reference page listing weight gain among hypothyroidism's symptoms states the
+            # link asked about, in words no item cue knows.
+            lead = linked[0]
+            window = _around(lead.quote, tuple(n for c in frame.conditions[1:] for n in c.names))
+            return Verdict(headline=f"{subject}: \u201c{window}\u201d ({_source(lead)})", lead=lead)
+        pool = both or [c for c in pool if fit.of(c).is_about(first)]
     population = frame.population
     if population.egfr is not None or population.crcl is not None or population.dialysis:
         # "eGFR 25": a sentence whose eGFR range holds it first.
@@ -417,6 +430,20 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
         level="none", facts=[f"No indexed document addresses {' and '.join(a.name for a in agents)} "
                              f"together, by drug class, or through a documented interaction mechanism; "
                              f"what follows is the evidence on each agent separately."])
+
+
+def _around(quote: str, names: tuple[str, ...]) -> str:
+    """The verbatim stretch of ``quote`` around the first of ``names`` it contains (at most
+    ``CLAUSE_CHARS``), for a headline on a list that names it among others."""
+    found = min((m for name in names for m in [re.search(rf"\b{re.escape(name)}\b", quote, re.I)] if m),
+                key=lambda m: m.start(), default=None)
+    if found is None or len(quote) <= CLAUSE_CHARS:
+        return clause(quote, AskedFor.SYMPTOMS)
+    start = max(0, found.start() - CLAUSE_CHARS // 3)
+    end = min(len(quote), start + CLAUSE_CHARS)
+    start = quote.find(" ", start) + 1 if start else 0
+    end = quote.rfind(" ", 0, end) if end < len(quote) else end
+    return ("\u2026 " if start else "") + quote[start:end].strip() + (" \u2026" if end < len(quote) else "")
 
 
 def _joined(names) -> str:
