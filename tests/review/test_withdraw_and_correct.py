@@ -14,6 +14,7 @@ from medcite.models import ReviewStatus
 from medcite.review import ArticleRepository, ReviewWorkflow, Role
 from medcite.store import SQLiteStore, audit, migrations
 from medcite.web.render import PENDING_BANNER, render_markdown, render_text
+from tests.conftest import sqlite_only
 from tests.review.factories import QUESTION, sample_article
 
 S = ReviewStatus
@@ -120,6 +121,7 @@ def test_withdrawing_while_a_correction_is_in_review(articles, workflow, people,
     assert articles.audit()[1] == []
 
 
+@sqlite_only
 def test_the_database_refuses_a_withdrawal_without_its_event(store, articles, workflow, people,
                                                              approved_id):
     conn = sqlite3.connect(store.location, isolation_level=None)
@@ -138,6 +140,7 @@ def test_the_database_refuses_a_withdrawal_without_its_event(store, articles, wo
     assert articles.get(approved_id).status is S.WITHDRAWN
 
 
+@sqlite_only
 def test_verify_reports_a_withdrawal_undone_behind_the_triggers(store, articles, workflow, people,
                                                                 approved_id, tmp_path,
                                                                 monkeypatch):

@@ -15,6 +15,7 @@ from medcite.cli import cli
 from medcite.web.app import create_app
 from tests.web.conftest import PASSWORD
 from tests.web.live import csrf, serving, sign_in
+from tests.conftest import sqlite_only
 
 NEW_PASSWORD = "a new correct horse"
 
@@ -52,6 +53,7 @@ def test_a_copied_cookie_stops_working_after_sign_out(server):
     assert _replay(server, cookie) == 401  # the copy taken while signed in: ended too
 
 
+@sqlite_only
 def test_sessions_are_stored_as_hashes_only(server, store):
     _client, cookie = _signed_in(server)
     rows = sqlite3.connect(store.location).execute(

@@ -23,6 +23,7 @@ from medcite.web.services import FAILED_SIGN_INS_PER_MINUTE
 from medcite.web.throttle import PasswordChecks, StoreRateLimiter
 from tests.web.conftest import PASSWORD
 from tests.web.live import csrf, serving, sign_in
+from tests.conftest import sqlite_only
 
 CONCURRENT = 40
 
@@ -138,6 +139,7 @@ def test_a_correct_password_is_not_counted(settings, store, reviewer, article):
         assert client.get(path).status_code == 200
 
 
+@sqlite_only
 def test_store_rate_limiter_counts_across_stores_and_expires(store):
     now = [1000.0]
     other = SQLiteStore(store.location)  # another process's connection to the same file

