@@ -136,3 +136,17 @@ def test_a_question_linking_two_conditions_is_answered_by_a_sentence_naming_both
     assert len(lead.about) == 2
     assert re.search(effect, article.headline.split(":", 1)[1], re.I), article.headline
     assert "as an adverse effect" not in article.headline
+
+
+@pytest.mark.parametrize(("question", "subject"), [
+    ("What are the symptoms of anemia?", "anemia"),
+])
+def test_a_reference_question_is_answered_from_the_page_on_its_subject(engine, question, subject):
+    """Not from another disease's page that mentions it, nor with a statement on some cases
+    only ("Inherited cases of ... are caused by")."""
+    article = engine.ask(question, save=False)
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL, article.headline
+    cited = {r.number: r for r in article.references}[lead.citations[0]]
+    assert cited.type_label == "Consumer health" and subject in cited.title.lower(), cited.title
+    assert not re.match(r"(inherited|familial|rare|some)\b", lead.quote, re.I), lead.quote

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.bands import kidney_fits, weight_fits
-from medcite.synthesis.relevance import (direction, dose_adjustment_span, emphasis_span, item_span,
-                                         names_other_agent, reports_study)
+from medcite.synthesis.relevance import (direction, document_subject, dose_adjustment_span, emphasis_span,
+                                         item_span, names_other_agent, reports_study)
 from medcite.synthesis import own_change
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import Candidate
@@ -31,6 +31,8 @@ LEAD_POOL = 15  # best-weighted candidates the lead is chosen among
 EMPHASIS_WORDS = 1.5  # an emphasised statement counts as this many of the question's words
 STUDY_REPORT_WORDS = 3  # a report of what a study gave counts against it as this many
 TABLE_ROW_WORDS = 2  # so does a flattened table row, whose cells lose their column headings
+SUBSET_WORDS = 1  # and, for what a condition is or causes, a statement on some cases only
+_SUBSET = re.compile(r"^(?:inherited|familial|hereditary|rare|rarely|some|a few|in (?:some|rare|a few) cases)\b", re.I)
 # Clause ends: a semicolon, a dash, a full stop after a word (not "St." or "e.g.").
 # Clause breaks; a colon after a list's lead-in ("symptoms may include: ...") is not one.
 _CLAUSE_BREAK = re.compile(r";\s+|\s*\n\s*(?:[-\u2022*]\s+)?|(?<=[a-z0-9)\]]{3})\.\s+(?=[A-Z])|(?<=\])\.\s+(?=[A-Z])|\s+\u2014\s+|(?<!include)(?<!includes)(?<!following)(?<! are)(?<!follows):\s+(?=[A-Z])")
@@ -257,8 +259,10 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
                                       + bool(conditions & fit.of(c).about.keys())
                                       - STUDY_REPORT_WORDS * reports_study(c.quote)
                                       - TABLE_ROW_WORDS * ("|" in c.quote
-                                                           and not weight_fits(c.quote, fit.frame.population))),
-                                    _authority(c, fit.frame.asked_for), -fit.weight(c)))
+                                                           and not weight_fits(c.quote, fit.frame.population))
+                                      - SUBSET_WORDS * (fit.frame.asked_for in REFERENCE_ITEMS
+                                                        and bool(_SUBSET.match(c.quote)))),
+                                    _authority(c, fit.frame.asked_for) - _own_page(c, fit), -fit.weight(c)))
 
 
 CONDITION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.DURATION, AskedFor.TIMING, AskedFor.THRESHOLD,
@@ -279,6 +283,14 @@ def _authority(candidate: Candidate, item: AskedFor) -> int:
     if item in LABEL_ITEMS and source is SourceType.DRUG_LABEL:
         return -1
     return RANK[candidate.evidence.design]
+
+
+def _own_page(candidate: Candidate, fit: FrameFit) -> bool:
+    """A reference question is best answered by the page on its subject ("What are the symptoms
+    of kidney stones?") rather than by another disease's page that mentions it."""
+    document = candidate.evidence.document
+    return (fit.frame.asked_for in REFERENCE_ITEMS and document.source_type is SourceType.CONSUMER_HEALTH
+            and any(document_subject(document, s) for s in fit.frame.subjects()))
 
 
 def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
