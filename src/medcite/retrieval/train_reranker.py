@@ -100,20 +100,17 @@ class Group:
 
 # --- candidate extraction ------------------------------------------------------------------
 
-def dense_parts(store, cache_models: Path, *, progress: bool = True):
+def dense_parts(store, cache_models: Path, *, progress: bool = True, spec=None):
     """(query encoder, dense index) for a store, embedding its passages first if needed.
-    Works with the vector folder's own encoder (``medcite.retrieval.dense``)."""
+    The vectors are the default encoder's (or ``spec``'s), in ``<store>.vectors-<slug>`` as
+    ``medcite eval retrieval`` and ``medcite eval mediqa`` keep them, so the re-ranker learns
+    from and is measured on the vectors a new store gets, never an older encoder's folder."""
     from medcite.retrieval import dense
 
-    if hasattr(dense, "embed_store"):
-        dense.embed_store(store, cache_models, progress=progress)
-        index = dense.DenseIndex.load(store)
-        return dense.query_encoder(index.spec, cache_models), index
-    from medcite.retrieval.embedding import Encoder
-
-    dense.build_dense_index(store, Encoder(cache_dir=cache_models, max_tokens=dense.PASSAGE_TOKENS).encode,
-                            progress=progress)
-    return Encoder(cache_dir=cache_models), dense.DenseIndex.load(store)
+    spec = spec or dense.DEFAULT_SPEC
+    folder = Path(f"{store.location}.vectors-{spec.slug}")
+    dense.embed_store(store, cache_models, progress=progress, folder=folder, spec=spec)
+    return dense.query_encoder(spec, cache_models), dense.DenseIndex.load(store, folder)
 
 
 def _progress(label: str, items: list, echo) -> Iterable:
