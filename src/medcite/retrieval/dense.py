@@ -73,12 +73,12 @@ PASSAGE_TOKENS = DEFAULT_SPEC.passage_tokens
 
 
 def vector_dir(store: Store) -> Path | None:
-    """The store's vector folder; None for a store that keeps no vector files (PostgreSQL)."""
+    """The store's vector folder; None for a store that keeps its vectors itself (PostgreSQL:
+    ``store.vectors``, see ``retrieval.stored_vectors``)."""
     return store.vector_folder
 
 
-NO_VECTOR_FOLDER = ("dense retrieval is not available on a PostgreSQL store yet (its pgvector "
-                    "index is not built); it answers from lexical search")
+NO_VECTOR_FOLDER = "this store keeps no passage vectors; it answers from lexical search"
 
 
 def _folder_of(store: Store, folder: Path | None) -> Path:
@@ -132,6 +132,8 @@ def _chunks(folder: Path) -> list[Path]:
 
 def has_vectors(store: Store) -> bool:
     """Whether any vectors were written for the store (cheap: no file is read)."""
+    if store.vectors is not None:
+        return store.vectors.count() > 0
     folder = vector_dir(store)
     return folder is not None and bool(_chunks(folder))
 
@@ -160,8 +162,13 @@ class DenseIndex:
         self.spec = spec
 
     @classmethod
-    def load(cls, store: Store, folder: Path | None = None) -> DenseIndex | None:
-        """The vectors of the store's current passages; None when it has none."""
+    def load(cls, store: Store, folder: Path | None = None):
+        """The vectors of the store's current passages; None when it has none. A store with
+        its own vector index gives that (``retrieval.stored_vectors``)."""
+        if store.vectors is not None and folder is None:
+            from medcite.retrieval import stored_vectors
+
+            return stored_vectors.load(store)
         folder = folder or vector_dir(store)
         if folder is None:
             return None
@@ -196,6 +203,18 @@ class DenseIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def similarities(self, query: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Cosine similarity of a normalised query vector to each of these passages that has
+        a vector."""
+        rows = getattr(self, "_rows", None)
+        if rows is None:
+            rows = self._rows = {int(p): i for i, p in enumerate(self.ids)}
+        present = [(p, rows[p]) for p in ids if p in rows]
+        if not present:
+            return {}
+        sims = self.vectors[[r for _, r in present]] @ query.astype(np.float32)
+        return {p: float(s) for (p, _), s in zip(present, sims)}
+
     def search(self, query: np.ndarray, limit: int) -> list[tuple[int, float]]:
         """Top passages by cosine similarity to a normalised query vector."""
         if not len(self.ids) or limit <= 0:
@@ -215,6 +234,11 @@ class VectorStatus:
 
 
 def vector_status(store: Store, folder: Path | None = None) -> VectorStatus:
+    if store.vectors is not None and folder is None:
+        from medcite.retrieval import stored_vectors
+
+        return VectorStatus(stored_vectors.spec_of(store), store.vectors.count(),
+                            store.stats().passages)
     folder = folder or vector_dir(store)
     current = passage_fingerprints(store)
     if folder is None:
@@ -237,6 +261,11 @@ def build_dense_index(
     ``spec`` is the encoder ``encode`` runs: it is written to a new folder's manifest and must
     match an existing folder's.
     """
+    if store.vectors is not None and folder is None:
+        from medcite.retrieval import stored_vectors
+
+        return stored_vectors.embed(store, encode, spec or DEFAULT_SPEC, progress=progress,
+                                    chunk=CHUNK)
     folder = _folder_of(store, folder)
     if spec is not None:
         found = start_vectors(folder, spec)
@@ -303,6 +332,14 @@ def embed_store(
 ) -> int:
     """Embed the passages of ``store`` that lack vectors, with the folder's own encoder (or
     ``spec``, or the default, for a new folder); returns how many were embedded."""
+    if store.vectors is not None and folder is None:
+        from medcite.retrieval import stored_vectors
+
+        spec = spec or stored_vectors.spec_of(store) or DEFAULT_SPEC
+        if not store.vectors.missing():
+            return 0  # nothing to embed: the model is not even loaded
+        encoder = passage_encoder(spec, cache_dir)
+        return stored_vectors.embed(store, encoder.encode, spec, progress=progress, chunk=CHUNK)
     folder = _folder_of(store, folder)
     spec = start_vectors(folder, spec or DEFAULT_SPEC) if spec is None else spec
     current = passage_fingerprints(store)

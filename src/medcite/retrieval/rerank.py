@@ -179,6 +179,8 @@ class FeatureExtractor:
     def _cosines(self, dense_index, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         if dense_index is None or vector is None:
             return {}
+        if not hasattr(dense_index, "vectors"):  # an index the store keeps (pgvector)
+            return dense_index.similarities(vector, ids)
         key = id(dense_index)
         if self._rows is None or self._rows[0] != key or len(self._rows[1]) != len(dense_index.ids):
             self._rows = (key, {int(p): i for i, p in enumerate(dense_index.ids)})
@@ -509,6 +511,20 @@ def shipped_model(kind: str) -> TreeModel:
         raise ConfigurationError(f"re-ranker model {path} is missing",
                                  hint="train it: python -m medcite.retrieval.train_reranker")
     return TreeModel.load(path)
+
+
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def rerank_wanted(setting: object, dense: bool) -> bool:
+    """Whether the ``rerank`` setting asks for re-ranking a search (``dense``: with vectors).
+    'auto' re-ranks hybrid search only: the lexical model is not better on every set."""
+    word = str(setting).strip().lower()
+    if word == "auto":
+        return dense
+    if word in _ON or word in _OFF:
+        return word in _ON
+    raise ConfigurationError(f"setting MEDCITE_RERANK={setting!r}: use auto, on or off")
 
 
 def reranker_for(store: Store, *, dense: bool, depth: int = RERANK_DEPTH) -> Reranker:

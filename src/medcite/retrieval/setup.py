@@ -22,7 +22,7 @@ def searcher_for(store: Store, settings: Settings) -> Searcher:
     if mode not in ("on", "off", "auto"):
         raise ConfigurationError(f"setting MEDCITE_DENSE={mode!r}: use on, off or auto")
     encoder = index = None
-    if mode == "on" and store.vector_folder is None:
+    if mode == "on" and store.vector_folder is None and store.vectors is None:
         raise ConfigurationError(NO_VECTOR_FOLDER, hint="set MEDCITE_DENSE=off")
     if mode != "off":
         index = DenseIndex.load(store)
@@ -47,7 +47,7 @@ def lexical_reason(store: Store, settings: Settings, searcher: Searcher) -> str 
         return None
     if settings.dense == "off":
         return "dense retrieval is off (MEDCITE_DENSE=off)"
-    if store.vector_folder is None:
+    if store.vector_folder is None and store.vectors is None:
         return NO_VECTOR_FOLDER
     if not has_vectors(store):
         return "this store has no passage vectors (embed them: medcite index)"

@@ -15,7 +15,13 @@ from typing import Protocol
 
 from medcite.models import CorpusStats, Deletion, Document, DocumentRecord, Passage, SourceType
 from medcite.store.records import PassageText
-from medcite.store.repositories import Accounts, ArticleRecords, AskJobRecords, RateLimits
+from medcite.store.repositories import (
+    Accounts,
+    ArticleRecords,
+    AskJobRecords,
+    PassageVectors,
+    RateLimits,
+)
 
 
 @dataclass
@@ -60,9 +66,10 @@ class Store(Protocol):
     everything else the application keeps."""
 
     location: str
-    # Where passage vectors are kept as files (SQLite: beside its file); None for a store with
-    # no such folder (PostgreSQL, whose pgvector index is not built yet: it answers lexically).
+    # Passage vectors live either as files in ``vector_folder`` (SQLite: beside its file) or in
+    # the store's own index ``vectors`` (PostgreSQL: pgvector); the other one is None.
     vector_folder: Path | None
+    vectors: PassageVectors | None
     articles: ArticleRecords
     accounts: Accounts
     ask_jobs: AskJobRecords

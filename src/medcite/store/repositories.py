@@ -15,7 +15,7 @@ about concurrency holds across processes and replicas sharing the store:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from medcite.store.audit import AuditProblem
@@ -179,3 +179,42 @@ class RateLimits(Protocol):
         ...
 
     def give_back(self, hit_id: int) -> None: ...
+
+
+class PassageVectors(Protocol):
+    """Passage embeddings kept in the store with an approximate nearest-neighbour index
+    (PostgreSQL: pgvector HNSW, cosine distance). A vector goes with its passage: replaced or
+    deleted text takes its vector with it, and passage ids are never reused."""
+
+    dimensions: int
+
+    def encoder(self) -> tuple[str, int, str] | None:
+        """(precision, passage tokens, model) the stored vectors were made with; None before
+        any were started."""
+        ...
+
+    def start(self, precision: str, passage_tokens: int, model: str) -> tuple[str, int, str]:
+        """Record the encoder unless one is recorded; returns the recorded one."""
+        ...
+
+    def missing(self) -> list[int]:
+        """Ids of passages with no vector, in id order."""
+        ...
+
+    def add(self, ids: Sequence[int], vectors: Sequence[Sequence[float]]) -> int:
+        """Store (or replace) vectors of passages that still exist; returns how many."""
+        ...
+
+    def count(self) -> int: ...
+
+    def nearest(self, query: Sequence[float], limit: int) -> list[tuple[int, float]]:
+        """(passage id, cosine similarity), most similar first (approximate)."""
+        ...
+
+    def similarities(self, query: Sequence[float], ids: Sequence[int]) -> dict[int, float]:
+        """Exact cosine similarity of the query to each of these passages that has a vector."""
+        ...
+
+    def clear(self) -> None:
+        """Forget every vector and the encoder (a rebuild)."""
+        ...

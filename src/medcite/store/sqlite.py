@@ -121,6 +121,7 @@ class SQLiteStore:
         self.busy_timeout = busy_timeout
         self._path = Path(self.location)
         self.vector_folder: Path | None = Path(self.location + ".vectors")
+        self.vectors = None  # files in vector_folder (retrieval.dense)
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._df_cache: dict[str, int] = {}

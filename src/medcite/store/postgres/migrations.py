@@ -226,6 +226,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX rate_limit_hits_at ON rate_limit_hits (bucket, at);
         """,
     ),
+    (
+        "0004_passage_vectors",
+        """
+        CREATE EXTENSION IF NOT EXISTS vector;
+        -- The encoder every stored vector was made with (one row at most).
+        CREATE TABLE vector_encoder (
+            one BOOLEAN PRIMARY KEY CHECK (one),
+            precision TEXT NOT NULL,
+            passage_tokens INTEGER NOT NULL,
+            model TEXT NOT NULL
+        );
+        CREATE TABLE passage_vectors (
+            passage_id BIGINT PRIMARY KEY REFERENCES passages (id) ON DELETE CASCADE,
+            embedding vector(384) NOT NULL
+        );
+        CREATE INDEX passage_vectors_hnsw ON passage_vectors
+            USING hnsw (embedding vector_cosine_ops);
+        """,
+    ),
 ]
 
 

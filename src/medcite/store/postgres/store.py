@@ -43,6 +43,7 @@ from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
 from medcite.store.postgres.articles import PostgresArticles, flag_changes
 from medcite.store.postgres.migrations import TEXT_CONFIG, apply_migrations
 from medcite.store.postgres.state import PostgresAccounts, PostgresAskJobs, PostgresRateLimits
+from medcite.store.postgres.vectors import PostgresVectors
 from medcite.store.records import Change, PassageText
 from medcite.store.sqlite import (
     COMMON_MIN_PASSAGES,
@@ -105,7 +106,7 @@ class PostgresStore:
     def __init__(self, url: str, *, busy_timeout: float = 30.0, pool_size: int = POOL_SIZE) -> None:
         self.location = url
         self.busy_timeout = busy_timeout
-        self.vector_folder = None  # dense retrieval on pgvector is not built yet
+        self.vector_folder = None  # vectors live in the database (pgvector)
         self._shown = redacted(url)
         self._stats: tuple[int, CorpusStats] | None = None
         options = f"-c lock_timeout={int(busy_timeout * 1000)}"
@@ -124,6 +125,7 @@ class PostgresStore:
         self.accounts = PostgresAccounts(self)
         self.ask_jobs = PostgresAskJobs(self)
         self.rate_limits = PostgresRateLimits(self)
+        self.vectors = PostgresVectors(self)
 
     def close(self) -> None:
         self._pool.close()
