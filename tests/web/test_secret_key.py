@@ -43,3 +43,22 @@ def test_a_short_or_empty_key_is_refused(home: Path):
     (home / "secret_key").write_text("")
     with pytest.raises(ConfigurationError, match="0 characters"):
         secret_key(Settings.load())
+
+
+def test_replicas_sharing_a_store_sign_with_the_store_s_key(tmp_path: Path):
+    """Two homes (two machines) and one store: both sign with the key the store holds, seeded
+    from the first one's key file; a configured key still wins."""
+    from medcite.store import open_store
+
+    store = open_store(tmp_path / "shared.sqlite")
+    try:
+        first = secret_key(Settings.load(home=tmp_path / "one"), store)
+        assert first == (tmp_path / "one" / "secret_key").read_text().strip()
+        second = secret_key(Settings.load(home=tmp_path / "two"), store)
+        assert second == first
+        assert not (tmp_path / "two" / "secret_key").exists()  # the store's key is used as is
+        configured = "k" * MIN_SECRET_KEY_CHARS
+        assert secret_key(Settings.load(home=tmp_path / "two", secret_key=configured), store) \
+            == configured
+    finally:
+        store.close()

@@ -21,6 +21,7 @@ from medcite.store.repositories import (
     AskJobRecords,
     PassageVectors,
     RateLimits,
+    SharedState,
 )
 
 
@@ -74,6 +75,7 @@ class Store(Protocol):
     accounts: Accounts
     ask_jobs: AskJobRecords
     rate_limits: RateLimits
+    state: SharedState
 
     def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
         """Apply documents and deletions in one transaction: all of them or none."""

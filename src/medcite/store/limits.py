@@ -29,6 +29,27 @@ def _take(conn: sqlite3.Connection, bucket: str, client: str, limit: int, window
     return cursor.lastrowid, now
 
 
+class SQLiteSharedState:
+    """``SharedState`` on the SQLite store."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def get(self, name: str) -> str | None:
+        with self._store.reading() as conn:
+            row = conn.execute("SELECT value FROM shared_state WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def put_if_absent(self, name: str, value: str) -> str:
+        def put(conn: sqlite3.Connection) -> str:
+            conn.execute("INSERT OR IGNORE INTO shared_state (name, value) VALUES (?, ?)",
+                         (name, value))
+            return conn.execute("SELECT value FROM shared_state WHERE name = ?",
+                                (name,)).fetchone()[0]
+
+        return self._store.write(put)
+
+
 class SQLiteRateLimits:
     """``RateLimits`` on the SQLite store."""
 

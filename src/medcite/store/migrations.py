@@ -388,6 +388,12 @@ MIGRATIONS: list[tuple[str, Step]] = [
         INSERT INTO passage_id_sequence SELECT coalesce(max(id), 0) + 1 FROM passages;
         """,
     ),
+    (
+        "0015_shared_state",
+        """
+        CREATE TABLE shared_state (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        """,
+    ),
 ]
 
 

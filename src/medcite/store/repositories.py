@@ -181,6 +181,18 @@ class RateLimits(Protocol):
     def give_back(self, hit_id: int) -> None: ...
 
 
+class SharedState(Protocol):
+    """Small named values every process and replica serving the store must agree on (the key
+    that signs session cookies)."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def put_if_absent(self, name: str, value: str) -> str:
+        """Store ``value`` unless ``name`` has one; returns the stored value (the first
+        writer's, when several race)."""
+        ...
+
+
 class PassageVectors(Protocol):
     """Passage embeddings kept in the store with an approximate nearest-neighbour index
     (PostgreSQL: pgvector HNSW, cosine distance). A vector goes with its passage: replaced or

@@ -43,7 +43,7 @@ from medcite.store.articles import SQLiteArticles
 from medcite.store.asks import SQLiteAskJobs
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
 from medcite.store.flags import Change, flag_changes
-from medcite.store.limits import SQLiteRateLimits
+from medcite.store.limits import SQLiteRateLimits, SQLiteSharedState
 from medcite.store.migrations import apply_migrations
 from medcite.store.records import PassageText
 from medcite.store.rekey import aliases_of, current_key
@@ -147,6 +147,7 @@ class SQLiteStore:
         self.accounts = SQLiteAccounts(self)
         self.ask_jobs = SQLiteAskJobs(self)
         self.rate_limits = SQLiteRateLimits(self)
+        self.state = SQLiteSharedState(self)
 
     def _translated(self, exc: sqlite3.Error, doing: str) -> StoreError:
         """The StoreError for a sqlite3 error met while ``doing`` something to the store."""

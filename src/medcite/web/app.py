@@ -193,7 +193,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     # Added innermost first: headers wrap everything, the session is there for error pages.
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES, too_large=_too_large)
     app.add_middleware(HeaderLimitMiddleware, limit=MAX_HEADERS, too_many=_too_many_headers)
-    app.add_middleware(SessionMiddleware, secret_key=secret_key(settings),
+    app.add_middleware(SessionMiddleware, secret_key=secret_key(settings, store),
                        session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax")
     app.add_middleware(SecurityHeadersMiddleware)
     return app

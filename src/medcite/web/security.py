@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medcite.errors import ConfigurationError, PermissionDeniedError
 from medcite.settings import Settings
+from medcite.store.base import Store
 
 SESSION_COOKIE = "medcite_session"
 SESSION_MAX_AGE = 12 * 60 * 60
@@ -66,15 +67,22 @@ SECURITY_HEADERS = {
 MIN_SECRET_KEY_CHARS = 32
 
 
-def secret_key(settings: Settings) -> str:
+def secret_key(settings: Settings, store: Store | None = None) -> str:
     """The configured key, else one generated once and kept in ``<home>/secret_key`` (0600),
-    so sessions survive restarts and every replica sharing the home signs alike.
+    so sessions survive restarts and every replica sharing the home signs alike. With a
+    ``store``, the store holds the key (insert-if-absent, seeded from that file), so replicas
+    on other machines sharing only the store sign alike too.
 
     The file is written whole under a temporary name and linked into place, so a second process
     never reads it half-written; a key shorter than ``MIN_SECRET_KEY_CHARS`` is refused.
     """
     if settings.secret_key:
         return _long_enough(settings.secret_key, "MEDCITE_SECRET_KEY")
+    if store is not None:
+        held = store.state.get("secret_key")
+        if held is None:
+            held = store.state.put_if_absent("secret_key", secret_key(settings))
+        return _long_enough(held, "the store")
     path = Path(settings.home_path) / "secret_key"
     if not path.exists():
         temporary = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")

@@ -89,3 +89,25 @@ def test_rate_limits_hold_under_concurrency(any_store: Store, store_url: str):
     limits.give_back(recorded[0])
     assert limits.take("sign_in", "1.2.3.4", 5, 60.0, 1001.0)[0] is not None
     assert limits.take("sign_in", "1.2.3.4", 5, 60.0, 1061.0)[0] is not None  # window passed
+
+
+def test_shared_state_is_insert_if_absent(any_store: Store, store_url: str):
+    from medcite.store import open_store
+
+    assert any_store.state.get("secret_key") is None
+    stores = [any_store, open_store(store_url)]
+    stored: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def put(i: int) -> None:
+        barrier.wait()
+        stored.append(stores[i % 2].state.put_if_absent("secret_key", f"key-{i}"))
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stores[1].close()
+    assert len(set(stored)) == 1  # every replica got the first writer's value
+    assert any_store.state.get("secret_key") == stored[0]

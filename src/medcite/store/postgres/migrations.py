@@ -245,6 +245,12 @@ MIGRATIONS: list[tuple[str, str]] = [
             USING hnsw (embedding vector_cosine_ops);
         """,
     ),
+    (
+        "0005_shared_state",
+        """
+        CREATE TABLE shared_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+    ),
 ]
 
 

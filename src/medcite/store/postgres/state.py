@@ -120,6 +120,23 @@ class PostgresAskJobs:
                   "error_message = %s", (code, status, message), at)
 
 
+class PostgresSharedState:
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    def get(self, name: str) -> str | None:
+        with self._store.reading() as conn:
+            row = conn.execute("SELECT value FROM shared_state WHERE name = %s", (name,)).fetchone()
+        return row[0] if row else None
+
+    def put_if_absent(self, name: str, value: str) -> str:
+        with self._store.transaction() as conn:
+            conn.execute("INSERT INTO shared_state (name, value) VALUES (%s, %s) "
+                         "ON CONFLICT (name) DO NOTHING", (name, value))
+            return conn.execute("SELECT value FROM shared_state WHERE name = %s",
+                                (name,)).fetchone()[0]
+
+
 class PostgresRateLimits:
     def __init__(self, store: PostgresStore) -> None:
         self._store = store

@@ -42,7 +42,12 @@ from medcite.models import (
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
 from medcite.store.postgres.articles import PostgresArticles, flag_changes
 from medcite.store.postgres.migrations import TEXT_CONFIG, apply_migrations
-from medcite.store.postgres.state import PostgresAccounts, PostgresAskJobs, PostgresRateLimits
+from medcite.store.postgres.state import (
+    PostgresAccounts,
+    PostgresAskJobs,
+    PostgresRateLimits,
+    PostgresSharedState,
+)
 from medcite.store.postgres.vectors import PostgresVectors
 from medcite.store.records import Change, PassageText
 from medcite.store.sqlite import (
@@ -125,6 +130,7 @@ class PostgresStore:
         self.accounts = PostgresAccounts(self)
         self.ask_jobs = PostgresAskJobs(self)
         self.rate_limits = PostgresRateLimits(self)
+        self.state = PostgresSharedState(self)
         self.vectors = PostgresVectors(self)
 
     def close(self) -> None:
