@@ -402,14 +402,14 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
         by_class = [(a, fit.of(lead).about[a.concept_id].via_class) for a in agents
                     if fit.of(lead).about[a.concept_id].via_class]
         classes = " with ".join(cls for _, cls in by_class) or "the class"
-        note = (f"No indexed source names {_joined(a.name for a, _ in by_class)} here; this evidence is on "
-                f"{_joined(cls for _, cls in by_class)}, the "
-                f"{'class' if len(by_class) == 1 else 'classes'} they belong to."
-                if len(by_class) > 1 else
-                f"No indexed source names {by_class[0][0].name} here; this evidence is on {by_class[0][1]}, "
-                f"the class {by_class[0][0].name} belongs to.") if by_class else None
+        # Two short facts, what the evidence is on first: a patient's summary restates each.
+        notes = ([f"This evidence is on {_joined(cls for _, cls in by_class)}, the drug classes "
+                  f"{_joined(a.name for a, _ in by_class)} belong to.", "No indexed source names them here."]
+                 if len(by_class) > 1 else
+                 [f"This evidence is on {by_class[0][1]}, the drug class {by_class[0][0].name} belongs to.",
+                  f"No indexed source names {by_class[0][0].name} here."]) if by_class else []
         return Verdict(headline=f"{subject}: documented for {classes} \u2014 {_quoted(lead, item, keep)}",
-                       lead=lead, facts=[note] if note else [], level="class")
+                       lead=lead, facts=notes, level="class")
     # Mechanism level: one agent's own interaction evidence (an enzyme inducer, a rule on taking
     # it apart from other medicines), or its class's, when the question is about harm from the
     # pair rather than benefit.
@@ -434,14 +434,14 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
             headline=(f"{subject}: no indexed source names the pair, but {whose} documented "
                       f"interactions \u2014 {_quoted(lead, AskedFor.INTERACTION)}"),
             lead=lead, level="mechanism",
-            facts=[f"No indexed source addresses {agent.name} with {others} directly or by drug class; "
-                   f"the evidence below is on {'the interactions of ' + cls if cls else agent.name + chr(39) + 's interactions'}"
-                   f" in general."])
+            facts=[f"The evidence below is on {'the interactions of ' + cls if cls else agent.name + chr(39) + 's interactions'}"
+                   f" in general.",
+                   f"No indexed source addresses {agent.name} with {others} directly or by drug class."])
     return Verdict(
         headline=f"{subject}: no indexed evidence on the combination",
-        level="none", facts=[f"No indexed document addresses {' and '.join(a.name for a in agents)} "
-                             f"together, by drug class, or through a documented interaction mechanism; "
-                             f"what follows is the evidence on each agent separately."])
+        level="none", facts=[f"No indexed document addresses {' and '.join(a.name for a in agents)} together.",
+                             "None addresses them by drug class or through a documented interaction "
+                             "mechanism; what follows is the evidence on each agent separately."])
 
 
 def _around(quote: str, names: tuple[str, ...]) -> str:
