@@ -87,3 +87,11 @@ def test_ingest_search_ask_and_review_on_postgresql(postgres_env):
     assert "Under Review" in _medcite("review", "list", env=env).stdout
     verified = _medcite("verify", article_id, env=env).stdout
     assert "hash chain intact" in verified and "0 failed" in verified
+    # The whole store copied back to a SQLite file, verified by counts and digest.
+    copy = Path(env["MEDCITE_HOME"]) / "copy.sqlite"
+    copied = _medcite("store", "copy", env["MEDCITE_STORE_URL"], str(copy), env=env).stdout
+    assert "copied and verified" in copied and "1 articles" in copied
+    local = {**env, "MEDCITE_STORE_URL": str(copy)}
+    assert "hash chain intact" in _medcite("verify", article_id, env=local).stdout
+    refused = _medcite("store", "copy", env["MEDCITE_STORE_URL"], str(copy), env=env, ok=False)
+    assert refused.returncode == 2 and "not empty" in refused.stderr

@@ -27,6 +27,10 @@ from medcite.settings import Settings
 from medcite.store import SQLiteStore
 from medcite.web.app import create_app
 from tests.web.conftest import PASSWORD, assert_envelope, csrf_of
+from tests.conftest import sqlite_only
+
+# It reads the SQLite file itself (its bytes, its locks).
+pytestmark = sqlite_only
 
 QUESTION = "What is the usual dose of Humira for rheumatoid arthritis?"
 RITA = ("rita", PASSWORD)

@@ -14,6 +14,10 @@ from medcite.settings import Settings
 from medcite.store import SQLiteStore
 from tests.store.test_store_busy import BUSY_TIMEOUT, exclusive_lock
 from tests.web.conftest import PASSWORD, assert_envelope, csrf_of, sign_in
+from tests.conftest import sqlite_only
+
+# It reads the SQLite file itself (its bytes, its locks).
+pytestmark = sqlite_only
 
 
 @pytest.fixture

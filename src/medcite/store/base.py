@@ -22,6 +22,7 @@ from medcite.store.repositories import (
     PassageVectors,
     RateLimits,
     SharedState,
+    StoreCopying,
 )
 
 
@@ -76,6 +77,7 @@ class Store(Protocol):
     ask_jobs: AskJobRecords
     rate_limits: RateLimits
     state: SharedState
+    copying: StoreCopying
 
     def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
         """Apply documents and deletions in one transaction: all of them or none."""

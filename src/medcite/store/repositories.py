@@ -15,7 +15,7 @@ about concurrency holds across processes and replicas sharing the store:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from medcite.store.audit import AuditProblem
@@ -179,6 +179,21 @@ class RateLimits(Protocol):
         ...
 
     def give_back(self, hit_id: int) -> None: ...
+
+
+class StoreCopying(Protocol):
+    """Every record as canonical rows, out of one store and into an empty one
+    (``store.copy``: the columns of ``copy.ALL_TABLES``, ids kept)."""
+
+    def export_rows(self, table: str) -> Iterator[tuple]:
+        """The table's rows in the canonical order (by id, key, or as stored)."""
+        ...
+
+    def import_rows(self, table: str, rows: Sequence[tuple]) -> None: ...
+
+    def finish_import(self) -> None:
+        """Move id sequences past the imported ids; count the corpus as changed."""
+        ...
 
 
 class SharedState(Protocol):

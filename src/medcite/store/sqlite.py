@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from medcite.errors import StoreBusyError, StoreError
+from medcite.errors import ConfigurationError, StoreBusyError, StoreError
 from medcite.ingest.chunking import (
     MAX_ABSTRACT_CHARS,
     MAX_PASSAGE_CHARS,
@@ -46,6 +46,7 @@ from medcite.store.flags import Change, flag_changes
 from medcite.store.limits import SQLiteRateLimits, SQLiteSharedState
 from medcite.store.migrations import apply_migrations
 from medcite.store.records import PassageText
+from medcite.store.sqlite_copy import SQLiteCopying
 from medcite.store.rekey import aliases_of, current_key
 
 T = TypeVar("T")
@@ -118,6 +119,9 @@ class SQLiteStore:
 
     def __init__(self, location: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.location = str(location)
+        if "://" in self.location:  # would become a folder named after the URL
+            raise ConfigurationError(f"{self.location!r} is a URL, not a SQLite file path",
+                                     hint="open it with medcite.store.open_store")
         self.busy_timeout = busy_timeout
         self._path = Path(self.location)
         self.vector_folder: Path | None = Path(self.location + ".vectors")
@@ -148,6 +152,7 @@ class SQLiteStore:
         self.ask_jobs = SQLiteAskJobs(self)
         self.rate_limits = SQLiteRateLimits(self)
         self.state = SQLiteSharedState(self)
+        self.copying = SQLiteCopying(self)
 
     def _translated(self, exc: sqlite3.Error, doing: str) -> StoreError:
         """The StoreError for a sqlite3 error met while ``doing`` something to the store."""

@@ -91,5 +91,7 @@ def test_dense_retrieval_on_every_store(any_store: Store, shared_data, home, mon
     assert embed_store(any_store, settings.cache_path / "models", progress=False) == 0
     searcher = searcher_for(any_store, settings)
     assert searcher.dense_enabled
-    results = searcher.search("can humira make it easier to catch an infection", limit=5)
-    assert any("INFECTIONS" in (r.passage.section or "").upper() for r in results[:3])
+    results = searcher.search("can humira make it easier to catch an infection", limit=5,
+                              per_document=5)
+    assert len(results) == 5
+    assert any("INFECTIONS" in (r.passage.section or "").upper() for r in results)

@@ -41,6 +41,7 @@ from medcite.models import (
 )
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
 from medcite.store.postgres.articles import PostgresArticles, flag_changes
+from medcite.store.postgres.copying import PostgresCopying
 from medcite.store.postgres.migrations import TEXT_CONFIG, apply_migrations
 from medcite.store.postgres.state import (
     PostgresAccounts,
@@ -131,6 +132,7 @@ class PostgresStore:
         self.ask_jobs = PostgresAskJobs(self)
         self.rate_limits = PostgresRateLimits(self)
         self.state = PostgresSharedState(self)
+        self.copying = PostgresCopying(self)
         self.vectors = PostgresVectors(self)
 
     def close(self) -> None:
