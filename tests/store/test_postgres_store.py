@@ -98,3 +98,15 @@ def test_the_url_password_is_never_shown():
     with pytest.raises(StoreError) as refused:
         open_store("postgresql://app:s3cret@127.0.0.1:1/medcite")
     assert "s3cret" not in str(refused.value) and "app:***@127.0.0.1:1" in str(refused.value)
+
+
+def test_text_with_a_nul_character_is_refused_alone(database: str):
+    store = open_store(database)
+    try:
+        outcome = store.write_batch([research("1", "Text with a \x00 in it."),
+                                     research("2", "Ordinary text.")])
+        assert [key for key, _ in outcome.rejected] == ["pmid:1"]
+        assert "NUL" in outcome.rejected[0][1]
+        assert outcome.added == 1 and store.document("pmid:2") is not None
+    finally:
+        store.close()

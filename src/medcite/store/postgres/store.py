@@ -85,6 +85,17 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
+def _holds_nul(value: object) -> bool:
+    """Whether any text in a dumped record holds NUL, which PostgreSQL text cannot."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 class _Query:
     """A tsquery expression with its parameters, built from plain terms only."""
 
@@ -187,8 +198,8 @@ class PostgresStore:
             try:
                 problem = unstorable(record)
                 digest = content_hash(record) if problem is None else ""
-                if problem is None and "\x00" in record.model_dump_json():
-                    problem = "cannot be stored: text holds a NUL character"
+                if problem is None and _holds_nul(record.model_dump()):
+                    problem = "cannot be stored: its text holds a NUL character"
             except ValueError as exc:  # e.g. a lone surrogate from a JSON "\ud800" escape
                 problem = f"cannot be stored: {exc}"
             if problem is not None:
