@@ -454,6 +454,9 @@ class QuestionFrame(BaseModel):
     # A clinical score the question gives ("CURB-65 score of 1" → {"curb-65": 1}): a statement
     # for another band of it (CURB-65 2) does not apply.
     scores: dict[str, float] = Field(default_factory=dict)
+    # What the reader is allergic to ("allergic to penicillin, can I take amoxicillin?"): never
+    # a drug taken, but the class an agent asked about may belong to.
+    allergies: list[AgentFrame] = Field(default_factory=list)
 
     def subjects(self) -> list[AgentFrame]:
         return [*self.agents, *self.conditions]

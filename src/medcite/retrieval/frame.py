@@ -263,9 +263,16 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
     for mention in mentions:
         if mention.concept.id not in subjects:
             subjects[mention.concept.id] = subject_frame(mention, expansions.get(mention.concept.id, []))
-    agents = [s for s in subjects.values() if s.kind in AGENT_KINDS]
-    conditions = [s for s in subjects.values() if s.kind not in AGENT_KINDS]
+    allergens, only_allergens = _allergens(question, mentions)
+    allergies = [subjects[cid] for cid in allergens]
+    # "allergic to cephalexin, is Keflex ok?" asks about the allergen itself
+    agents = [s for s in subjects.values() if s.kind in AGENT_KINDS and s.concept_id not in only_allergens]
+    # "a sulfa allergy": the allergy is what the reader has, not a condition asked about
+    conditions = [s for s in subjects.values() if s.kind not in AGENT_KINDS
+                  and not (allergies and s.concept_id == ALLERGY_CONDITION)]
     item = asked_for(question, len(agents))
+    if allergies and agents and item in (AskedFor.GENERAL, AskedFor.INTERACTION, AskedFor.ADVERSE_EFFECTS):
+        item = AskedFor.CONTRAINDICATION  # "can I take it?" with an allergy asks whether it is safe
     alternatives = len(agents) >= 2 and _alternatives(question, mentions)
     if alternatives and item is AskedFor.INTERACTION:
         item = AskedFor.COMPARISON
@@ -274,7 +281,24 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
         numbers=numbers(question), alternatives=alternatives,
         combination=len(agents) >= 2 and not alternatives and item is not AskedFor.COMPARISON,
         corrections=corrections or [], self_change=self_change(question), scores=scores(question),
+        allergies=allergies,
     )
+
+
+ALLERGY_CONDITION = "condition:allergy"
+_ALLERGIC_TO = re.compile(r"\b(?:allergic (?:reaction )?to|allergy to|allergies to|hypersensitiv\w* to|can'?t take|cannot take)"
+                          r"\s+(?:the |a |an |any |all )?$", re.I)
+_ALLERGY_AFTER = re.compile(r"^\s*(?:drugs? |medicines? |antibiotics? )?(?:allerg\w*|hypersensitivity)\b", re.I)
+
+
+def _allergens(question: str, mentions: list[Mention]) -> tuple[set[str], set[str]]:
+    """Concept ids of the agents the reader says they are allergic to ("allergic to penicillin",
+    "a sulfa allergy"), and of those named only so."""
+    allergic = {m.concept.id for m in mentions if m.concept.kind in AGENT_KINDS
+                and (_ALLERGIC_TO.search(question[:m.start]) or _ALLERGY_AFTER.match(question[m.end:]))}
+    asked = {m.concept.id for m in mentions if m.concept.id in allergic
+             and not (_ALLERGIC_TO.search(question[:m.start]) or _ALLERGY_AFTER.match(question[m.end:]))}
+    return allergic, allergic - asked
 
 
 def inherit(parent: QuestionFrame, child: QuestionFrame, replaced_kinds: set[str]) -> QuestionFrame:

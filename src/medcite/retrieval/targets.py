@@ -45,6 +45,7 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.MISSED_DOSE: ("missed dose", "miss a dose", "as soon as you remember", "next dose"),
     AskedFor.MECHANISM: ("mechanism", "inhibits", "blocks", "receptor"),
 }
+ALLERGY_WORDS = ("allergy", "allergic", "allergies", "hypersensitivity", "anaphylaxis")
 POPULATION_WORDS = {
     "child": ("children", "child", "pediatric", "paediatric", "infants", "kg"),
     "pregnancy": ("pregnancy", "pregnant", "trimester", "fetal"),
@@ -95,6 +96,10 @@ def targets(frame: QuestionFrame) -> list[Target]:
             found.append(Target(agent.concept_id, (names, group), CLINICAL_SOURCES))
             if item:
                 found.append(Target(agent.concept_id, (names, item, group), limit=8))
+    for agent in frame.agents if frame.allergies else ():
+        # what the sources say about the allergy, by the agent's names or its classes'
+        names = tuple(dict.fromkeys([*agent.names, *_class_names(agent)]))
+        found.append(Target(agent.concept_id, (names, ALLERGY_WORDS), CLINICAL_SOURCES, limit=15))
     agents = frame.agents
     if len(agents) >= 2 and not frame.alternatives:
         for first in agents:

@@ -18,6 +18,7 @@ from medcite.retrieval.evidence import RANK
 from medcite.synthesis.bands import kidney_fits, weight_fits
 from medcite.synthesis.relevance import (direction, document_subject, dose_adjustment_span, emphasis_span,
                                          item_span, names_other_agent, reports_study)
+from medcite.synthesis import allergy as allergy_rules
 from medcite.synthesis import own_change
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import Candidate
@@ -309,6 +310,9 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
                               "medcite indexes human clinical evidence only."])
     if frame.self_change:
         return _own_change(frame, fit, subject)
+    allergic = _allergy(frame, fit, subject)
+    if allergic is not None:
+        return allergic
     if len(agents) >= 2 and not frame.alternatives:
         return _combination(frame, fit, subject, agents)
     if item is AskedFor.EFFICACY:
@@ -385,6 +389,30 @@ def _own_change(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
     if lead is None:
         return Verdict(headline=headline, level="none", facts=[fact])
     return Verdict(headline=f"{headline} \u2014 {_quoted(lead, item)}", lead=lead, facts=[fact])
+
+
+def _allergy(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict | None:
+    """An agent of the class the reader is allergic to is named so first, with what the sources
+    say about that allergy; None when no agent asked about is of the allergen's class."""
+    found = next(((agent, cls) for agent in frame.agents for allergy in frame.allergies
+                  if (cls := allergy_rules.allergen_class(agent, allergy))), None)
+    if found is None:
+        return None
+    agent, cls = found
+    what = (f"the drug the allergy is to" if cls == agent.name
+            else f"one of the {cls}, the drug class of the allergy")
+    facts = [f"{agent.name[:1].upper() + agent.name[1:]} "
+             + ("is the drug named in the allergy." if cls == agent.name
+                else f"belongs to the {cls} in medcite's drug-class table."),
+             "Do not take it before asking the prescriber or pharmacist who knows about the allergy."]
+    pool = allergy_rules.on_the_allergy(fit, agent)
+    lead = min(pool[:LEAD_POOL], key=lambda c: (_authority(c, AskedFor.CONTRAINDICATION), -fit.weight(c)),
+               default=None)
+    if lead is None:
+        return Verdict(headline=f"{subject}: {what}; no indexed source states that it is safe with this allergy",
+                       level="none", facts=facts)
+    return Verdict(headline=f"{subject}: {what} \u2014 {_quoted(lead, AskedFor.CONTRAINDICATION)}",
+                   lead=lead, facts=facts)
 
 
 def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list[AgentFrame]) -> Verdict:
