@@ -121,6 +121,8 @@ _ASKED_SECTION: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.MECHANISM: _cue(r"mechanism|pharmacolog|how .* work"),
 }
 _RECOMMENDATION = _cue(r"\brecommend\w*|\bsuggests?\b|\bshould be\b")
+# A match needs one of these in the (lowercased) text; the pattern runs only then.
+_RECOMMENDATION_WORDS = ("recommend", "suggest", "should be")
 
 
 @dataclass
@@ -273,6 +275,7 @@ _EDGE = r"(?<![a-z0-9])"
 class _Field:
     counts: dict[str, int]  # query stem -> occurrences (words starting with it)
     length: int  # words
+    first: int = -1  # where the first query word starts (-1: none)
 
 
 @dataclass
@@ -297,11 +300,27 @@ class _Match:
     ordinal: int = 0
 
 
-def _names_pattern(names: list[str]) -> re.Pattern[str] | None:
+class _Names:
+    """Whole-word matches of any of some names. A match needs one name as a substring, so the
+    pattern (slow to scan: it starts with a look-behind) runs only on text holding one; most
+    candidates name few of a question's concepts, and skip it."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.pattern = re.compile(_EDGE + "(?:" + "|".join(re.escape(n) for n in names) + ")(?![a-z0-9])")
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.pattern.search(text) if any(n in text for n in self.names) else None
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        if not any(n in text for n in self.names):
+            return []
+        return [m.span() for m in self.pattern.finditer(text)]
+
+
+def _names_pattern(names: list[str]) -> _Names | None:
     names = sorted({n.lower().strip() for n in names if n and n.strip()}, key=len, reverse=True)
-    if not names:
-        return None
-    return re.compile(_EDGE + "(?:" + "|".join(re.escape(n) for n in names) + ")(?![a-z0-9])")
+    return _Names(names) if names else None
 
 
 class _Query:
@@ -321,7 +340,8 @@ class _Query:
         ordered = sorted(self.stems, key=len, reverse=True)
         self.pattern = (re.compile(_EDGE + "(" + "|".join(re.escape(s) for s in ordered) + ")[a-z0-9]*")
                         if ordered else None)
-        self.pairs = [re.compile(_EDGE + re.escape(a) + r"[a-z0-9]*[^a-z0-9]+" + re.escape(b))
+        # (both stems, the pattern): the pattern runs only where both stems occur
+        self.pairs = [((a, b), re.compile(_EDGE + re.escape(a) + r"[a-z0-9]*[^a-z0-9]+" + re.escape(b)))
                       for a, b in dict.fromkeys(zip(stems, stems[1:])) if a != b]
         frame = analysis.frame
         mentions = list({m.concept.id: m for m in analysis.mentions}.values())
@@ -340,10 +360,13 @@ class _Query:
 
     def field(self, text: str) -> _Field:
         counts: dict[str, int] = {}
+        first = -1
         if self.pattern is not None and text:
             for m in self.pattern.finditer(text):
+                if first < 0:
+                    first = m.start()
                 counts[m.group(1)] = counts.get(m.group(1), 0) + 1
-        return _Field(counts, text.count(" ") + 1 if text else 0)
+        return _Field(counts, text.count(" ") + 1 if text else 0, first)
 
     def match(self, passage: Passage | PassageText | None, document: DocumentRecord) -> _Match:
         title = document.title.lower()
@@ -353,14 +376,15 @@ class _Query:
         section = passage.section.lower()
         m = _Match(self.field(text), self.field(title), self.field(section),
                    chars=len(text), ordinal=passage.ordinal)
-        if self.pattern is not None and (first := self.pattern.search(text)):
-            m.first_pos = first.start() / (len(text) or 1)
+        if m.body.first >= 0:
+            m.first_pos = m.body.first / (len(text) or 1)
         if self.pairs:
-            m.bigrams = sum(bool(p.search(text)) for p in self.pairs) / len(self.pairs)
+            m.bigrams = sum(a in text and b in text and bool(p.search(text))
+                            for (a, b), p in self.pairs) / len(self.pairs)
         haystack = f"{title} \n {text}"
         if self.concepts:
             offset = len(title) + 3  # where the passage text starts in the haystack
-            found = [[x.span() for x in p.finditer(haystack)] for p in self.concepts]
+            found = [p.spans(haystack) for p in self.concepts]
             m.concepts = sum(bool(f) for f in found) / len(self.concepts)
             m.concept_in_title = sum(bool(f) and f[0][0] < len(title) for f in found) / len(self.concepts)
             # named within the passage's first 200 characters
@@ -376,11 +400,11 @@ class _Query:
             m.asked_text = min(5.0, 100.0 * hits / m.body.length) if m.body.length else 0.0
         if self.asked_section is not None:
             m.asked_section = float(bool(self.asked_section.search(f"{section} {title}")))
-        m.recommendation = bool(_RECOMMENDATION.search(text))
+        m.recommendation = any(w in text for w in _RECOMMENDATION_WORDS) and bool(_RECOMMENDATION.search(text))
         return m
 
 
-def _found(patterns: list[re.Pattern[str]], haystack: str) -> float:
+def _found(patterns: list[_Names], haystack: str) -> float:
     if not patterns:
         return 0.0
     return sum(bool(p.search(haystack)) for p in patterns) / len(patterns)
