@@ -33,18 +33,11 @@ def db() -> None:
               help="Folder of the server's data (default: <home>/postgres).")
 def start(data: Path | None) -> None:
     """Start the server (or find it running), create the medcite database, print its URL."""
-    import psycopg
-
+    from medcite.store import open_store
     from medcite.store.postgres import server
 
     folder = _folder(data)
-    running = server.start(folder)
-    with psycopg.connect(server.url(running), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              (DATABASE,)).fetchone()
-    url = server.url(running, DATABASE) if exists else server.create_database(running, DATABASE)
-    from medcite.store import open_store
-
+    url = server.ensure_database(server.start(folder), DATABASE)
     open_store(url).close()  # the schema's migrations, applied now rather than on first use
     click.echo(f"PostgreSQL is running with its data in {folder}")
     click.echo(f"export MEDCITE_STORE_URL='{url}'")

@@ -13,7 +13,7 @@ from medcite.errors import QueryError
 from medcite.models import Article, Audience
 from medcite.review import ArticleRepository
 from medcite.settings import Settings
-from medcite.store import SQLiteStore
+from medcite.store import Store
 from medcite.mcp_server.views import (
     ArticleAnswer,
     Library,
@@ -44,7 +44,7 @@ def _text(value: str, what: str) -> str:
 class EvidenceDesk:
     """Answers, searches and articles from one store, for one MCP server."""
 
-    def __init__(self, store: SQLiteStore, settings: Settings, *, allow_writes: bool) -> None:
+    def __init__(self, store: Store, settings: Settings, *, allow_writes: bool) -> None:
         self.store = store
         self.settings = settings
         self.allow_writes = allow_writes

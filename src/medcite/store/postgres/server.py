@@ -56,6 +56,15 @@ def create_database(server, name: str) -> str:
     return server.get_uri(name)
 
 
+def ensure_database(server, name: str) -> str:
+    """The URL of database ``name``, created (with pgvector) unless it exists."""
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return server.get_uri(name) if exists else create_database(server, name)
+
+
 def drop_database(server, name: str) -> None:
     import psycopg
 
