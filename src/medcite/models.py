@@ -457,6 +457,9 @@ class QuestionFrame(BaseModel):
     # What the reader is allergic to ("allergic to penicillin, can I take amoxicillin?"): never
     # a drug taken, but the class an agent asked about may belong to.
     allergies: list[AgentFrame] = Field(default_factory=list)
+    # "How long does the flu last?": a duration asked of the condition's course, not of a
+    # treatment.
+    course: bool = False
 
     def subjects(self) -> list[AgentFrame]:
         return [*self.agents, *self.conditions]

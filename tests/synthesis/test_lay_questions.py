@@ -150,3 +150,27 @@ def test_a_reference_question_is_answered_from_the_page_on_its_subject(engine, q
     cited = {r.number: r for r in article.references}[lead.citations[0]]
     assert cited.type_label == "Consumer health" and subject in cited.title.lower(), cited.title
     assert not re.match(r"(inherited|familial|rare|some)\b", lead.quote, re.I), lead.quote
+
+
+@pytest.mark.parametrize(("question", "item"), [
+    ("what color is 30mg prednisone", AskedFor.GENERAL),  # a strength is no dose asked for
+    ("qvar 40mg what is it for", AskedFor.TREATMENT),
+    ("what is metformin used for", AskedFor.TREATMENT),
+    ("What is the dose of amoxicillin for a child?", AskedFor.DOSE),
+])
+def test_what_a_drug_looks_like_or_is_for_is_not_read_as_its_dose(question, item):
+    assert asked_for(question, 1) is item
+
+
+def test_how_long_a_condition_lasts_is_its_course_not_a_treatments_duration(engine):
+    """A trial's "2 times per week for 24 weeks" is no answer to how long a strain hurts; "how
+    long should it be anticoagulated" still asks for the treatment's duration."""
+    article = engine.ask("If this is just muscle strain, how many days should I expect the pain to go away?",
+                         save=False)
+    assert article.frame.asked_for is AskedFor.DURATION and article.frame.course
+    lead = article.bottom_line[0]
+    if lead.kind is StatementKind.CLINICAL:
+        assert re.search(r"heal|recover|go(es)? away|resolv|last", lead.quote, re.I), lead.quote
+    else:
+        assert "how long it lasts" in article.headline
+    assert not read(engine, "How long should anticoagulation continue after a first DVT?").frame.course

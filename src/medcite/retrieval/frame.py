@@ -26,6 +26,10 @@ def _cue(pattern: str) -> re.Pattern[str]:
 
 # Asked-for cues, tried in this order: the more specific item wins ("maximum dose" before "dose").
 _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
+    # What a product looks like or holds ("what color is 30mg prednisone"): no item medcite
+    # answers by kind, and its strength is no dose asked for.
+    (AskedFor.GENERAL, _cue(r"\bwhat colou?rs?\b|\b(looks?|look) like\b|\bimprint\b|\bwhat shape\b"
+                            r"|\b(inactive )?ingredients?\b")),
     (AskedFor.MISSED_DOSE, _cue(r"\bmiss(ed|ing)? (a |my |the |one |his |her )?(dose|pill|tablet|injection|shot)s?\b"
                                r"|\bforg[eo]t(ten)? (to take |to give )?(my|a|the|his|her|one)\b|\bskipped (a|my) (dose|pill)\b")),
     (AskedFor.MAXIMUM_DOSE, _cue(
@@ -62,6 +66,11 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                r"|\b(safe|ok|okay|fine|alright|dangerous)\b[^?.]{0,15}\bto (take|use|give|have)\b[^?.]{0,40}\b(with|while|and)\b")),
     (AskedFor.COMPARISON, _cue(r"\b(vs\.?|versus|compared?|comparison|comparing|better than|worse than"
                               r"|difference between|differ from|which is (better|safer|best))\b")),
+    # What a drug is for ("qvar 40mg what is it for?"): what it treats, before its strength reads
+    # as a dose.
+    (AskedFor.TREATMENT, _cue(r"\bwhat (is|are) (it|they|this|that) (used |prescribed |given )?for\b"
+                              r"|\bwhat (is|are) \w+ (used|prescribed|given) for\b|\bwhat does (it|this|\w+) treat\b"
+                              r"|\bwhy (do|would|should|did) (i|you|he|she|they|people) (take|use|need)\b")),
     (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets|capsules)"
                         r"|milligrams?|titrat\w*|how many times|how often)\b|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b")),
     (AskedFor.DURATION, _cue(r"\bhow long (should|do|does|will|can|to|is|are|must)\b|\bfor how long\b"
@@ -281,11 +290,13 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
         numbers=numbers(question), alternatives=alternatives,
         combination=len(agents) >= 2 and not alternatives and item is not AskedFor.COMPARISON,
         corrections=corrections or [], self_change=self_change(question), scores=scores(question),
-        allergies=allergies,
+        allergies=allergies, course=item is AskedFor.DURATION and bool(_COURSE_ASKED.search(question)),
     )
 
 
 ALLERGY_CONDITION = "condition:allergy"
+_COURSE_ASKED = re.compile(r"\b(last|lasts|go away|goes away|heal|recover|get better|clear up|resolve|be contagious"
+                           r"|be sick|be ill|feel better)\b", re.I)
 _ALLERGIC_TO = re.compile(r"\b(?:allergic (?:reaction )?to|allergy to|allergies to|hypersensitiv\w* to|can'?t take|cannot take)"
                           r"\s+(?:the |a |an |any |all )?$", re.I)
 _ALLERGY_AFTER = re.compile(r"^\s*(?:drugs? |medicines? |antibiotics? )?(?:allerg\w*|hypersensitivity)\b", re.I)

@@ -122,6 +122,11 @@ ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
 }
 _TREATMENT = _cue(r"\b(therapy|therapies|treatment|medications?|medicines?|drugs?|agents?|psychotherapy|surgery|diet"
                    r"|exercise|lifestyle|antibiotics?|insulin|vaccin\w*|monotherapy|pharmacotherapy|inhibitors?|blockers?)\b")
+_COURSE = _cue(r"\blasts\b|\blast(ed|ing)? (for|about|up to|around|between|from|only|\d)|\b(go(es)? away|goes? away"
+               r"|resolv\w+|heal\w*|recover\w*|get(s)? better|clears? up"
+               r"|subsid\w+|persist\w*)\b")
+_SPAN = _cue(r"\b\d+(\s?(-|–|to)\s?\d+)?\s?(days?|weeks?|months?|hours?)\b|\ba (few|couple of) (days|weeks|months)\b"
+             r"|\bwithin (a|one|two|three|several) (days?|weeks?|months?)\b|\b(one|two|three|four|six|several) (days|weeks|months)\b")
 _DEFINITION = _cue(r"\b(is|are) (a|an|the|one of|any|common|rare|inflammation|infection|swelling|when)\b|\brefers? to\b"
                    r"|\bis (defined|characteri[sz]ed) as\b|\bmeans\b|\bcaused by\b")
 
@@ -454,6 +459,12 @@ def names_other_agent(text: str, agents: list[AgentFrame]) -> bool:
     own_spans = name_spans(text, tuple(own))
     return any(not any(a < end and start < b for a, b in own_spans)
                for start, end in name_spans(text, others))
+
+
+def states_course(text: str) -> bool:
+    """How long a condition lasts ("most strains heal in 2 to 6 weeks"), not how long a treatment
+    in a trial was given ("2 times per week for 24 weeks")."""
+    return bool(_COURSE.search(text) and _SPAN.search(text))
 
 
 def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) -> bool:

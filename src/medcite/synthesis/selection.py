@@ -27,6 +27,7 @@ from medcite.synthesis.relevance import (
     nonclinical_sentence,
     preclinical_sentence,
     pregnancy_safety,
+    states_course,
     states_item,
     supply_section,
 )
@@ -116,6 +117,8 @@ class FrameFit:
             states_item(quote, item)
         if item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and supply_section(candidate.evidence.passage.section):
             stated = False
+        if item is AskedFor.DURATION and self.frame.course:
+            stated = states_course(quote)
         population = self.frame.population
         if item is AskedFor.CONTRAINDICATION and (population.pregnancy or population.lactation):
             stated = stated or pregnancy_safety(quote)

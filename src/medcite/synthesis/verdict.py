@@ -555,5 +555,7 @@ def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) 
         wanted += " in " + " or ".join(c.name for c in frame.conditions)
     elif item is AskedFor.ADVERSE_EFFECTS and fit is not None and fit.terms:
         wanted = " ".join(fit.terms) + " as an adverse effect"
+    elif item is AskedFor.DURATION and frame.course:
+        wanted = "how long it lasts"  # a condition's course, not a treatment's duration
     return Verdict(headline=f"{subject}: no indexed source states {wanted}", level="none",
                    facts=[f"No indexed source states {wanted} for {subject[:1].lower() + subject[1:]}."])
