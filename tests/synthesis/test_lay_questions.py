@@ -174,3 +174,20 @@ def test_how_long_a_condition_lasts_is_its_course_not_a_treatments_duration(engi
     else:
         assert "how long it lasts" in article.headline
     assert not read(engine, "How long should anticoagulation continue after a first DVT?").frame.course
+
+
+def test_an_algorithm_branch_or_a_bare_table_heading_is_never_quoted():
+    from medcite.synthesis.sentences import quotable
+
+    assert quotable("-> Neither topiramate nor gabapentin should be used in this case") is None
+    assert quotable("CrCl (mL/min) | Recommended Maximum Daily Dose | Dose Regimen") is None
+    assert quotable("Neither topiramate nor gabapentin should be used in pregnancy.") is not None
+
+
+@pytest.mark.parametrize("question", [
+    "what is actonel prescribed for?",
+    "My wife had mentioned some kind of oral med that was available for foot fungus issues?",
+    "Is there a medicine for hives?",
+])
+def test_a_medicine_for_it_is_a_treatment_question(question):
+    assert asked_for(question, 1) is AskedFor.TREATMENT

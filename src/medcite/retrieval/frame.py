@@ -96,6 +96,10 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                    r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b")),
     (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b"
                             r"|\bimprov\w*|\bbenefits?\b|\bbeneficial\b|\breduce\w*|\bprevent\w*|\bsupport\w*\b")),
+    # "some kind of oral med that was available for foot fungus": a medicine for it, asked
+    # plainly (after the harms and effects a question may ask of such a medicine)
+    (AskedFor.TREATMENT, _cue(r"\b(med|meds|medication|medications|medicine|medicines|drug|drugs|pills?|creams?|remed(y|ies))\b"
+                              r"[^?.]{0,30}\b(available|used|good|prescribed|out there)?\s?for\b")),
     (AskedFor.SYMPTOMS, _cue(r"\b(symptoms?|signs?) (of|for)\b|\bwhat (are|is) the (first |early |warning |common )?(symptoms?|signs?)\b"
                             r"|\bhow (do|can|would) (i|you|we) (know|tell) if\b|\bwhat does\b[^?]{0,40}\bfeel like\b")),
     (AskedFor.DEFINITION, _cue(r"^\s*(what|who) (exactly )?(is|are) (a |an |the )?[^?]{2,60}\??\s*$|\bwhat does\b[^?]*\bmean\b"

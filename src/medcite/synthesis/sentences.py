@@ -54,6 +54,16 @@ _SECTION_WEIGHTS = (
     (re.compile(r"method|design|setting|participant|patients and|material", re.I), 0.5),
     (re.compile(r"background|introduction|objective|purpose|aim|context|importance", re.I), 0.6),
 )
+_ARROW = re.compile(r"^\s*(?:-+>|=+>|\u2192|\u21d2)")
+
+
+def _header_row(text: str) -> bool:
+    """A flattened table's heading row ("CrCl (mL/min) | Recommended Maximum Daily Dose"):
+    cells and no value in any of them."""
+    cells = [c.strip() for c in text.split("|")]
+    return len(cells) >= 2 and not any(re.search(r"\d", re.sub(r"\([^)]*\)", "", c)) for c in cells)
+
+
 _EDITORIAL = re.compile(r"^\(?(?:refer to|see (?:the|also|section|table|appendix)|in (?:other|separate|previous|related) recommendation statements|note from the|the (?:recommendations|sections) (?:for|of|in|with)\b[^.]{0,80}\b(?:are|is) (?:organi[sz]ed|provided|presented|listed)|for (?:more|additional|further) "
                         r"(?:information|details)|table \d|figure \d"
                         # a pointer elsewhere: "Additional information about ... is available from"
@@ -123,6 +133,8 @@ def quotable(text: str) -> str | None:
         return None
     if _EDITORIAL.match(text) or _BOILERPLATE.match(text):  # they state nothing of their own
         return None
+    if _ARROW.match(text) or _header_row(text):  # an algorithm's branch without its condition,
+        return None                              # a table's headings without its cells
     if _LEAD_IN.search(text):  # "Signs of dehydration include" with its list cut off
         return None
     if instruction_like(text):  # text addressed to a model is data, never a clinical statement
