@@ -185,3 +185,14 @@ def test_students_see_the_quote_with_a_gloss_and_no_summary():
     assert statement.text == LABEL_QUOTE and statement.gloss == (
         "In plain words: “contraindicated” means not to be used.")
     assert student.plain_summary == [] and student.headline == _article().headline
+
+
+def test_a_patient_is_told_whom_to_ask_not_how_to_ingest_documents():
+    from medcite.synthesis.safety import NOTHING_FOUND
+
+    nothing = Statement(text=NOTHING_FOUND, kind=StatementKind.EVIDENCE_BASE)
+    article = _article(headline="Prednisone: no indexed evidence found", bottom_line=[nothing])
+    patient = adapt(article, Audience.PATIENT)
+    assert "medcite ingest" not in patient.bottom_line[0].text
+    assert "doctor or pharmacist" in patient.bottom_line[0].text
+    assert adapt(article, Audience.CLINICIAN).bottom_line[0].text == NOTHING_FOUND

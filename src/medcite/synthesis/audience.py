@@ -27,7 +27,7 @@ from medcite.models import (
     SubSection,
 )
 from medcite.synthesis.references import renumber
-from medcite.synthesis.safety import disclaimer
+from medcite.synthesis.safety import NOTHING_FOUND, NOTHING_FOUND_FOR_READERS, disclaimer
 
 PATIENT_MAX_WORDS = 30
 PATIENT_PER_SUBSECTION = 3
@@ -109,10 +109,12 @@ def _outside_quotes(text: str, how) -> str:
     return "".join(part if part.startswith("“") else how(part) for part in parts)
 
 
-def _with_gloss(statement: Statement) -> Statement:
+def _with_gloss(statement: Statement, reader: bool = False) -> Statement:
     if statement.quote is None:
-        # Written by medcite (counts, absence of evidence): its own words may be made plainer.
-        return statement.model_copy(update={"text": plain_words(statement.text), "gloss": None})
+        # Written by medcite (counts, absence of evidence): its own words may be made plainer;
+        # a patient is told whom to ask, not how to ingest documents.
+        text = NOTHING_FOUND_FOR_READERS if reader and statement.text == NOTHING_FOUND else statement.text
+        return statement.model_copy(update={"text": plain_words(text), "gloss": None})
     return statement.model_copy(update={"text": statement.quote, "gloss": gloss(statement.quote)})
 
 
@@ -125,7 +127,7 @@ def _patient_subsection(sub: SubSection, consumer_numbers: set[int]) -> SubSecti
     short = [s for _, s in ranked if len(s.text.split()) <= PATIENT_MAX_WORDS]
     chosen = (short or [min(clinical, key=lambda s: len(s.text))] if clinical else [])
     chosen = chosen[:PATIENT_PER_SUBSECTION]
-    return sub.model_copy(update={"statements": [_with_gloss(s) for s in facts + chosen]})
+    return sub.model_copy(update={"statements": [_with_gloss(s, reader=True) for s in facts + chosen]})
 
 
 # -- the patient summary ------------------------------------------------------------------------
@@ -347,7 +349,7 @@ def adapt(article: Article, audience: Audience) -> Article:
         ]
         headline = article.headline
         summary = []
-    bottom = [_with_gloss(s) for s in article.bottom_line]
+    bottom = [_with_gloss(s, reader=audience is Audience.PATIENT) for s in article.bottom_line]
     # Patients may see fewer statements, so references are renumbered to those still cited.
     return renumber(article.model_copy(update={
         "audience": audience, "sections": sections, "bottom_line": bottom, "headline": headline,

@@ -24,7 +24,7 @@ from medcite.models import (
 from medcite.synthesis.base import AnswerRequest, Evidence
 from medcite.synthesis.references import ReferenceBook
 from medcite.synthesis.relevance import ITEM_NAMING_WORDS
-from medcite.synthesis.safety import URGENT_BOTTOM_LINE
+from medcite.synthesis.safety import NOTHING_FOUND, URGENT_BOTTOM_LINE
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import AskedForm, Candidate, candidates_from, is_near_duplicate
 from medcite.synthesis.verdict import Verdict, decide, subject_phrase
@@ -242,11 +242,10 @@ class _Plan:
         searched = self.request.searched
         kinds = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in sorted(searched.corpus_by_source_type.items()))
         terms = ", ".join(searched.terms[:12])
-        return (f"Searched {searched.corpus_documents:,} indexed documents ({kinds}) for: {terms}.")
+        return (f"Searched {searched.corpus_documents:,} documents ({kinds}) for: {terms}.")
 
     def _nothing_sentence(self) -> str:
-        return ("No indexed passage addresses this question; ingest guidelines, drug labels or "
-                "research on the topic (medcite ingest PATH) and ask again.")
+        return NOTHING_FOUND
 
     def _headline(self, verdict: Verdict, has_clinical: bool) -> str:
         subject = subject_phrase(self.frame, self.display)

@@ -116,3 +116,10 @@ _DISCLAIMERS = {
 
 def disclaimer(audience: Audience) -> str:
     return _DISCLAIMERS[audience]
+
+
+# When nothing indexed addresses the question: what to do about it, for whoever can act on it.
+NOTHING_FOUND = ("No indexed passage addresses this question; ingest guidelines, drug labels or "
+                 "research on the topic (medcite ingest PATH) and ask again.")
+NOTHING_FOUND_FOR_READERS = ("No source in this library addresses this question; ask your doctor "
+                             "or pharmacist.")
