@@ -38,7 +38,7 @@ def test_a_store_without_vectors_says_so_on_article_and_library_pages(
     settings = Settings.load()
     store = open_store(settings)
     try:
-        expected = NO_VECTORS if store.vector_folder is not None else "PostgreSQL"
+        expected = NO_VECTORS  # a PostgreSQL store embeds into pgvector, so the same reason
         with TestClient(create_app(settings, store)) as client:
             for text in _pages(client, article):
                 assert text.count(NOTICE) == 1

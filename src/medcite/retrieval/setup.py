@@ -62,7 +62,7 @@ def store_lexical_reason(store: Store, settings: Settings) -> str | None:
 
     if settings.dense == "off":
         return None
-    if store.vector_folder is None:
+    if store.vector_folder is None and store.vectors is None:
         return NO_VECTOR_FOLDER
     if not has_vectors(store):
         return "this store has no passage vectors (embed them: medcite index)"
