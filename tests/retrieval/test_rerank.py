@@ -136,3 +136,39 @@ def test_reranked_search_on_the_clinical_store(clinical_store, vocabulary):
                                  filters=SearchFilters(source_types=(SourceType.GUIDELINE,)))
     assert guidelines and all(r.document.source_type is SourceType.GUIDELINE for r in guidelines)
     assert searcher.search("what is the of and", limit=5) == []
+
+
+def test_by_default_it_reranks_where_dense_retrieval_runs(validation, vocabulary, tmp_path, monkeypatch):
+    """'auto': the hybrid model on a store with vectors; lexical search keeps its fused order
+    (the lexical model is not better on MEDIQA); 'on' re-ranks lexical search too."""
+    from medcite.errors import ConfigurationError
+
+    questions, store = validation
+    monkeypatch.delenv("MEDCITE_RERANK", raising=False)
+    assert Settings.load().rerank == "auto"
+    lexical = Searcher(store, vocabulary=vocabulary, settings=Settings.load())
+    assert lexical.reranker is None
+    forced = Searcher(store, vocabulary=vocabulary, settings=Settings.load(rerank="on"))
+    assert forced.reranker is not None and forced.reranker.name == "lexical"
+    with pytest.raises(ConfigurationError, match="MEDCITE_RERANK='sometimes'"):
+        Searcher(store, vocabulary=vocabulary, settings=Settings.load(rerank="sometimes"))
+
+    pytest.importorskip("onnx")  # to build the int8 graph once
+    embedding = pytest.importorskip("medcite.retrieval.embedding")
+    if embedding.missing_dependency() is not None or not embedding.onnxruntime_available():
+        pytest.skip(f"dense retrieval cannot run here: {embedding.missing_dependency()}")
+    from medcite.retrieval import dense
+
+    folder, models = tmp_path / "vectors", tmp_path / "models"
+    dense.embed_store(store, models, progress=False, folder=folder, spec=dense.DEFAULT_SPEC)
+    index = dense.DenseIndex.load(store, folder)
+    encoder = dense.query_encoder(dense.DEFAULT_SPEC, models)
+    hybrid = Searcher(store, vocabulary=vocabulary, encoder=encoder, dense_index=index,
+                      settings=Settings.load())
+    assert hybrid.dense_enabled and hybrid.reranker is not None and hybrid.reranker.name == "hybrid"
+    off = Searcher(store, vocabulary=vocabulary, encoder=encoder, dense_index=index,
+                   settings=Settings.load(rerank="off"))
+    assert off.reranker is None
+    differs = sum([r.passage.key for r in hybrid.search(q.text, limit=5)]
+                  != [r.passage.key for r in off.search(q.text, limit=5)] for q in questions[:8])
+    assert differs >= 2  # the default re-orders hybrid results

@@ -20,7 +20,15 @@ from medcite.errors import QueryError
 from medcite.models import DocumentRecord, Passage, StudyDesign
 from medcite.retrieval.analysis import QueryAnalysis, analyse
 from medcite.retrieval.evidence import DEFAULT_PRIORS, study_design
-from medcite.retrieval.rerank import RERANK_DEPTH, Candidate, PassageText, Reranker, passage_texts, reranker_for
+from medcite.retrieval.rerank import (
+    RERANK_DEPTH,
+    Candidate,
+    PassageText,
+    Reranker,
+    passage_texts,
+    reranker_for,
+    rerank_wanted,
+)
 from medcite.settings import Settings
 from medcite.store.base import SearchFilters, Store
 
@@ -74,7 +82,8 @@ def _fused_scores(lists: list[tuple[float, list[int]]]) -> dict[int, float]:
 
 class Searcher:
     """Search one store. Dense retrieval is used when an encoder and an index are given; the
-    learned re-ranker when one is given, or when ``settings.rerank`` is on."""
+    learned re-ranker when one is given, or as ``settings.rerank`` says (by default where dense
+    retrieval runs)."""
 
     def __init__(
         self,
@@ -97,7 +106,7 @@ class Searcher:
         self.dense_index = dense_index if dense_index is not None and len(dense_index) else None
         self.weights = weights or FusionWeights()
         self.priors = DEFAULT_PRIORS if priors is None else priors
-        if reranker is None and settings is not None and settings.rerank:
+        if reranker is None and settings is not None and rerank_wanted(settings.rerank, self.dense_enabled):
             reranker = reranker_for(store, dense=self.dense_enabled)
         self.reranker = reranker
 
