@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from threading import Lock
@@ -312,7 +312,15 @@ class _Names:
 
     def __init__(self, names: list[str]) -> None:
         self.names = names
-        self.pattern = re.compile(_EDGE + "(?:" + "|".join(re.escape(n) for n in names) + ")(?![a-z0-9])")
+        self._pattern: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        # Compiled when first needed (a long alternation takes a millisecond or more to
+        # compile, and many questions' patterns are never needed), and kept across questions.
+        if self._pattern is None:
+            self._pattern = _compiled_names(tuple(self.names))
+        return self._pattern
 
     def search(self, text: str) -> re.Match[str] | None:
         return self.pattern.search(text) if any(n in text for n in self.names) else None
@@ -321,6 +329,11 @@ class _Names:
         if not any(n in text for n in self.names):
             return []
         return [m.span() for m in self.pattern.finditer(text)]
+
+
+@lru_cache(maxsize=4096)
+def _compiled_names(names: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(_EDGE + "(?:" + "|".join(re.escape(n) for n in names) + ")(?![a-z0-9])")
 
 
 def _names_pattern(names: list[str]) -> _Names | None:
