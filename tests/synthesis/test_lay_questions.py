@@ -191,3 +191,22 @@ def test_an_algorithm_branch_or_a_bare_table_heading_is_never_quoted():
 ])
 def test_a_medicine_for_it_is_a_treatment_question(question):
     assert asked_for(question, 1) is AskedFor.TREATMENT
+
+
+def test_whether_it_works_for_a_named_condition_counts_only_sources_on_that_condition(engine):
+    """"Will the antibiotics prevent the lyme disease from progressing?" was answered "3 sources
+    report no benefit" from guidelines on pancreatitis and sepsis (judged dangerous)."""
+    article = engine.ask("Will the antibiotics prevent the lyme disease from progressing?", save=False)
+    assert article.frame.asked_for is AskedFor.EFFICACY
+    lead = article.bottom_line[0]
+    if lead.kind is StatementKind.CLINICAL:
+        assert "condition:lyme-disease" in lead.about, lead.quote
+    else:
+        assert "no indexed source states" in article.headline, article.headline
+
+
+def test_a_cure_is_a_benefit_and_a_caveat_on_a_narrower_group_is_not_the_sources_verdict():
+    from medcite.synthesis.relevance import direction
+
+    assert direction("Antibiotics can cure most cases of Lyme disease.") == 1
+    assert direction("Long-term antibiotics have not been shown to help with PLDS.") == -1

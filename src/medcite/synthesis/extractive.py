@@ -83,7 +83,8 @@ class _Plan:
             self.terms, max(years, default=2024), _context(request.by_concept, name_words),
             _asked_forms(analysis))
         self.frame = analysis.frame
-        self.fit = FrameFit(self.frame, self.candidates, terms=tuple(self.terms))
+        self.fit = FrameFit(self.frame, self.candidates, terms=tuple(self.terms),
+                            term_weights=request.term_weights)
         self.display = {cid: self._display(cid) for cid in self.concepts}
 
     # -- statements ---------------------------------------------------------------------------

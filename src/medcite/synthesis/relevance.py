@@ -75,7 +75,7 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                                    r"|\brisk of (serious|severe|bleeding|death|myopathy|infection)"),
     AskedFor.EFFICACY: _cue(r"\beffective\w*|\befficacy\b|\bimprov\w+|\breduc\w+|\bsignificant\w*|\bbenefi\w+|\bno (significant )?"
                             r"(difference|effect)|\bdid not\b|\bsuperior\b|\binferior\b|\bresponse\b|\bremission\b|\bbetter\b"
-                            r"|\bworse\b|\bdecreas\w+|\bincreas\w+|\bprevent\w*|\bhelp\w*"),
+                            r"|\bworse\b|\bdecreas\w+|\bincreas\w+|\bprevent\w*|\bhelp\w*|\bcur(e|es|ed|able)\b"),
     # A recommendation of a treatment: "the recommendations ... are organized" is none.
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\binitial (therapy|treatment)\b|\bpreferred\b|\b(treatment|drug) of choice\b"
                               r"|\brecommends?\b(?! against)|\b(is|are) recommended\b|\brecommended (as|for|first|initial)\b|\bshould be (used|treated|given|offered|started)\b|\b(is|are) indicated\b"
@@ -133,10 +133,11 @@ _DEFINITION = _cue(r"\b(is|are) (a|an|the|one of|any|common|rare|inflammation|in
 
 # Efficacy direction: what a sentence reports.
 _POSITIVE = _cue(r"\b(improv\w+|effective|efficacious|beneficial|benefits?|superior|significant(ly)? (reduc|improv|decreas|lower)\w*"
-                 r"|reduced|lowered|relieved?|alleviat\w+|remission|response rates? (was|were) higher)\b")
+                 r"|reduced|lowered|relieved?|alleviat\w+|remission|response rates? (was|were) higher"
+                 r"|(can|will|may|usually) cure|cures?|cured|curable)\b")
 _NEGATIVE = _cue(r"\b(no (significant |clear |consistent )?(effect|difference|benefit|improvement|evidence)|not (significantly )?"
                  r"(effective|improve\w*|reduce\w*|associated|superior|recommended)|did not|does not|failed to|ineffective"
-                 r"|insufficient evidence|no better than|was not|were not)\b")
+                 r"|insufficient evidence|no better than|was not|were not|(have|has) not been shown)\b")
 
 # Populations a sentence can be about.
 _GROUPS: dict[str, re.Pattern[str]] = {

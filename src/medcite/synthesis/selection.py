@@ -31,7 +31,7 @@ from medcite.synthesis.relevance import (
     states_item,
     supply_section,
 )
-from medcite.synthesis.sentences import Candidate
+from medcite.synthesis.sentences import Candidate, stem
 
 # How much a sentence's standing in the frame multiplies its retrieval-and-evidence score.
 ITEM_BOOST = 1.5
@@ -82,7 +82,8 @@ def _key(candidate: Candidate) -> tuple[int, str]:
 class FrameFit:
     """Fits of every candidate against one frame, computed once each."""
 
-    def __init__(self, frame: QuestionFrame, candidates: list[Candidate], terms: tuple[str, ...] = ()) -> None:
+    def __init__(self, frame: QuestionFrame, candidates: list[Candidate], terms: tuple[str, ...] = (),
+                 term_weights: dict[str, float] | None = None) -> None:
         self.frame = frame
         self.subjects = {s.concept_id: s for s in frame.subjects()}
         self.conditions = {c.concept_id for c in frame.conditions} if frame.agents else set()
@@ -90,6 +91,10 @@ class FrameFit:
         self.candidates = candidates
         self.terms = terms  # the question's words beyond the names of its subjects and the item
         self.has_terms = bool(terms)
+        weights = term_weights or {}
+        # The word of the question the corpus has least often ("lyme" beside "progressing"):
+        # the topic a sentence must carry when the vocabulary named none.
+        self.rarest_term = max(terms, key=lambda t: weights.get(t, 0.0), default=None)
         self.human_evidence = any(
             not self.of(c).preclinical and self.of(c).about for c in candidates)
 
@@ -157,6 +162,10 @@ class FrameFit:
         if fit.subgroup and not self.frame.population.stated:
             boost *= SUBGROUP_PENALTY
         return candidate.score * boost
+
+    def carries_rarest_term(self, candidate: Candidate) -> bool:
+        rare = self.rarest_term
+        return rare is None or stem(rare.lower()) in {stem(t) for t in candidate.tokens}
 
     def ranked(self, pool: list[Candidate]) -> list[Candidate]:
         return sorted(pool, key=lambda c: (-self.weight(c), c.evidence.passage.key, c.quote))

@@ -516,13 +516,22 @@ def _efficacy(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
     pool = [c for s in (frame.agents or frame.conditions) for c in fit.about_subject(s, item_required=True)]
     # Counted are the sentences on what was asked ("for sleep"), not every result on the agent.
     conditions = {c.concept_id for c in frame.conditions} if frame.agents else set()
-    pool = [c for c in pool if c.term_hits or conditions & fit.of(c).about.keys()] or pool
+    if conditions:
+        # "Do antibiotics stop Lyme disease?" is never answered by antibiotics in pancreatitis:
+        # only sentences on the condition named (in their words or under its heading) count.
+        pool = [c for c in pool if fit.on_condition(c, conditions)]
+    elif fit.has_terms:
+        # the question's own words where no condition was named: its rarest ("lyme" in "will
+        # antibiotics stop lyme disease progressing?"), never only a common one ("prevent")
+        pool = [c for c in pool if c.term_hits and fit.carries_rarest_term(c)]
     by_document: dict[str, int] = {}
     for candidate in pool:
         found = direction(candidate.quote)
         if found:
             key = candidate.evidence.document.key
-            by_document[key] = found if by_document.get(key, found) == found else 0
+            # A source reports what its sentence best on the question says ("antibiotics can
+            # cure most cases of Lyme disease"), not a caveat later on a narrower group.
+            by_document.setdefault(key, found)
     benefit = sum(1 for v in by_document.values() if v > 0)
     none = sum(1 for v in by_document.values() if v < 0)
     lead = _strongest(fit, [c for c in pool if direction(c.quote)]) or _strongest(fit, pool)
