@@ -210,3 +210,16 @@ def test_a_cure_is_a_benefit_and_a_caveat_on_a_narrower_group_is_not_the_sources
 
     assert direction("Antibiotics can cure most cases of Lyme disease.") == 1
     assert direction("Long-term antibiotics have not been shown to help with PLDS.") == -1
+
+
+@pytest.mark.parametrize(("question", "condition"), [
+    ("Would it be possible to prescribe something today to help short-term (even a week) for my heart burn?",
+     "condition:gastroesophageal-reflux-disease"),
+    ("I have a mouth ulcer, what helps?", "condition:aphthous-stomatitis"),
+])
+def test_what_helps_a_complaint_is_a_treatment_question_on_the_condition(engine, question, condition):
+    """With no drug named, "whether it works" has nothing to test: the question asks what helps
+    the condition; "heart burn" and "mouth ulcer" are heartburn and canker sores, not peptic ulcer."""
+    read_frame = read(engine, question).frame
+    assert read_frame.asked_for is AskedFor.TREATMENT
+    assert [c.concept_id for c in read_frame.conditions] == [condition]

@@ -286,6 +286,8 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
     item = asked_for(question, len(agents))
     if allergies and agents and item in (AskedFor.GENERAL, AskedFor.INTERACTION, AskedFor.ADVERSE_EFFECTS):
         item = AskedFor.CONTRAINDICATION  # "can I take it?" with an allergy asks whether it is safe
+    if item is AskedFor.EFFICACY and not agents and conditions:
+        item = AskedFor.TREATMENT  # "something to help my heartburn": whether what works, is what helps
     alternatives = len(agents) >= 2 and _alternatives(question, mentions)
     if alternatives and item is AskedFor.INTERACTION:
         item = AskedFor.COMPARISON

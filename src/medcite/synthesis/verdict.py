@@ -226,8 +226,11 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     """The candidate a verdict may rest on: states the item; label and guideline first; for
     ``WORDS_BOUND`` items one carrying the question's own words, not merely one that ranked
     first."""
+    # (a treatment for a named condition needs no more words than the condition's)
+    words_bound = fit.frame.asked_for in WORDS_BOUND and not (
+        fit.frame.asked_for is AskedFor.TREATMENT and fit.frame.conditions)
     stated = [c for c in pool if fit.of(c).states_item
-              and (fit.frame.asked_for not in WORDS_BOUND or c.term_hits or not fit.has_terms)]
+              and (not words_bound or c.term_hits or not fit.has_terms)]
     if not stated:
         return None
     if not fit.frame.population.stated:
