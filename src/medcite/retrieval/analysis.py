@@ -144,9 +144,12 @@ def analyse(question: str, vocabulary: Vocabulary | None = None, *,
     _check(question, settings.max_question_chars)
     vocabulary = vocabulary or Vocabulary.load(settings)
     text, corrections = _corrected(question, vocabulary, frequency)
-    text, everyday = _everyday_words(text, vocabulary)
-    corrections += everyday
-    mentions = _without_verbs(text, vocabulary.recognise(text))
+    recognised = vocabulary.recognise(text)
+    text, everyday = _everyday_words(text, recognised)
+    if everyday:  # the conditions' names were added to the text
+        corrections += everyday
+        recognised = vocabulary.recognise(text)
+    mentions = _without_verbs(text, recognised)
     expansions = _expansions(mentions)
     return QueryAnalysis(
         question=question,
@@ -206,11 +209,11 @@ def _everyday_terms() -> dict[str, str]:
     return {norm(parts[0]): parts[1] for parts in curated_lines("everyday_terms.txt")}
 
 
-def _everyday_words(text: str, vocabulary: Vocabulary) -> tuple[str, list[Correction]]:
+def _everyday_words(text: str, recognised: list[Mention]) -> tuple[str, list[Correction]]:
     """``text`` with each everyday word for a condition that nothing else recognised followed
     by the condition's name ("my sweating (hyperhidrosis)"): the word stays one of the
     question's words, and the name is what is recognised and searched as the condition."""
-    covered = [(m.start, m.end) for m in vocabulary.recognise(text)]
+    covered = [(m.start, m.end) for m in recognised]
     readings: list[Correction] = []
     pieces: list[str] = []
     last = 0

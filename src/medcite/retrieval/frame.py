@@ -311,11 +311,10 @@ _ALLERGY_AFTER = re.compile(r"^\s*(?:drugs? |medicines? |antibiotics? )?(?:aller
 def _allergens(question: str, mentions: list[Mention]) -> tuple[set[str], set[str]]:
     """Concept ids of the agents the reader says they are allergic to ("allergic to penicillin",
     "a sulfa allergy"), and of those named only so."""
-    allergic = {m.concept.id for m in mentions if m.concept.kind in AGENT_KINDS
-                and (_ALLERGIC_TO.search(question[:m.start]) or _ALLERGY_AFTER.match(question[m.end:]))}
-    asked = {m.concept.id for m in mentions if m.concept.id in allergic
-             and not (_ALLERGIC_TO.search(question[:m.start]) or _ALLERGY_AFTER.match(question[m.end:]))}
-    return allergic, allergic - asked
+    as_allergy = [(m.concept.id, bool(_ALLERGIC_TO.search(question[:m.start]) or _ALLERGY_AFTER.match(question[m.end:])))
+                  for m in mentions if m.concept.kind in AGENT_KINDS]
+    allergic = {cid for cid, allergy in as_allergy if allergy}
+    return allergic, allergic - {cid for cid, allergy in as_allergy if not allergy}
 
 
 def inherit(parent: QuestionFrame, child: QuestionFrame, replaced_kinds: set[str]) -> QuestionFrame:

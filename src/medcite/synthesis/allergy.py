@@ -17,7 +17,6 @@ from medcite.synthesis.sentences import Candidate
 
 CROSS_REACTIVE = ("penicillins", "cephalosporins", "sulfonamide antibiotics",
                   "nonsteroidal anti-inflammatory drugs")
-ALLERGY_WORDS = ("allergy", "allergic", "allergies", "hypersensitivity", "anaphylaxis")
 _ALLERGY = re.compile(r"\ballerg\w*|\bhypersensitiv\w*|\banaphyla\w*|\bcross-?reactiv\w*", re.I)
 
 

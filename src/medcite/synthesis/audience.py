@@ -26,6 +26,7 @@ from medcite.models import (
     StatementKind,
     SubSection,
 )
+from medcite.synthesis.base import joined
 from medcite.synthesis.references import renumber
 from medcite.synthesis.safety import NOTHING_FOUND, NOTHING_FOUND_FOR_READERS, disclaimer
 
@@ -178,10 +179,6 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def _joined(names: list[str], conjunction: str = "and") -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {conjunction} " + names[-1]
-
-
 def _population_words(population: Population) -> str:
     parts = []
     if population.age_group in _AGE_GROUPS:
@@ -219,19 +216,19 @@ def _asked_sentence(article: Article) -> str | None:
         return None
     together = frame.combination and len(agents) > 1
     if together and frame.asked_for in (AskedFor.INTERACTION, AskedFor.CONTRAINDICATION, AskedFor.GENERAL):
-        asked = f"whether {_joined(agents)} can be taken together"
+        asked = f"whether {joined(agents)} can be taken together"
     else:
-        subject = _joined(agents or conditions, "or" if frame.alternatives else "and")
+        subject = joined(agents or conditions, "or" if frame.alternatives else "and")
         if together:
-            subject = f"{agents[0]} with {_joined(agents[1:])}"
+            subject = f"{agents[0]} with {joined(agents[1:])}"
         asked = _ASKED[frame.asked_for].format(x=subject)
         if agents and conditions:
-            asked += f" for {_joined(conditions)}"
+            asked += f" for {joined(conditions)}"
     for tail in (f" {population}" if population else "", ""):
         sentence = f"You asked {asked}{tail}."
         if _words(sentence) <= SUMMARY_MAX_WORDS:
             return sentence
-    return f"You asked about {_joined((agents or conditions)[:2])}."
+    return f"You asked about {joined((agents or conditions)[:2])}."
 
 
 def shorten(text: str, limit: int = SUMMARY_MAX_WORDS) -> str | None:
@@ -306,9 +303,9 @@ def _consult_sentence(article: Article) -> str:
     agents, _ = _subject_names(article)
     frame = article.frame
     if frame is not None and frame.combination and len(agents) > 1:
-        sentence = f"Ask your doctor or pharmacist before you take {_joined(agents)} together."
+        sentence = f"Ask your doctor or pharmacist before you take {joined(agents)} together."
     elif agents:
-        sentence = f"Ask your doctor or pharmacist before you start, stop or change {_joined(agents, 'or')}."
+        sentence = f"Ask your doctor or pharmacist before you start, stop or change {joined(agents, 'or')}."
     else:
         sentence = "Ask your doctor or pharmacist what this means for you."
     return sentence if _words(sentence) <= SUMMARY_MAX_WORDS else \

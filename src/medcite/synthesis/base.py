@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from medcite.retrieval.analysis import QueryAnalysis
 
 
+def joined(names: list[str], conjunction: str = "and") -> str:
+    """ "a", "a and b", "a, b and c": how an article lists names in its own sentences."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {conjunction} " + names[-1]
+
+
 # Called with the number of tokens received so far while a model writes (CLI meter, web page).
 Progress = Callable[[int], None]
 

@@ -21,7 +21,7 @@ from medcite.models import (
     StatementKind,
     SubSection,
 )
-from medcite.synthesis.base import AnswerRequest, Evidence
+from medcite.synthesis.base import AnswerRequest, Evidence, joined
 from medcite.synthesis.references import ReferenceBook
 from medcite.synthesis.relevance import ITEM_NAMING_WORDS
 from medcite.synthesis.safety import NOTHING_FOUND, URGENT_BOTTOM_LINE
@@ -225,8 +225,7 @@ class _Plan:
         return cid.split(":", 1)[-1]
 
     def _joined(self, cids: list[str]) -> str:
-        names = [self._display(c) for c in cids]
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return joined([self._display(c) for c in cids])
 
     def _count(self, cid: str) -> int:
         for entity in self.request.searched.entities:

@@ -19,6 +19,7 @@ from medcite.synthesis.bands import kidney_fits, weight_fits
 from medcite.synthesis.relevance import (direction, document_subject, dose_adjustment_span, emphasis_span,
                                          item_span, names_other_agent, reports_study)
 from medcite.synthesis import allergy as allergy_rules
+from medcite.synthesis.base import joined
 from medcite.synthesis import own_change
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import Candidate
@@ -434,8 +435,8 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
                     if fit.of(lead).about[a.concept_id].via_class]
         classes = " with ".join(cls for _, cls in by_class) or "the class"
         # Two short facts, what the evidence is on first: a patient's summary restates each.
-        notes = ([f"This evidence is on {_joined(cls for _, cls in by_class)}, the drug classes "
-                  f"{_joined(a.name for a, _ in by_class)} belong to.", "No indexed source names them here."]
+        notes = ([f"This evidence is on {joined([cls for _, cls in by_class])}, the drug classes "
+                  f"{joined([a.name for a, _ in by_class])} belong to.", "No indexed source names them here."]
                  if len(by_class) > 1 else
                  [f"This evidence is on {by_class[0][1]}, the drug class {by_class[0][0].name} belongs to.",
                   f"No indexed source names {by_class[0][0].name} here."]) if by_class else []
@@ -487,11 +488,6 @@ def _around(quote: str, names: tuple[str, ...]) -> str:
     start = quote.find(" ", start) + 1 if start else 0
     end = quote.rfind(" ", 0, end) if end < len(quote) else end
     return ("\u2026 " if start else "") + quote[start:end].strip() + (" \u2026" if end < len(quote) else "")
-
-
-def _joined(names) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 MECHANISM_ITEMS = (AskedFor.INTERACTION, AskedFor.CONTRAINDICATION, AskedFor.ADVERSE_EFFECTS,

@@ -305,16 +305,16 @@ class Vocabulary:
         condition name of two to four words, and the typed run must not be one.
         """
         terms, index = self._condition_words(common=True)
+        nearest = {i: [terms[n] for n in fuzzy.lookup(w, terms, index)] for i, w in enumerate(words)
+                   if len(w) >= fuzzy.MIN_LENGTH and w.isalpha()}
         for start in range(len(words)):
             for length in range(min(4, self._max_tokens, len(words) - start), 1, -1):
                 run = words[start:start + length]
                 if self._phrase(" ".join(run)) is not None:
                     break  # already a name: recognised as typed
-                for at, word in enumerate(run):
-                    if len(word) < fuzzy.MIN_LENGTH or not word.isalpha():
-                        continue
-                    for n in fuzzy.lookup(word, terms, index):
-                        fixed = [*run[:at], terms[n], *run[at + 1:]]
+                for at in range(length):
+                    for term in nearest.get(start + at, ()):
+                        fixed = [*run[:at], term, *run[at + 1:]]
                         value = self._phrase(" ".join(fixed))
                         if value is not None and self._kinds[build.unpack(value)[0]] == "c":
                             return start, start + length, fixed
