@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import machine, peak_rss_mb, percentile, shared_data  # noqa: E402
 from medcite.ingest.chunking import split_sentences  # noqa: E402
+from medcite.ingest.prepare import write_documents  # noqa: E402
 from medcite.models import Document, Section, SourceType  # noqa: E402
 from medcite.retrieval.analysis import stopwords  # noqa: E402
 from medcite.retrieval.setup import searcher_for  # noqa: E402
@@ -60,7 +61,7 @@ def build(location: Path, sentences: list[str], passages: int) -> SQLiteStore:
                 batch.append(Document(key=f"scale:{n}", source_type=SourceType.RESEARCH,
                                       title=f"Resampled document {n}", year=2000 + n % 22, sections=sections))
                 n += 1
-            written = store.write_batch(batch).passages
+            written = write_documents(store, batch).passages
             stored += written
             bar.update(written)
     return store

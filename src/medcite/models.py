@@ -7,6 +7,8 @@ Ingestion produces ``Document`` objects made of ``Section`` texts; the store spl
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -90,6 +92,43 @@ class RecordError(BaseModel):
     path: str
     record_id: str | None = None
     message: str
+
+
+def content_hash(doc: Document, key: str | None = None) -> str:
+    """What identifies a document's content: a re-ingested record with the same hash changes
+    nothing. ``key`` hashes it under another key (one it was stored under before a re-keying).
+    Raises ``ValueError`` for text that is not Unicode (a lone surrogate)."""
+    if key is not None:
+        doc = doc.model_copy(update={"key": key})
+    return hashlib.sha1(doc.model_dump_json().encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PassageDraft:
+    """A passage before it is stored: section label, text and sentence spans (plain tuples:
+    ingest creates millions of them)."""
+
+    section: str
+    text: str
+    char_start: int
+    char_end: int
+    sentences: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    """A document ready to write: its content hash and its passages, computed by the ingest
+    stage (in any process) so that a store only writes rows. ``problem`` says why it cannot be
+    stored at all (the rest of its batch still is)."""
+
+    document: Document
+    content_hash: str
+    passages: tuple[PassageDraft, ...]
+    problem: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.document.key
 
 
 class SentenceSpan(BaseModel):

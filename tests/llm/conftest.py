@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from medcite.ingest.prepare import write_documents
 from medcite.models import Audience, Document, EntitySummary, SearchDescription, Section, SourceType
 from medcite.retrieval.analysis import Intent, QueryAnalysis
 from medcite.retrieval.evidence import study_design
@@ -68,7 +69,7 @@ def analysis_of(question: str = QUESTION) -> QueryAnalysis:
 
 @pytest.fixture
 def corpus(store: SQLiteStore) -> SQLiteStore:
-    store.write_batch(DOCUMENTS)
+    write_documents(store, DOCUMENTS)
     return store
 
 

@@ -12,6 +12,7 @@ import os
 
 import pytest
 
+from medcite.ingest.prepare import write_documents
 from medcite.models import Audience, Document, Section, SourceType, StatementKind
 from medcite.settings import Settings
 from medcite.store import SQLiteStore
@@ -54,7 +55,7 @@ def corpus(tmp_path_factory, shared_data):
     report = ingest_paths(store, [shared_data / "open_medicine_guidelines" / "guideline_sections.jsonl",
                                   shared_data / "medquad" / "xml_samples"], progress=False)
     assert not report.file_errors, report.file_errors
-    store.write_batch([INJECTED])
+    write_documents(store, [INJECTED])
     yield store
     store.close()
 

@@ -15,6 +15,7 @@ from mcp_types import PARSE_ERROR
 
 from tests.mcp.clients import TOKEN, error_text, http_server, payload, run_with
 from tests.mcp.conftest import APPROVED_QUESTION, MEDCITE, McpHome, build_home, store_state
+from medcite.ingest.prepare import write_documents
 
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {},
@@ -166,7 +167,7 @@ def test_a_changed_source_is_shown_unverified_read_only_and_reverified_with_writ
     try:
         cited = ArticleRepository(store).get(home.approved_id).references[0].document_key
         # A deletion written by an ingest that stopped before re-verifying what it flagged.
-        assert store.write_batch([Deletion(key=cited)]).flagged == 1
+        assert write_documents(store, [Deletion(key=cited)]).flagged == 1
     finally:
         store.close()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from medcite.errors import IngestInputError
+from medcite.ingest.prepare import write_documents
 from medcite.ingest.pubmed import PubmedIngestor
 from medcite.ingest.medquad import MedquadJsonlIngestor
 from medcite.ingest.paths import expand_paths
@@ -250,7 +251,7 @@ def test_migration_rekeys_a_stored_medquad_corpus_in_place(tmp_path, cancergov_l
     path.write_text("".join(cancergov_lines), encoding="utf-8")
     location = tmp_path / "home" / "medcite.sqlite"
     store = SQLiteStore(location)
-    store.write_batch(_old_key_documents(path))  # a store filled before the new keys
+    write_documents(store, _old_key_documents(path))  # a store filled before the new keys
     store.close()
     with sqlite3.connect(location) as conn:  # ... and opened before migration 0013 existed
         conn.execute("DELETE FROM schema_migrations WHERE name = '0013_medquad_identity_keys'")

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from medcite.errors import StoreBusyError, StoreError
+from medcite.ingest.prepare import write_documents
 from medcite.settings import Settings
 from medcite.store import open_store
 from tests.conftest import postgres_database
@@ -34,11 +35,11 @@ def test_a_write_blocked_past_the_busy_timeout_is_store_busy(database: str):
         with psycopg.connect(database, autocommit=True) as other:  # another ingest's batch
             other.execute("SELECT pg_advisory_lock(%s)", (_INGEST_LOCK,))
             with pytest.raises(StoreBusyError, match="busy") as busy:
-                store.write_batch([research("1", "Waits for the lock.")])
+                write_documents(store, [research("1", "Waits for the lock.")])
             assert busy.value.retry_after > 0
             other.execute("SELECT pg_advisory_unlock(%s)", (_INGEST_LOCK,))
         assert store.document("pmid:1") is None  # nothing of the refused batch was kept
-        assert store.write_batch([research("1", "Now it goes in.")]).added == 1
+        assert write_documents(store, [research("1", "Now it goes in.")]).added == 1
     finally:
         store.close()
 
@@ -74,7 +75,7 @@ def test_a_server_that_went_away_is_a_store_error(postgres_server, database: str
 
     store = open_store(database)
     try:
-        store.write_batch([research("1", "Stored before the server went away.")])
+        write_documents(store, [research("1", "Stored before the server went away.")])
         name = database.split("/")[-1].split("?")[0]
         with psycopg.connect(postgres_server.get_uri(), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -103,7 +104,7 @@ def test_the_url_password_is_never_shown():
 def test_text_with_a_nul_character_is_refused_alone(database: str):
     store = open_store(database)
     try:
-        outcome = store.write_batch([research("1", "Text with a \x00 in it."),
+        outcome = write_documents(store, [research("1", "Text with a \x00 in it."),
                                      research("2", "Ordinary text.")])
         assert [key for key, _ in outcome.rejected] == ["pmid:1"]
         assert "NUL" in outcome.rejected[0][1]

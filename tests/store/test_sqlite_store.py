@@ -2,6 +2,7 @@ import sqlite3
 
 import pytest
 
+from medcite.ingest.prepare import write_documents
 from medcite.models import Deletion, Document, Section, SourceType
 from medcite.store import SearchFilters, SQLiteStore
 from medcite.store.migrations import MIGRATIONS
@@ -30,9 +31,9 @@ def test_migrations_are_recorded_once(store: SQLiteStore):
 def test_write_is_idempotent_and_counts(store: SQLiteStore):
     docs = [research("1", "Mirtazapine improved sleep. Weight gain was common."),
             research("2", "Magnesium lowered blood pressure.")]
-    first = store.write_batch(docs)
+    first = write_documents(store, docs)
     assert (first.added, first.unchanged, first.passages) == (2, 0, 2)
-    again = store.write_batch(docs)
+    again = write_documents(store, docs)
     assert (again.added, again.unchanged, again.replaced) == (0, 2, 0)
     assert store.stats().documents == 2
     passage = store.passages_of("pmid:1")[0]
@@ -41,19 +42,19 @@ def test_write_is_idempotent_and_counts(store: SQLiteStore):
 
 
 def test_newer_revision_replaces_and_older_is_skipped(store: SQLiteStore):
-    store.write_batch([research("7", "Old text about sertraline.", revision=1)])
-    outcome = store.write_batch([research("7", "New text about escitalopram.", revision=2)])
+    write_documents(store, [research("7", "Old text about sertraline.", revision=1)])
+    outcome = write_documents(store, [research("7", "New text about escitalopram.", revision=2)])
     assert outcome.replaced == 1
     assert store.lexical_search(["sertraline"], limit=5) == []
     assert len(store.lexical_search(["escitalopram"], limit=5)) == 1
-    older = store.write_batch([research("7", "Old text about sertraline.", revision=1)])
+    older = write_documents(store, [research("7", "Old text about sertraline.", revision=1)])
     assert older.older_skipped == 1
     assert store.document("pmid:7").revision == 2
 
 
 def test_deletion_removes_document_and_index_rows(store: SQLiteStore):
-    store.write_batch([research("9", "Lithium levels need monitoring.")])
-    outcome = store.write_batch([Deletion(key="pmid:9"), Deletion(key="pmid:404")])
+    write_documents(store, [research("9", "Lithium levels need monitoring.")])
+    outcome = write_documents(store, [Deletion(key="pmid:9"), Deletion(key="pmid:404")])
     assert outcome.deleted == 1
     assert store.document("pmid:9") is None
     assert store.lexical_search(["lithium"], limit=5) == []
@@ -61,7 +62,7 @@ def test_deletion_removes_document_and_index_rows(store: SQLiteStore):
 
 
 def test_failed_batch_leaves_store_unchanged(store: SQLiteStore):
-    store.write_batch([research("1", "Kept text.")])
+    write_documents(store, [research("1", "Kept text.")])
 
     class Boom(Exception):
         pass
@@ -76,14 +77,14 @@ def test_failed_batch_leaves_store_unchanged(store: SQLiteStore):
 
 
 def test_lexical_search_quotes_hostile_query_text(store: SQLiteStore):
-    store.write_batch([research("1", "Aspirin reduces fever NEAR the end.")])
+    write_documents(store, [research("1", "Aspirin reduces fever NEAR the end.")])
     for hostile in ['"', "NEAR(", "aspirin*", "-", "^fever", "(((", 'a" OR "b', "AND", "*"]:
         store.lexical_search([hostile], limit=5)  # never raises FTS5 syntax errors
     assert store.lexical_search(["aspirin"], limit=5)[0].score > 0
 
 
 def test_filters_by_source_type_and_year(store: SQLiteStore):
-    store.write_batch([
+    write_documents(store, [
         research("1", "Statins lower LDL cholesterol.", year=2010),
         guideline("lipids", "Statins are recommended to lower LDL cholesterol.", 2019),
     ])
@@ -96,7 +97,7 @@ def test_filters_by_source_type_and_year(store: SQLiteStore):
 
 
 def test_stats_by_type_and_year(store: SQLiteStore):
-    store.write_batch([research("1", "a b c.", year=2020), guideline("g", "x y z.", 2023),
+    write_documents(store, [research("1", "a b c.", year=2020), guideline("g", "x y z.", 2023),
                        Document(key="pmid:2", source_type=SourceType.RESEARCH, title="Only a title",
                                 title_only=True)])
     stats = store.stats()
@@ -107,7 +108,7 @@ def test_stats_by_type_and_year(store: SQLiteStore):
 
 
 def test_corpus_facts_are_cached_until_another_process_changes_the_documents(store: SQLiteStore):
-    store.write_batch([research("1", "Mirtazapine improved sleep.")])
+    write_documents(store, [research("1", "Mirtazapine improved sleep.")])
     before = store.stats()
     generation = store.corpus_generation()
     assert store.stats() is before  # cached: every answer quotes the counts
@@ -117,9 +118,9 @@ def test_corpus_facts_are_cached_until_another_process_changes_the_documents(sto
     other.write(lambda conn: conn.execute(
         "CREATE TABLE IF NOT EXISTS unrelated (x)"))  # a non-document write changes nothing
     assert store.corpus_generation() == generation and store.stats() is before
-    other.write_batch([research("1", "Mirtazapine improved sleep.")])  # unchanged: same generation
+    write_documents(other, [research("1", "Mirtazapine improved sleep.")])  # unchanged: same generation
     assert store.corpus_generation() == generation
-    other.write_batch([research("1", "Mirtazapine improved sleep and appetite.", revision=2,
+    write_documents(other, [research("1", "Mirtazapine improved sleep and appetite.", revision=2,
                                 title="Revised"),
                        research("2", "Magnesium lowered blood pressure.")])
     other.close()
@@ -144,7 +145,7 @@ def _varied_store(store: SQLiteStore) -> None:
         rng.shuffle(words)
         docs.append(research(str(i), " ".join(words) + ".", year=2000 + i % 25))
     docs.append(guideline("mdd", "Mirtazapine (Remeron) for depression with poor sleep.", 2023))
-    store.write_batch(docs)
+    write_documents(store, docs)
 
 
 @pytest.mark.parametrize("limit", [1, 5, 40, 500])
@@ -184,7 +185,7 @@ def test_lexical_lists_equal_two_lexical_searches_when_common_terms_are_pruned(
 
 
 def test_passage_frequency_counts_matching_passages(store: SQLiteStore):
-    store.write_batch([research("1", "Mirtazapine improved sleep."),
+    write_documents(store, [research("1", "Mirtazapine improved sleep."),
                        research("2", "Mirtazapine caused weight gain."),
                        research("3", "Magnesium lowered blood pressure.")])
     assert store.passage_frequency("mirtazapine") == 2

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from medcite.errors import InputError
+from medcite.ingest.prepare import write_documents
 from medcite.models import Deletion, ReviewStatus
 from medcite.review import ArticleRepository, ReviewWorkflow, Role, UserAccounts
 from medcite.store import open_store
@@ -18,10 +19,10 @@ from tests.store.contract.conftest import research
 
 
 def _fill(store) -> str:
-    store.write_batch([research("9", "Mirtazapine 15 to 45 mg daily was effective in major "
+    write_documents(store, [research("9", "Mirtazapine 15 to 45 mg daily was effective in major "
                                 "depression."), research("2", "Weight gain was common."),
                        research("3", "Deleted later.")])
-    store.write_batch([research("2", "Weight gain and sedation were common.", revision=2),
+    write_documents(store, [research("2", "Weight gain and sedation were common.", revision=2),
                        Deletion(key="pmid:3")])  # ids with gaps, a flagged change later
     accounts = UserAccounts(store)
     rita = accounts.add_user("rita", "correct horse battery", Role.REVIEWER)
@@ -37,7 +38,7 @@ def _fill(store) -> str:
                     comment="dose corrected")
     other = articles.save_answer(sample_article("Is magnesium safe?"))
     workflow.withdraw(other.id, edna, "retracted")
-    store.write_batch([research("9", "Mirtazapine, revised abstract.", revision=2)])  # flags
+    write_documents(store, [research("9", "Mirtazapine, revised abstract.", revision=2)])  # flags
     from medcite.review.flags import reverify_pending
 
     reverify_pending(store)
@@ -70,7 +71,7 @@ def test_sqlite_to_postgresql_and_back(tmp_path: Path, postgres_server, home):
             assert [copy.documents([h.document_id])[h.document_id].key for h in hits] == ["pmid:2"]
             # New writes continue after the copied ids, in the copy's own sequences.
             before = {p.id for p in copy.passages_of("pmid:2")}
-            copy.write_batch([research("10", "A new record after the copy.")])
+            write_documents(copy, [research("10", "A new record after the copy.")])
             assert copy.passages_of("pmid:10")[0].id > max(before)
         with pytest.raises(InputError, match="not empty"):
             copy_store(source, back)

@@ -3,6 +3,7 @@
 import pytest
 
 from medcite.answer import Engine
+from medcite.ingest.prepare import write_documents
 from medcite.models import Audience, SourceType, StatementKind
 from medcite.retrieval.analysis import analyse
 from medcite.settings import Settings
@@ -151,7 +152,7 @@ def test_with_two_agents_a_sentence_that_merely_names_one_is_left_out(store):
                         pmid=pmid, year=2020, source="J Test",
                         sections=[Section(label="RESULTS", text=text)])
 
-    store.write_batch([
+    write_documents(store, [
         research("1", "Mirtazapine in major depression", "Mirtazapine improved depressive "
                  "symptoms and sleep in adults with major depression over eight weeks."),
         research("2", "Oral magnesium in depression", "Oral magnesium supplementation reduced "
@@ -173,7 +174,7 @@ def test_a_paper_stored_as_full_text_and_abstract_is_one_reference(store):
 
     text = ("Mirtazapine improved depressive symptoms and sleep in adults with major depression "
             "over eight weeks of treatment.")
-    store.write_batch([
+    write_documents(store, [
         Document(key="pmid:77", source_type=SourceType.RESEARCH, pmid="77", year=2020,
                  title="Mirtazapine for depression", sections=[Section(label="RESULTS", text=text)]),
         Document(key="pmc:PMC77", source_type=SourceType.RESEARCH, pmid="77", pmcid="PMC77",

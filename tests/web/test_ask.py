@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from medcite.ingest.prepare import write_documents
 from medcite.models import Document, ReviewStatus, Section, SourceType
 from medcite.review import ReviewWorkflow, UserAccounts
 from tests.review.factories import QUESTION
@@ -33,7 +34,7 @@ def pipeline(store):
         pytest.fail(f"the answer pipeline medcite.answer is not importable ({exc}); the /ask "
                     "routes call medcite.answer.ask and are not tested against a stand-in",
                     pytrace=False)
-    store.write_batch(DOCUMENTS)
+    write_documents(store, DOCUMENTS)
 
 
 def _slug(location: str) -> str:

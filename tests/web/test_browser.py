@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from medcite.ingest.prepare import write_documents
 from medcite.review import UserAccounts
 from medcite.settings import Settings
 from medcite.store import SQLiteStore
@@ -160,7 +161,7 @@ def test_a_slow_model_shows_how_far_it_has_got(chromium: str, home: Path, store:
     from tests.llm.scripted_server import ScriptedServer, completion
     from tests.llm.test_openai_backend import GOOD
 
-    store.write_batch(DOCUMENTS)
+    write_documents(store, DOCUMENTS)
     monkeypatch.setattr(pages, "ASK_WAIT_SECONDS", 0.1)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with ScriptedServer() as model, sync_playwright() as playwright:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import medcite.cli.answer  # noqa: F401  (registers the commands)
 from medcite.cli import cli
+from medcite.ingest.prepare import write_documents
 from medcite.ingest.runner import ingest_paths
 from medcite.models import Deletion, ReviewStatus
 from medcite.review import ReviewWorkflow, UserAccounts
@@ -202,7 +203,7 @@ def test_a_flag_left_unverified_is_reverified_when_the_article_is_read(
     _ingest(store, lipitor)
     approved = _ask_and_approve(client, articles, reviewer, DOSE_QUESTION)
     # A deletion written by a process that stopped before re-verifying.
-    assert store.write_batch([Deletion(key=LIPITOR_KEY)]).flagged == 1
+    assert write_documents(store, [Deletion(key=LIPITOR_KEY)]).flagged == 1
     pending = articles.get(approved["id"])
     assert pending.source_changes and pending.verification.reverification is None
     assert pending.verification.passed is False

@@ -2,6 +2,7 @@
 
 import pytest
 
+from medcite.ingest.prepare import write_documents
 from medcite.models import ReviewStatus
 from medcite.review import ReviewWorkflow, UserAccounts
 from tests.review.factories import QUESTION
@@ -14,7 +15,7 @@ S = ReviewStatus
 @pytest.fixture
 def approved(client, store, articles, reviewer):
     """A question asked through the API, its answer approved; an editor account 'eddie'."""
-    store.write_batch(DOCUMENTS)
+    write_documents(store, DOCUMENTS)
     asked = client.post("/api/v1/ask", json={"question": QUESTION})
     assert asked.status_code == 200, asked.text
     article_id = asked.json()["id"]

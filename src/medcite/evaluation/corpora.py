@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from medcite.ingest.prepare import write_documents
 from medcite.models import Document, Section, SourceType
 from medcite.store.baseline import PlainBM25
 from medcite.store import Store, open_store
@@ -85,7 +86,7 @@ def build_store(task: Task, folder: Path) -> Store:
     store = open_store(location)
     if not ready.exists():
         for start in range(0, len(task.documents), 1000):
-            store.write_batch(task.documents[start : start + 1000])
+            write_documents(store, task.documents[start : start + 1000])
         ready.touch()
     return store
 

@@ -9,9 +9,8 @@ a fraction of a millisecond per abstract).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from medcite.models import Section
+from medcite.models import PassageDraft, Section
 
 # (start, end) character offsets; plain tuples because ingest creates millions of them.
 Span = tuple[int, int]
@@ -72,17 +71,6 @@ def _append(text: str, start: int, end: int, spans: list[Span]) -> None:
         end -= 1
     if end - start >= MIN_SENTENCE_CHARS:
         spans.append((start, end))
-
-
-@dataclass(frozen=True, slots=True)
-class PassageDraft:
-    """A passage before it is stored: section label, text and sentence spans."""
-
-    section: str
-    text: str
-    char_start: int
-    char_end: int
-    sentences: tuple[Span, ...]
 
 
 def merged_abstract(sections: list[Section], max_chars: int = MAX_ABSTRACT_CHARS) -> list[Section]:

@@ -23,7 +23,8 @@ from medcite.errors import IngestInputError, MedciteError, StoreError
 from medcite.ingest.base import Ingestor, ParsedRecord
 from medcite.ingest.formats import UnrecognisedFormatError, detect
 from medcite.ingest.paths import expand_paths
-from medcite.models import Deletion, Document, RecordError
+from medcite.ingest.prepare import prepare
+from medcite.models import Deletion, Document, PreparedDocument, RecordError
 from medcite.settings import Settings
 from medcite.store.base import BatchOutcome, Store
 
@@ -85,6 +86,13 @@ class IngestReport:
         if self.record_errors:
             lines.append(f"records that failed: {len(self.record_errors)}")
         return lines
+
+    def count_document(self, doc: Document) -> None:
+        """Note what a document read contributes beyond its rows: title-only, condition names."""
+        self.title_only += doc.title_only
+        for name, *synonyms in doc.condition_names:
+            known = self.condition_names.setdefault(name, [])
+            known.extend(s for s in synonyms if s not in known)
 
     def learn_conditions(self, settings: Settings) -> int:
         """Teach the vocabulary the condition names these records offered (MedQuAD foci, MeSH
@@ -278,10 +286,11 @@ def _parse_into(ingestor: Ingestor, path: Path, receiver, sender) -> None:
         except OSError:  # BrokenPipeError: no writer left to read what is parsed
             os._exit(1)
 
-    chunk: list[ParsedRecord] = []
+    chunk: list[ParsedRecord | PreparedDocument] = []
     try:
         for record in ingestor.parse(path):
-            chunk.append(record)
+            # Prepared here, so that chunking and hashing run on this process's core too.
+            chunk.append(prepare(record) if isinstance(record, Document) else record)
             if len(chunk) >= _CHUNK:
                 send("records", chunk)
                 chunk = []
@@ -298,7 +307,7 @@ def _parse_into(ingestor: Ingestor, path: Path, receiver, sender) -> None:
 
 def ingest_records(
     store: Store,
-    records: Iterator[ParsedRecord],
+    records: Iterator[ParsedRecord | PreparedDocument],
     report: IngestReport,
     bar: tqdm,
     batch_size: int = DEFAULT_BATCH,
@@ -307,10 +316,10 @@ def ingest_records(
 ) -> None:
     """Write parsed records in batches, collecting record errors into ``report`` (``source``
     names the file for the records the store refuses)."""
-    batch: list[Document | Deletion] = []
+    batch: list[PreparedDocument | Deletion] = []
 
     def flush() -> None:
-        outcome = store.write_batch(batch)
+        outcome = store.write_prepared(batch)
         report.record_errors.extend(RecordError(path=source, record_id=key, message=why)
                                     for key, why in outcome.rejected)
         outcome.rejected = []  # reported once, not kept in the run's totals
@@ -336,10 +345,9 @@ def ingest_records(
             report.record_errors.append(record)
             continue
         if isinstance(record, Document):
-            report.title_only += record.title_only
-            for name, *synonyms in record.condition_names:
-                known = report.condition_names.setdefault(name, [])
-                known.extend(s for s in synonyms if s not in known)
+            record = prepare(record)
+        if isinstance(record, PreparedDocument):
+            report.count_document(record.document)
         batch.append(record)
         if len(batch) >= batch_size:
             flush()

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from medcite.models import CorpusStats, Deletion, Document, DocumentRecord, Passage, SourceType
+from medcite.models import (
+    CorpusStats,
+    Deletion,
+    DocumentRecord,
+    Passage,
+    PreparedDocument,
+    SourceType,
+)
 from medcite.store.records import PassageText
 from medcite.store.repositories import (
     Accounts,
@@ -79,8 +86,11 @@ class Store(Protocol):
     state: SharedState
     copying: StoreCopying
 
-    def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
-        """Apply documents and deletions in one transaction: all of them or none."""
+    def write_prepared(self, records: Sequence[PreparedDocument | Deletion]) -> BatchOutcome:
+        """Apply prepared documents (medcite.ingest.prepare) and deletions in one transaction:
+        all of them or none. A document already stored with the same content hash changes
+        nothing, and a lower revision than the stored one is skipped, so writing a batch again,
+        from any process, converges to the same store."""
         ...
 
     def stats(self) -> CorpusStats: ...

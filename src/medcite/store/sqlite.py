@@ -11,7 +11,6 @@ No ``sqlite3.Error`` leaves this class: opening, ``write`` and ``reading`` turn 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -23,20 +22,17 @@ from pathlib import Path
 from typing import TypeVar
 
 from medcite.errors import ConfigurationError, StoreBusyError, StoreError
-from medcite.ingest.chunking import (
-    MAX_ABSTRACT_CHARS,
-    MAX_PASSAGE_CHARS,
-    merged_abstract,
-    passages_for,
-)
 from medcite.models import (
     CorpusStats,
     Deletion,
     Document,
     DocumentRecord,
     Passage,
+    PassageDraft,
+    PreparedDocument,
     SentenceSpan,
     SourceType,
+    content_hash,
 )
 from medcite.store.accounts import SQLiteAccounts
 from medcite.store.articles import SQLiteArticles
@@ -88,10 +84,6 @@ def rows_in(conn: sqlite3.Connection, sql: str, values: Sequence[object]) -> Ite
     for start in range(0, len(values), 500):
         chunk = values[start : start + 500]
         yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
-
-
-def content_hash(doc: Document) -> str:
-    return hashlib.sha1(doc.model_dump_json().encode()).hexdigest()
 
 
 _INT_RANGE = range(-(1 << 63), 1 << 63)  # SQLite's INTEGER
@@ -208,11 +200,11 @@ class SQLiteStore:
                     raise self._translated(exc, "writing to") from exc
                 raise
 
-    def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
+    def write_prepared(self, records: Sequence[PreparedDocument | Deletion]) -> BatchOutcome:
         self._records.clear()
         return self.write(lambda conn: self._apply(conn, records))
 
-    def _apply(self, conn: sqlite3.Connection, records: Sequence[Document | Deletion]) -> BatchOutcome:
+    def _apply(self, conn: sqlite3.Connection, records: Sequence[PreparedDocument | Deletion]) -> BatchOutcome:
         outcome = BatchOutcome()
         changes: list[Change] = []  # stored documents deleted or replaced: their articles are flagged
         existing: dict[str, tuple[int, str, int]] = {
@@ -230,33 +222,30 @@ class SQLiteStore:
                     outcome.deleted += 1
                     changes.append(Change(record.key, "withdrawn", current[2], None))
                 continue
-            try:
-                problem = unstorable(record)
-                digest = content_hash(record) if problem is None else ""
-            except ValueError as exc:  # e.g. a lone surrogate from a JSON "\ud800" escape
-                problem = f"cannot be stored: {exc}"
+            digest, doc = record.content_hash, record.document
+            problem = record.problem or unstorable(doc)
             if problem is not None:
                 outcome.rejected.append((record.key, problem))
                 continue
             if current:
                 doc_id, old_hash, old_revision = current
-                if old_hash == digest or self._same_under_old_key(conn, record, old_hash):
+                if old_hash == digest or self._same_under_old_key(conn, doc, old_hash):
                     if old_hash != digest:  # hashed under its old key: rehash, change nothing
                         conn.execute("UPDATE documents SET content_hash = ? WHERE id = ?",
                                      (digest, doc_id))
                     outcome.unchanged += 1
                     continue
-                if record.revision < old_revision:
+                if doc.revision < old_revision:
                     outcome.older_skipped += 1
                     continue
                 self._delete(conn, doc_id)
                 outcome.replaced += 1
-                changes.append(Change(record.key, "revised", old_revision, record.revision))
+                changes.append(Change(record.key, "revised", old_revision, doc.revision))
             else:
                 outcome.added += 1
-            doc_id = self._insert(conn, record, digest, now)
-            outcome.passages += self._insert_passages(conn, doc_id, record)
-            existing[record.key] = (doc_id, digest, record.revision)
+            doc_id = self._insert(conn, doc, digest, now)
+            outcome.passages += self._insert_passages(conn, doc_id, doc.title, record.passages)
+            existing[record.key] = (doc_id, digest, doc.revision)
         if changes:  # in this transaction: no article citing a changed document goes unflagged
             outcome.flagged += flag_changes(conn, changes, now)
         if outcome.added or outcome.replaced or outcome.deleted:
@@ -267,7 +256,7 @@ class SQLiteStore:
     def _same_under_old_key(conn: sqlite3.Connection, record: Document, stored_hash: str) -> bool:
         """Whether the stored document is this one, hashed before it was re-keyed (the key is
         part of the content hash); see store/rekey.py."""
-        return any(content_hash(record.model_copy(update={"key": alias})) == stored_hash
+        return any(content_hash(record, key=alias) == stored_hash
                    for alias in aliases_of(conn, record.key))
 
     @staticmethod
@@ -297,11 +286,8 @@ class SQLiteStore:
         return cursor.lastrowid
 
     @staticmethod
-    def _insert_passages(conn: sqlite3.Connection, doc_id: int, doc: Document) -> int:
-        sections, limit = doc.sections, MAX_PASSAGE_CHARS
-        if doc.source_type is SourceType.RESEARCH and not doc.pmcid:
-            sections, limit = merged_abstract(sections), MAX_ABSTRACT_CHARS
-        drafts = passages_for(sections, limit)
+    def _insert_passages(conn: sqlite3.Connection, doc_id: int, title: str,
+                         drafts: Sequence[PassageDraft]) -> int:
         if not drafts:
             return 0
         first = conn.execute("UPDATE passage_id_sequence SET next_id = next_id + ? "
@@ -315,7 +301,7 @@ class SQLiteStore:
         )
         conn.executemany(
             "INSERT INTO passage_text (rowid, title, section, body) VALUES (?,?,?,?)",
-            [(pid, doc.title, d.section, d.text) for pid, d in zip(ids, drafts)],
+            [(pid, title, d.section, d.text) for pid, d in zip(ids, drafts)],
         )
         return len(drafts)
 

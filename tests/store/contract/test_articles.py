@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from medcite.errors import NotFoundError
+from medcite.ingest.prepare import write_documents
 from medcite.store import Store
 from medcite.store.records import NewVersion
 
@@ -168,9 +169,9 @@ def test_listing_filters_literally_and_serves_only_reviewable_articles(any_store
 
 
 def test_a_changed_cited_document_flags_the_versions_citing_it(any_store: Store):
-    any_store.write_batch([research("1", "Cited text."), research("2", "Uncited text.")])
+    write_documents(any_store, [research("1", "Cited text."), research("2", "Uncited text.")])
     _create(any_store, "a1", cites=("pmid:1",))
-    outcome = any_store.write_batch([research("1", "Cited text, revised.", revision=2),
+    outcome = write_documents(any_store, [research("1", "Cited text, revised.", revision=2),
                                      research("2", "Uncited text, revised.", revision=2)])
     assert outcome.flagged == 1
     records = any_store.articles

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medcite.ingest.prepare import write_documents
 from medcite.models import Deletion, Document, SourceType
 from medcite.store import Store
 
@@ -11,9 +12,9 @@ from tests.store.contract.conftest import guideline, research
 def test_a_batch_is_idempotent_and_counted(any_store: Store):
     docs = [research("1", "Mirtazapine improved sleep. Weight gain was common."),
             research("2", "Magnesium lowered blood pressure.")]
-    first = any_store.write_batch(docs)
+    first = write_documents(any_store, docs)
     assert (first.added, first.unchanged, first.passages) == (2, 0, 2)
-    again = any_store.write_batch(docs)
+    again = write_documents(any_store, docs)
     assert (again.added, again.unchanged, again.replaced, again.passages) == (0, 2, 0, 0)
     assert any_store.stats().documents == 2
     passage = any_store.passages_of("pmid:1")[0]
@@ -25,7 +26,7 @@ def test_documents_and_passages_read_back_as_written(any_store: Store):
     doc = research("5", "Sertraline is an SSRI. It treats depression.", year=2019, title="SSRIs")
     doc = doc.model_copy(update={"doi": "10.1/x", "mesh_terms": ["Depression"],
                                  "publication_types": ["Review"], "language": "eng"})
-    any_store.write_batch([doc])
+    write_documents(any_store, [doc])
     record = any_store.document("pmid:5")
     assert record is not None
     assert (record.title, record.year, record.doi, record.mesh_terms, record.publication_types,
@@ -42,19 +43,19 @@ def test_documents_and_passages_read_back_as_written(any_store: Store):
 
 
 def test_newer_revision_replaces_and_older_is_skipped(any_store: Store):
-    any_store.write_batch([research("7", "Old text about sertraline.", revision=1)])
-    outcome = any_store.write_batch([research("7", "New text about escitalopram.", revision=2)])
+    write_documents(any_store, [research("7", "Old text about sertraline.", revision=1)])
+    outcome = write_documents(any_store, [research("7", "New text about escitalopram.", revision=2)])
     assert outcome.replaced == 1
     assert any_store.lexical_search(["sertraline"], limit=5) == []
     assert len(any_store.lexical_search(["escitalopram"], limit=5)) == 1
-    older = any_store.write_batch([research("7", "Old text about sertraline.", revision=1)])
+    older = write_documents(any_store, [research("7", "Old text about sertraline.", revision=1)])
     assert older.older_skipped == 1
     assert any_store.document("pmid:7").revision == 2
 
 
 def test_deletion_removes_the_document_and_its_index_rows(any_store: Store):
-    any_store.write_batch([research("9", "Lithium levels need monitoring.")])
-    outcome = any_store.write_batch([Deletion(key="pmid:9"), Deletion(key="pmid:404")])
+    write_documents(any_store, [research("9", "Lithium levels need monitoring.")])
+    outcome = write_documents(any_store, [Deletion(key="pmid:9"), Deletion(key="pmid:404")])
     assert outcome.deleted == 1
     assert any_store.document("pmid:9") is None
     assert any_store.lexical_search(["lithium"], limit=5) == []
@@ -62,7 +63,7 @@ def test_deletion_removes_the_document_and_its_index_rows(any_store: Store):
 
 
 def test_a_record_the_store_cannot_hold_is_refused_alone(any_store: Store):
-    outcome = any_store.write_batch([research("1", "Kept text.", year=10**20),
+    outcome = write_documents(any_store, [research("1", "Kept text.", year=10**20),
                                      research("2", "Also kept text.")])
     assert [key for key, _ in outcome.rejected] == ["pmid:1"]
     assert "year" in outcome.rejected[0][1]
@@ -70,9 +71,9 @@ def test_a_record_the_store_cannot_hold_is_refused_alone(any_store: Store):
 
 
 def test_passage_ids_are_never_reused_for_other_text(any_store: Store):
-    any_store.write_batch([research("1", "First text."), research("2", "Second text.")])
+    write_documents(any_store, [research("1", "First text."), research("2", "Second text.")])
     before = {p.id for key in ("pmid:1", "pmid:2") for p in any_store.passages_of(key)}
-    any_store.write_batch([research("2", "Second text, revised.", revision=2)])
+    write_documents(any_store, [research("2", "Second text, revised.", revision=2)])
     after = any_store.passages_of("pmid:2")[0].id
     assert after not in before  # a vector of the old text cannot pass for the new one
     fingerprints = {pid: (digest, ordinal) for pid, digest, ordinal in any_store.passage_fingerprints()}
@@ -81,7 +82,7 @@ def test_passage_ids_are_never_reused_for_other_text(any_store: Store):
 
 def test_stats_and_generation_follow_the_documents(any_store: Store):
     generation = any_store.corpus_generation()
-    any_store.write_batch([research("1", "a b c.", year=2020), guideline("g", "x y z.", 2023),
+    write_documents(any_store, [research("1", "a b c.", year=2020), guideline("g", "x y z.", 2023),
                            Document(key="pmid:2", source_type=SourceType.RESEARCH,
                                     title="Only a title", title_only=True)])
     stats = any_store.stats()
@@ -91,18 +92,18 @@ def test_stats_and_generation_follow_the_documents(any_store: Store):
     assert stats.last_ingest is not None
     moved = any_store.corpus_generation()
     assert moved != generation
-    any_store.write_batch([research("1", "a b c.", year=2020)])  # unchanged: same generation
+    write_documents(any_store, [research("1", "a b c.", year=2020)])  # unchanged: same generation
     assert any_store.corpus_generation() == moved
 
 
 def test_the_generation_and_stats_see_another_connection_s_writes(any_store: Store, store_url):
     from medcite.store import open_store
 
-    any_store.write_batch([research("1", "Mirtazapine improved sleep.")])
+    write_documents(any_store, [research("1", "Mirtazapine improved sleep.")])
     before, generation = any_store.stats(), any_store.corpus_generation()
     other = open_store(store_url)  # a second process (an ingest) writing the same store
     try:
-        other.write_batch([research("2", "Magnesium lowered blood pressure.")])
+        write_documents(other, [research("2", "Magnesium lowered blood pressure.")])
     finally:
         other.close()
     assert any_store.corpus_generation() != generation

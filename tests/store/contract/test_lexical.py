@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medcite.ingest.prepare import write_documents
 from medcite.models import SourceType
 from medcite.store import SearchFilters, Store
 
@@ -17,7 +18,7 @@ def _keys(store: Store, hits) -> list[str]:
 
 
 def test_the_passage_about_the_terms_ranks_first(any_store: Store):
-    any_store.write_batch([
+    write_documents(any_store, [
         research("1", "Mirtazapine causes weight gain and sleepiness in many patients."),
         research("2", "Weight loss programmes for adults."),
         research("3", "Magnesium glycinate is a supplement."),
@@ -33,19 +34,19 @@ def test_the_passage_about_the_terms_ranks_first(any_store: Store):
 
 
 def test_word_forms_meet(any_store: Store):
-    any_store.write_batch([research("1", "Infections were treated with antibiotics.")])
+    write_documents(any_store, [research("1", "Infections were treated with antibiotics.")])
     assert len(any_store.lexical_search(["infection"], limit=5)) == 1
     assert len(any_store.lexical_search(["treating"], limit=5)) == 1
 
 
 def test_a_multi_word_term_is_a_phrase(any_store: Store):
-    any_store.write_batch([research("1", "Blood pressure fell."),
+    write_documents(any_store, [research("1", "Blood pressure fell."),
                            research("2", "Pressure on the blood bank fell.")])
     assert _keys(any_store, any_store.lexical_search(["blood pressure"], limit=5)) == ["pmid:1"]
 
 
 def test_hostile_query_text_is_plain_text(any_store: Store):
-    any_store.write_batch([research("1", "Aspirin reduces fever NEAR the end.")])
+    write_documents(any_store, [research("1", "Aspirin reduces fever NEAR the end.")])
     for hostile in HOSTILE:  # never a syntax error of the index's query language
         any_store.lexical_search([hostile], limit=5)
         any_store.lexical_search_all([[hostile], ["aspirin"]], limit=5)
@@ -55,7 +56,7 @@ def test_hostile_query_text_is_plain_text(any_store: Store):
 
 
 def test_filters_by_source_type_and_year(any_store: Store):
-    any_store.write_batch([
+    write_documents(any_store, [
         research("1", "Statins lower LDL cholesterol.", year=2010),
         guideline("lipids", "Statins are recommended to lower LDL cholesterol.", 2019),
     ])
@@ -70,7 +71,7 @@ def test_filters_by_source_type_and_year(any_store: Store):
 
 
 def test_all_groups_must_match(any_store: Store):
-    any_store.write_batch([
+    write_documents(any_store, [
         research("1", "Atorvastatin with clarithromycin raises statin levels."),
         research("2", "Lipitor lowers cholesterol."),
         research("3", "Clarithromycin treats pneumonia."),
@@ -81,7 +82,7 @@ def test_all_groups_must_match(any_store: Store):
 
 
 def test_lexical_lists_are_the_two_searches(any_store: Store):
-    any_store.write_batch([
+    write_documents(any_store, [
         research("1", "Sertraline helped depression."),
         research("2", "Zoloft helped depression in adults."),
         research("3", "Depression screening in primary care."),
@@ -95,7 +96,7 @@ def test_lexical_lists_are_the_two_searches(any_store: Store):
 
 
 def test_counts_and_unranked_matches(any_store: Store):
-    any_store.write_batch([research("1", "Warfarin and aspirin."), research("2", "Warfarin alone."),
+    write_documents(any_store, [research("1", "Warfarin and aspirin."), research("2", "Warfarin alone."),
                            research("3", "Nothing relevant.")])
     assert any_store.passage_frequency("warfarin") == 2
     assert any_store.passage_frequency("heparin") == 0

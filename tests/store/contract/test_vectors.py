@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from medcite.ingest.prepare import write_documents
 from medcite.settings import Settings
 from medcite.store import Store
 
@@ -29,7 +30,7 @@ def test_vectors_go_with_their_passages(any_store: Store):
     assert vectors.encoder() is None and vectors.count() == 0
     assert vectors.start("int8", 96, "all-MiniLM-L6-v2") == ("int8", 96, "all-MiniLM-L6-v2")
     assert vectors.start("fp32", 128, "other") == ("int8", 96, "all-MiniLM-L6-v2")  # recorded once
-    any_store.write_batch([research(str(i), f"Passage number {i} about drug {i}.")
+    write_documents(any_store, [research(str(i), f"Passage number {i} about drug {i}.")
                            for i in range(1, 41)])
     ids = vectors.missing()
     assert len(ids) == 40 and ids == sorted(ids)
@@ -45,7 +46,7 @@ def test_vectors_go_with_their_passages(any_store: Store):
     assert exact == pytest.approx({pid: float(matrix[i] @ matrix[3])
                                    for i, pid in enumerate(ids[:10])}, abs=1e-5)
     # A replaced document's passage takes its vector with it; the new one has none yet.
-    any_store.write_batch([research("5", "Passage five, revised.", revision=2)])
+    write_documents(any_store, [research("5", "Passage five, revised.", revision=2)])
     assert vectors.count() == 39 and len(vectors.missing()) == 1
     assert ids[4] not in vectors.similarities(matrix[4].tolist(), ids)
     assert vectors.add([10**12], [matrix[0].tolist()]) == 0  # no such passage: not stored
@@ -56,7 +57,7 @@ def test_vectors_go_with_their_passages(any_store: Store):
 def test_hnsw_finds_what_exact_search_finds(any_store: Store):
     vectors = _stored(any_store)
     vectors.start("int8", 96, "all-MiniLM-L6-v2")
-    any_store.write_batch([research(str(i), f"Text {i}.") for i in range(1, 1501)])
+    write_documents(any_store, [research(str(i), f"Text {i}.") for i in range(1, 1501)])
     ids = np.asarray(vectors.missing())
     rng = np.random.default_rng(11)
     matrix = _unit(rng, len(ids), vectors.dimensions)

@@ -25,18 +25,14 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from medcite.errors import StoreBusyError, StoreError
-from medcite.ingest.chunking import (
-    MAX_ABSTRACT_CHARS,
-    MAX_PASSAGE_CHARS,
-    merged_abstract,
-    passages_for,
-)
 from medcite.models import (
     CorpusStats,
     Deletion,
     Document,
     DocumentRecord,
     Passage,
+    PassageDraft,
+    PreparedDocument,
     SourceType,
 )
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
@@ -57,7 +53,6 @@ from medcite.store.sqlite import (
     PRUNE_FROM_PASSAGES,
     _pack_spans,
     _unpack_spans,
-    content_hash,
     unstorable,
 )
 
@@ -172,13 +167,13 @@ class PostgresStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def write_batch(self, records: Sequence[Document | Deletion]) -> BatchOutcome:
+    def write_prepared(self, records: Sequence[PreparedDocument | Deletion]) -> BatchOutcome:
         with self.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INGEST_LOCK,))
             return self._apply(conn, records)
 
     def _apply(self, conn: psycopg.Connection,
-               records: Sequence[Document | Deletion]) -> BatchOutcome:
+               records: Sequence[PreparedDocument | Deletion]) -> BatchOutcome:
         outcome = BatchOutcome()
         changes: list[Change] = []
         existing: dict[str, tuple[int, str, int]] = {
@@ -195,13 +190,10 @@ class PostgresStore:
                     outcome.deleted += 1
                     changes.append(Change(record.key, "withdrawn", current[2], None))
                 continue
-            try:
-                problem = unstorable(record)
-                digest = content_hash(record) if problem is None else ""
-                if problem is None and _holds_nul(record.model_dump()):
-                    problem = "cannot be stored: its text holds a NUL character"
-            except ValueError as exc:  # e.g. a lone surrogate from a JSON "\ud800" escape
-                problem = f"cannot be stored: {exc}"
+            digest, doc = record.content_hash, record.document
+            problem = record.problem or unstorable(doc)
+            if problem is None and _holds_nul(doc.model_dump()):
+                problem = "cannot be stored: its text holds a NUL character"
             if problem is not None:
                 outcome.rejected.append((record.key, problem))
                 continue
@@ -210,17 +202,17 @@ class PostgresStore:
                 if old_hash == digest:
                     outcome.unchanged += 1
                     continue
-                if record.revision < old_revision:
+                if doc.revision < old_revision:
                     outcome.older_skipped += 1
                     continue
                 conn.execute("DELETE FROM documents WHERE id = %s", (doc_id,))  # passages cascade
                 outcome.replaced += 1
-                changes.append(Change(record.key, "revised", old_revision, record.revision))
+                changes.append(Change(record.key, "revised", old_revision, doc.revision))
             else:
                 outcome.added += 1
-            doc_id = self._insert(conn, record, digest, now)
-            outcome.passages += self._insert_passages(conn, doc_id, record)
-            existing[record.key] = (doc_id, digest, record.revision)
+            doc_id = self._insert(conn, doc, digest, now)
+            outcome.passages += self._insert_passages(conn, doc_id, doc.title, record.passages)
+            existing[record.key] = (doc_id, digest, doc.revision)
         if changes:  # in this transaction: no article citing a changed document goes unflagged
             outcome.flagged += flag_changes(conn, changes, now)
         if outcome.added or outcome.replaced or outcome.deleted:
@@ -241,18 +233,15 @@ class PostgresStore:
         ).fetchone()[0]
 
     @staticmethod
-    def _insert_passages(conn: psycopg.Connection, doc_id: int, doc: Document) -> int:
-        sections, limit = doc.sections, MAX_PASSAGE_CHARS
-        if doc.source_type is SourceType.RESEARCH and not doc.pmcid:
-            sections, limit = merged_abstract(sections), MAX_ABSTRACT_CHARS
-        drafts = passages_for(sections, limit)
+    def _insert_passages(conn: psycopg.Connection, doc_id: int, title: str,
+                         drafts: Sequence[PassageDraft]) -> int:
         if drafts:
             with conn.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO passages (document_id, ordinal, section, char_start, char_end, "
                     "sentences, title, body) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
                     [(doc_id, ordinal, d.section, d.char_start, d.char_end,
-                      _pack_spans(d.sentences), doc.title, d.text)
+                      _pack_spans(d.sentences), title, d.text)
                      for ordinal, d in enumerate(drafts)])
         return len(drafts)
 
