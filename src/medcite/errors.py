@@ -110,6 +110,12 @@ class StoreBusyError(StoreError):
         self.retry_after = retry_after  # seconds, sent as Retry-After
 
 
+class ClusterError(MedciteError):
+    """The Dask scheduler of a distributed ingest cannot be reached or went away."""
+
+    code = "cluster_error"
+
+
 class CorpusFetchError(MedciteError):
     exit_code = 5
     http_status = 503

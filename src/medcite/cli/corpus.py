@@ -102,16 +102,34 @@ def _embed(store: Store, settings: Settings, quiet: bool) -> None:
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=None,
               help="Documents per transaction (default: the ingest_batch setting).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--workers", type=int, default=None, metavar="N",
+              help="Parse and prepare files on a local Dask cluster of N worker processes "
+                   "(127.0.0.1; needs medcite[scale]).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Parse and prepare files on the workers of this Dask scheduler (they must "
+                   "see the same paths).")
 @_NO_EMBED
-def ingest(paths: tuple[str, ...], batch_size: int | None, quiet: bool, no_embed: bool) -> None:
+def ingest(paths: tuple[str, ...], batch_size: int | None, quiet: bool, workers: int | None,
+           scheduler: str | None, no_embed: bool) -> None:
     """Ingest files, folders or globs (PubMed XML, JATS, SPL, guidelines, MedQuAD), then embed
     the passages written for dense retrieval (resumable: a rerun finishes a killed one)."""
     settings = Settings.load()
+    cluster = None
+    if workers is not None or scheduler is not None:
+        from medcite.ingest.distributed import ClusterSpec
+
+        cluster = ClusterSpec(workers=workers, scheduler=scheduler)
     store = open_store(settings)
     try:
         embed = _plan_embedding(store, settings, no_embed)
-        report = ingest_paths(store, paths, batch_size=batch_size or settings.ingest_batch,
-                              progress=not quiet)
+        batch = batch_size or settings.ingest_batch
+        if cluster is None:
+            report = ingest_paths(store, paths, batch_size=batch, progress=not quiet)
+        else:
+            from medcite.ingest.distributed import ingest_on_cluster
+
+            report = ingest_on_cluster(store, paths, cluster, batch_size=batch,
+                                       progress=not quiet)
         report.learn_conditions(settings)
         if embed:
             _embed(store, settings, quiet)

@@ -87,6 +87,9 @@ class IngestReport:
             lines.append(f"records that failed: {len(self.record_errors)}")
         return lines
 
+    def file_error(self, path: Path, exc: MedciteError) -> None:
+        self.file_errors.append(f"{path}: {exc}" if str(path) not in str(exc) else str(exc))
+
     def count_document(self, doc: Document) -> None:
         """Note what a document read contributes beyond its rows: title-only, condition names."""
         self.title_only += doc.title_only
@@ -119,6 +122,42 @@ def file_fingerprint(path: Path) -> str:
 _REREADS = 1
 
 
+@dataclass(frozen=True)
+class FilePlan:
+    """A file to ingest: where it is, what it held when planned, and how to parse it."""
+
+    path: Path
+    fingerprint: str
+    ingestor: Ingestor
+
+
+def plan_files(store: Store, specs: Sequence[str | Path], report: IngestReport) -> Iterator[FilePlan]:
+    """The files under ``specs`` still to ingest, in a stable order (lazily: fingerprinting a
+    large file takes a moment). Files already ingested with the same content are counted as
+    skipped; a file that cannot be read or has no known format is a file error."""
+    for path, named in expand_paths(specs).items():
+        report.files += 1
+        try:
+            fingerprint = file_fingerprint(path)
+            if store.file_done(fingerprint):
+                report.files_skipped += 1
+                continue
+            try:
+                ingestor = detect(path)
+            except UnrecognisedFormatError:
+                # A README beside corpus files is not an error; a file named on purpose is.
+                if named:
+                    raise
+                report.not_corpus.append(path.name)
+                continue
+        except StoreError:
+            raise  # the store, not this file: every other file would fail the same way
+        except MedciteError as exc:
+            report.file_error(path, exc)
+            continue
+        yield FilePlan(path, fingerprint, ingestor)
+
+
 def ingest_paths(
     store: Store,
     specs: Sequence[str | Path],
@@ -126,46 +165,44 @@ def ingest_paths(
     batch_size: int = DEFAULT_BATCH,
     progress: bool = True,
 ) -> IngestReport:
-    """Ingest every file under ``specs``; malformed files and records are reported, not fatal."""
+    """Ingest every file under ``specs`` in this process; malformed files and records are
+    reported, not fatal."""
     report = IngestReport()
-    paths = expand_paths(specs)
     with tqdm(desc="ingest", unit=" docs", disable=not progress, dynamic_ncols=True) as bar:
-        for path, named in paths.items():
-            report.files += 1
-            try:
-                fingerprint = file_fingerprint(path)
-                if store.file_done(fingerprint):
-                    report.files_skipped += 1
-                    continue
-                try:
-                    ingestor = detect(path)
-                except UnrecognisedFormatError:
-                    # A README beside corpus files is not an error; a file named on purpose is.
-                    if named:
-                        raise
-                    report.not_corpus.append(path.name)
-                    continue
-                for attempt in range(_REREADS + 1):
-                    bar.set_postfix_str(f"{path.name} ({ingestor.name})", refresh=False)
-                    changed = _ingest_file(store, path, ingestor, fingerprint, report, bar,
-                                           batch_size)
-                    if changed is None:
-                        break
-                    if attempt == _REREADS:
-                        raise IngestInputError(
-                            f"{path}: the file changed while it was being ingested, again on "
-                            "the second reading; it is not marked as ingested (rerun once "
-                            "nothing writes to it)")
-                    report.reread.append(str(path))
-                    fingerprint, ingestor = changed, detect(path)
-                    if store.file_done(fingerprint):  # its new content is already stored
-                        break
-            except StoreError:
-                raise  # the store, not this file: every other file would fail the same way
-            except MedciteError as exc:
-                report.file_errors.append(f"{path}: {exc}" if str(path) not in str(exc) else str(exc))
+        for plan in plan_files(store, specs, report):
+            ingest_planned(store, plan, report, bar, batch_size)
     reverify_flagged(store, report)
     return report
+
+
+def ingest_planned(store: Store, plan: FilePlan, report: IngestReport, bar: tqdm,
+                   batch_size: int, records: Iterator[ParsedRecord | PreparedDocument] | None = None,
+                   fingerprint_after: str | None = None) -> None:
+    """Ingest one planned file, reading it again if it changed while it was read. ``records``
+    (with the file's fingerprint once they were read) are its records parsed elsewhere, a
+    Dask worker; by default the file is parsed here."""
+    path, fingerprint, ingestor = plan.path, plan.fingerprint, plan.ingestor
+    try:
+        for attempt in range(_REREADS + 1):
+            bar.set_postfix_str(f"{path.name} ({ingestor.name})", refresh=False)
+            changed = _ingest_file(store, path, ingestor, fingerprint, report, bar, batch_size,
+                                   records if attempt == 0 else None,
+                                   fingerprint_after if attempt == 0 else None)
+            if changed is None:
+                break
+            if attempt == _REREADS:
+                raise IngestInputError(
+                    f"{path}: the file changed while it was being ingested, again on "
+                    "the second reading; it is not marked as ingested (rerun once "
+                    "nothing writes to it)")
+            report.reread.append(str(path))
+            fingerprint, ingestor = changed, detect(path)
+            if store.file_done(fingerprint):  # its new content is already stored
+                break
+    except StoreError:
+        raise
+    except MedciteError as exc:
+        report.file_error(path, exc)
 
 
 def reverify_flagged(store: Store, report: IngestReport) -> None:
@@ -177,7 +214,9 @@ def reverify_flagged(store: Store, report: IngestReport) -> None:
 
 
 def _ingest_file(store: Store, path: Path, ingestor: Ingestor, fingerprint: str,
-                 report: IngestReport, bar: tqdm, batch_size: int) -> str | None:
+                 report: IngestReport, bar: tqdm,
+                 batch_size: int, records: Iterator[ParsedRecord | PreparedDocument] | None,
+                 fingerprint_after: str | None) -> str | None:
     """Ingest one file read as ``fingerprint`` and mark it done when it went in whole. If the
     file changed while it was read, its records may mix two versions: nothing is marked, and
     its new fingerprint is returned so that the caller reads it again (what was written stays,
@@ -185,13 +224,14 @@ def _ingest_file(store: Store, path: Path, ingestor: Ingestor, fingerprint: str,
     outcome, errors_before = BatchOutcome(), len(report.record_errors)
     failure: MedciteError | None = None
     try:
-        ingest_records(store, parsed(ingestor, path), report, bar, batch_size, outcome,
-                       source=str(path))
+        if records is None:
+            records = parsed(ingestor, path)
+        ingest_records(store, records, report, bar, batch_size, outcome, source=str(path))
     except StoreError:
         raise
     except MedciteError as exc:
         failure = exc  # truncated or invalid, perhaps only because it was being rewritten
-    now = file_fingerprint(path)
+    now = fingerprint_after or file_fingerprint(path)
     if now != fingerprint:
         del report.record_errors[errors_before:]  # errors of a torn read, not of the file
         return now

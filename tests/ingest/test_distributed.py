@@ -1,0 +1,196 @@
+"""Ingest on a Dask cluster (medcite.ingest.distributed) against real PubMed records, real Dask
+processes on 127.0.0.1, and both stores: the result is the store a single-process ingest
+builds, update files applied in order, after a worker or the scheduler is killed mid-run too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from medcite.errors import ClusterError, IngestInputError
+from medcite.ingest.distributed import ClusterSpec, ingest_on_cluster
+from medcite.ingest.runner import ingest_paths
+from medcite.store import Store, open_store
+from tests.conftest import postgres_database
+from tests.ingest.pubmed_files import CORRECTION, split_pubmed
+
+distributed = pytest.importorskip("distributed", reason="Dask is the 'scale' extra")
+
+PARTS = 6
+RECORDS = 6000
+
+
+@pytest.fixture(scope="module")
+def update_files(tmp_path_factory: pytest.TempPathFactory, pubmed_demo_file: Path):
+    return split_pubmed(pubmed_demo_file, tmp_path_factory.mktemp("pubmed"), PARTS,
+                        limit=RECORDS, updates=True)
+
+
+def contents(store: Store) -> tuple[list[tuple], list[tuple]]:
+    """Documents and passages as rows, independent of ids and timestamps."""
+    documents = list(store.copying.export_rows("documents"))
+    key_of = {row[0]: row[1] for row in documents}
+    # Every column but the id (first) and the time of ingest (last).
+    docs = sorted(tuple(row[1:-1]) for row in documents)
+    passages = sorted((key_of[row[1]], *row[2:]) for row in store.copying.export_rows("passages"))
+    return docs, passages
+
+
+@pytest.fixture(scope="module")
+def reference(update_files, tmp_path_factory: pytest.TempPathFactory):
+    """What one process makes of the files."""
+    paths, _ = update_files
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('reference') / 'ref.sqlite'}")
+    try:
+        report = ingest_paths(store, paths, progress=False)
+        assert not report.failed
+        return contents(store)
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "sqlite":
+        store = open_store(f"sqlite:///{tmp_path / 'target.sqlite'}")
+        yield store
+        store.close()
+        return
+    from medcite.store.postgres import server
+
+    running = request.getfixturevalue("postgres_server")
+    name, url = postgres_database(running)
+    store = open_store(url)
+    yield store
+    store.close()
+    server.drop_database(running, name)
+
+
+def test_two_workers_build_the_store_one_process_builds(target, update_files, reference):
+    paths, changed = update_files
+    report = ingest_on_cluster(target, paths, ClusterSpec(workers=2), progress=False)
+    assert not report.failed, report.file_errors + [e.message for e in report.record_errors]
+    assert report.files == PARTS and report.outcome.deleted == 1
+    assert contents(target) == reference
+    # The last file's correction and deletion won over the first file's records.
+    assert target.document(f"pmid:{changed['deleted']}") is None
+    corrected = target.passages_of(f"pmid:{changed['corrected']}")
+    assert CORRECTION.strip() in " ".join(p.text for p in corrected)
+    again = ingest_on_cluster(target, paths, ClusterSpec(workers=1), progress=False)
+    assert again.files_skipped == PARTS and again.outcome.added == 0
+
+
+def test_a_worker_killed_mid_file_is_replaced_and_nothing_is_lost(tmp_path: Path, update_files,
+                                                                 reference):
+    paths, _ = update_files
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None)
+    watcher = distributed.Client(cluster)
+    killed: list[int] = []
+
+    def kill_a_busy_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            busy = [addr for addr, keys in watcher.processing().items() if keys]
+            if busy:
+                pid = watcher.run(os.getpid, workers=[busy[0]])[busy[0]]
+                os.kill(pid, signal.SIGKILL)  # its nanny starts a new worker
+                killed.append(pid)
+            time.sleep(0.05)
+
+    store = open_store(f"sqlite:///{tmp_path / 'killed.sqlite'}")
+    try:
+        killer = threading.Thread(target=kill_a_busy_worker)
+        killer.start()
+        report = ingest_on_cluster(store, paths, ClusterSpec(scheduler=cluster.scheduler_address),
+                                   progress=False)
+        killer.join()
+        assert killed, "no worker was busy to kill"
+        assert not report.failed, report.file_errors
+        assert contents(store) == reference
+    finally:
+        store.close()
+        watcher.close()
+        cluster.close()
+
+
+def _dask(*args: str) -> subprocess.Popen:
+    """A real ``dask scheduler`` or ``dask worker`` process."""
+    return subprocess.Popen([str(Path(sys.executable).with_name("dask")), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_scheduler_killed_mid_run_then_a_rerun_completes(tmp_path: Path, update_files,
+                                                              reference):
+    paths, _ = update_files
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    scheduler = _dask("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                      "--no-dashboard")
+    worker = _dask("worker", address, "--nthreads", "1", "--no-dashboard")
+    url = f"sqlite:///{tmp_path / 'cut.sqlite'}"
+    env = {**os.environ, "MEDCITE_HOME": str(tmp_path / "home"), "MEDCITE_STORE_URL": url}
+    try:
+        ingest = subprocess.Popen(
+            [str(Path(sys.executable).with_name("medcite")), "ingest", "--no-embed", "--quiet",
+             "--batch-size", "200", "--scheduler", address, *map(str, paths)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        store = open_store(url)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and ingest.poll() is None:
+            if store.stats().documents:  # writing has begun: cut the cluster off
+                break
+            time.sleep(0.05)
+        store.close()
+        scheduler.send_signal(signal.SIGKILL)
+        output, _ = ingest.communicate(timeout=120)
+        assert ingest.returncode == 1, output
+        assert "the Dask cluster" in output and "went away" in output and "rerun" in output
+    finally:
+        for process in (scheduler, worker):
+            process.kill()
+            process.wait()
+    rerun = subprocess.run(
+        [str(Path(sys.executable).with_name("medcite")), "ingest", "--no-embed", "--quiet",
+         "--workers", "1", *map(str, paths)],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    store = open_store(url)
+    try:
+        assert contents(store) == reference
+    finally:
+        store.close()
+
+
+def test_cluster_arguments_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       update_files):
+    with pytest.raises(IngestInputError, match="not both"):
+        ClusterSpec(workers=2, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(IngestInputError, match="at least 1"):
+        ClusterSpec(workers=0)
+    import medcite.ingest.distributed as module
+
+    monkeypatch.setattr(module, "CONNECT_TIMEOUT_S", 2)
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    store = open_store(f"sqlite:///{tmp_path / 'none.sqlite'}")
+    try:
+        with pytest.raises(ClusterError, match=address):
+            ingest_on_cluster(store, update_files[0], ClusterSpec(scheduler=address),
+                              progress=False)
+        assert store.stats().documents == 0
+    finally:
+        store.close()
