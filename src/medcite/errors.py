@@ -13,6 +13,7 @@
     ├── NotFoundError                 exit 3, HTTP 404   an article, document or user
     ├── StoreError                    exit 4, HTTP 503   the store cannot be opened or written
     │   └── StoreBusyError            exit 4, HTTP 503   another process holds the write lock
+    ├── ClusterError                  exit 1, HTTP 500   a Dask scheduler unreachable or gone
     ├── CorpusFetchError              exit 5, HTTP 503   the demo corpus cannot be obtained
     │   └── ConnectorError            exit 5, HTTP 502   PubMed or DailyMed failed or sent bad data
     ├── BackendError                  exit 6, HTTP 502   an answer backend failed
