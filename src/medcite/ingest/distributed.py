@@ -107,7 +107,7 @@ def _dask():
     return distributed
 
 
-class _Cluster:
+class LocalOrRemoteCluster:
     """A Dask client, with the local cluster it started (closed with it)."""
 
     def __init__(self, spec: ClusterSpec) -> None:
@@ -156,7 +156,7 @@ def ingest_on_cluster(
     the same store, as ``ingest_paths`` gives."""
     distributed = _dask()
     report = IngestReport()
-    dask = _Cluster(cluster)
+    dask = LocalOrRemoteCluster(cluster)
     try:
         ahead = AHEAD_PER_WORKER * dask.workers()
         plans = plan_files(store, specs, report)

@@ -53,6 +53,26 @@ def test_newer_revision_replaces_and_older_is_skipped(any_store: Store):
     assert any_store.document("pmid:7").revision == 2
 
 
+def test_one_key_twice_in_a_batch_ends_as_in_order(any_store: Store):
+    """Update files repeat a record (a correction, then a deletion) within one batch."""
+    many = [research(str(n), f"Abstract number {n} on warfarin.") for n in range(1, 1300)]
+    outcome = write_documents(any_store, [
+        *many,
+        research("1", "Corrected abstract on apixaban.", revision=2),
+        research("2", "Replaced, then deleted in the same batch."),
+        Deletion(key="pmid:2"),
+        Deletion(key="pmid:3"),
+        research("3", "Deleted, then added back."),
+    ])
+    assert (outcome.added, outcome.replaced, outcome.deleted) == (1300, 2, 2)
+    assert [p.text for p in any_store.passages_of("pmid:1")] == ["Corrected abstract on apixaban."]
+    assert any_store.document("pmid:1").revision == 2
+    assert [p.text for p in any_store.passages_of("pmid:3")] == ["Deleted, then added back."]
+    assert any_store.document("pmid:2") is None
+    assert any_store.stats().documents == 1298 and any_store.stats().passages == 1298
+    assert len(any_store.lexical_search(["warfarin"], limit=2000)) == 1296
+
+
 def test_deletion_removes_the_document_and_its_index_rows(any_store: Store):
     write_documents(any_store, [research("9", "Lithium levels need monitoring.")])
     outcome = write_documents(any_store, [Deletion(key="pmid:9"), Deletion(key="pmid:404")])

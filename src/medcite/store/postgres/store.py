@@ -31,7 +31,6 @@ from medcite.models import (
     Document,
     DocumentRecord,
     Passage,
-    PassageDraft,
     PreparedDocument,
     SourceType,
 )
@@ -57,6 +56,7 @@ from medcite.store.sqlite import (
 )
 
 _INGEST_LOCK = 7_240_002  # advisory lock key: one ingest batch at a time
+_ROWS_PER_INSERT = 1000  # rows per multi-row INSERT (19 parameters a document; the limit is 65,535)
 _DOC_COLUMNS = (
     "id, key, source_type, title, source, year, pmid, pmcid, doi, spl_set_id, spl_version, url, "
     "publication_types, mesh_terms, language, revision, title_only"
@@ -181,7 +181,20 @@ class PostgresStore:
                 "SELECT key, id, content_hash, revision FROM documents WHERE key = ANY(%s)",
                 ([r.key for r in records],))}
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        # New rows are inserted a batch at a time (a few statements, not three per document);
+        # a key seen again in the same batch first writes what is pending.
+        pending: dict[str, PreparedDocument] = {}
+
+        def flush() -> None:
+            for key, doc_id in self._insert_documents(conn, list(pending.values()), now).items():
+                existing[key] = (doc_id, pending[key].content_hash, pending[key].document.revision)
+            outcome.passages += self._insert_passages(
+                conn, [(existing[key][0], prepared) for key, prepared in pending.items()])
+            pending.clear()
+
         for record in records:
+            if record.key in pending:
+                flush()
             current = existing.get(record.key)
             if isinstance(record, Deletion):
                 if current:
@@ -210,9 +223,8 @@ class PostgresStore:
                 changes.append(Change(record.key, "revised", old_revision, doc.revision))
             else:
                 outcome.added += 1
-            doc_id = self._insert(conn, doc, digest, now)
-            outcome.passages += self._insert_passages(conn, doc_id, doc.title, record.passages)
-            existing[record.key] = (doc_id, digest, doc.revision)
+            pending[record.key] = record
+        flush()
         if changes:  # in this transaction: no article citing a changed document goes unflagged
             outcome.flagged += flag_changes(conn, changes, now)
         if outcome.added or outcome.replaced or outcome.deleted:
@@ -220,30 +232,42 @@ class PostgresStore:
         return outcome
 
     @staticmethod
-    def _insert(conn: psycopg.Connection, doc: Document, digest: str, now: str) -> int:
-        return conn.execute(
-            "INSERT INTO documents (key, source_type, title, source, year, pmid, pmcid, doi, "
-            "spl_set_id, spl_version, url, publication_types, mesh_terms, keywords, language, "
-            "revision, title_only, content_hash, ingested_at) "
-            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
-            (doc.key, doc.source_type.value, doc.title, doc.source, doc.year, doc.pmid,
-             doc.pmcid, doc.doi, doc.spl_set_id, doc.spl_version, doc.url,
-             json.dumps(doc.publication_types), json.dumps(doc.mesh_terms),
-             json.dumps(doc.keywords), doc.language, doc.revision, doc.title_only, digest, now),
-        ).fetchone()[0]
+    def _insert_documents(conn: psycopg.Connection, prepared: Sequence[PreparedDocument],
+                          now: str) -> dict[str, int]:
+        """Insert the documents; returns their ids by key."""
+        ids: dict[str, int] = {}
+        for start in range(0, len(prepared), _ROWS_PER_INSERT):
+            chunk = prepared[start : start + _ROWS_PER_INSERT]
+            values = []
+            for p in chunk:
+                doc = p.document
+                values.extend((doc.key, doc.source_type.value, doc.title, doc.source, doc.year,
+                               doc.pmid, doc.pmcid, doc.doi, doc.spl_set_id, doc.spl_version,
+                               doc.url, json.dumps(doc.publication_types),
+                               json.dumps(doc.mesh_terms), json.dumps(doc.keywords),
+                               doc.language, doc.revision, doc.title_only, p.content_hash, now))
+            rows = ",".join(["(" + ",".join(["%s"] * 19) + ")"] * len(chunk))
+            ids.update(conn.execute(
+                "INSERT INTO documents (key, source_type, title, source, year, pmid, pmcid, doi, "
+                "spl_set_id, spl_version, url, publication_types, mesh_terms, keywords, language, "
+                f"revision, title_only, content_hash, ingested_at) VALUES {rows} RETURNING key, id",
+                values).fetchall())
+        return ids
 
     @staticmethod
-    def _insert_passages(conn: psycopg.Connection, doc_id: int, title: str,
-                         drafts: Sequence[PassageDraft]) -> int:
-        if drafts:
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO passages (document_id, ordinal, section, char_start, char_end, "
-                    "sentences, title, body) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
-                    [(doc_id, ordinal, d.section, d.char_start, d.char_end,
-                      _pack_spans(d.sentences), title, d.text)
-                     for ordinal, d in enumerate(drafts)])
-        return len(drafts)
+    def _insert_passages(conn: psycopg.Connection,
+                         documents: Sequence[tuple[int, PreparedDocument]]) -> int:
+        """Insert the passages of (document id, prepared document) pairs; returns how many."""
+        rows = [(doc_id, ordinal, d.section, d.char_start, d.char_end, _pack_spans(d.sentences),
+                 prepared.document.title, d.text)
+                for doc_id, prepared in documents for ordinal, d in enumerate(prepared.passages)]
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            marks = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s)"] * len(chunk))
+            conn.execute("INSERT INTO passages (document_id, ordinal, section, char_start, "
+                         f"char_end, sentences, title, body) VALUES {marks}",
+                         [value for row in chunk for value in row])
+        return len(rows)
 
     def file_done(self, fingerprint: str) -> bool:
         with self.reading() as conn:
