@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import demo_cache, machine  # noqa: E402
 from medcite.ingest.demo import fetch_demo_corpus  # noqa: E402
-from medcite.ingest.distributed import ClusterSpec, LocalOrRemoteCluster, ingest_on_cluster  # noqa: E402
+from medcite.ingest.cluster import ClusterSpec, DaskCluster  # noqa: E402
+from medcite.ingest.distributed import ingest_on_cluster  # noqa: E402
 from medcite.ingest.runner import ingest_paths  # noqa: E402
 from medcite.store import open_store  # noqa: E402
 from tests.ingest.pubmed_files import split_pubmed  # noqa: E402
@@ -99,7 +100,7 @@ def main() -> None:
     startup = {}
     for workers in (1, 2):
         started = time.perf_counter()
-        LocalOrRemoteCluster(ClusterSpec(workers=workers)).close()
+        DaskCluster(ClusterSpec(workers=workers)).close()
         startup[workers] = time.perf_counter() - started
     counts = {(docs, passages) for _, docs, passages in results.values()}
     assert len(counts) == 1, f"the modes built different stores: {results}"

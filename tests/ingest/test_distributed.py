@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from medcite.errors import ClusterError, IngestInputError
-from medcite.ingest.distributed import ClusterSpec, ingest_on_cluster
+from medcite.ingest.cluster import ClusterSpec
+from medcite.ingest.distributed import ingest_on_cluster
 from medcite.ingest.runner import ingest_paths
 from medcite.store import Store, open_store
 from tests.conftest import postgres_database
@@ -182,7 +183,7 @@ def test_cluster_arguments_are_checked(tmp_path: Path, monkeypatch: pytest.Monke
         ClusterSpec(workers=2, scheduler="tcp://127.0.0.1:1")
     with pytest.raises(IngestInputError, match="at least 1"):
         ClusterSpec(workers=0)
-    import medcite.ingest.distributed as module
+    import medcite.ingest.cluster as module
 
     monkeypatch.setattr(module, "CONNECT_TIMEOUT_S", 2)
     address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
@@ -194,3 +195,49 @@ def test_cluster_arguments_are_checked(tmp_path: Path, monkeypatch: pytest.Monke
         assert store.stats().documents == 0
     finally:
         store.close()
+
+
+def _file_vectors(store: Store, folder: Path) -> dict[tuple[str, int], list[float]]:
+    """The vectors in a SQLite store's folder, by (content hash, ordinal) of their passage."""
+    import numpy as np
+
+    place = {pid: (digest, ordinal) for pid, digest, ordinal in store.passage_fingerprints()}
+    found: dict[tuple[str, int], list[float]] = {}
+    for chunk in sorted(folder.glob("chunk-*.npz")):
+        with np.load(chunk) as saved:
+            found.update((place[i], v) for i, v in zip(saved["ids"].tolist(),
+                                                       saved["vectors"].tolist()))
+    return found
+
+
+def test_passages_embedded_on_the_cluster_are_those_one_process_makes(
+        target, tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch):
+    from medcite.ingest.cluster import ClusterEncoder, DaskCluster
+    from medcite.retrieval import dense
+    from tests.conftest import CACHE
+
+    # Small batches, so that several are on the workers at once and must come back in order.
+    monkeypatch.setattr(dense, "CHUNK", 64)
+    corpus = [shared_data / "medquad" / "xml_samples", shared_data / "dailymed_spl_samples"]
+    local = open_store(f"sqlite:///{tmp_path / 'local.sqlite'}")
+    models = CACHE / "models"
+    try:
+        ingest_paths(local, corpus, progress=False)
+        dense.embed_store(local, models, progress=False)
+        expected = _file_vectors(local, dense.vector_dir(local))
+    finally:
+        local.close()
+    with DaskCluster(ClusterSpec(workers=2)) as dask:
+        ingest_on_cluster(target, corpus, dask, progress=False)
+        added = dense.embed_store(target, models, progress=False,
+                                  encoder_for=lambda spec: ClusterEncoder(dask, spec, models))
+    assert added == len(expected) > 8 * 64
+    if target.vectors is None:
+        found = _file_vectors(target, dense.vector_dir(target))
+        assert found.keys() == expected.keys()
+        for place, vector in expected.items():
+            assert found[place] == vector, place
+    else:  # pgvector: each stored vector points where the one made in one process does
+        for pid, digest, ordinal in target.passage_fingerprints():
+            similarity = target.vectors.similarities(expected[digest, ordinal], [pid])[pid]
+            assert similarity == pytest.approx(1.0, abs=1e-3), (digest, ordinal)

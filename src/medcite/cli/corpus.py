@@ -9,6 +9,7 @@ import click
 from tqdm import tqdm
 
 from medcite.cli import cli
+from medcite.cli.cluster import cluster_for, cluster_options, encoders_on
 from medcite.errors import MissingDependencyError
 from medcite.ingest.demo import fetch_demo_corpus
 from medcite.ingest.runner import (
@@ -83,10 +84,13 @@ def _plan_embedding(store: Store, settings: Settings, no_embed: bool) -> bool:
     return True
 
 
-def _embed(store: Store, settings: Settings, quiet: bool) -> None:
-    """Embed every passage without a vector (those this run wrote, and any a killed run left)."""
+def _embed(store: Store, settings: Settings, quiet: bool, dask=None) -> None:
+    """Embed every passage without a vector (those this run wrote, and any a killed run left),
+    on the Dask cluster ``dask`` if one is given."""
+    models = settings.cache_path / "models"
     try:
-        added = embed_store(store, settings.cache_path / "models", progress=not quiet)
+        added = embed_store(store, models, progress=not quiet,
+                            encoder_for=encoders_on(dask, models))
     except MissingDependencyError as exc:
         if settings.dense == "on":
             raise
@@ -102,37 +106,30 @@ def _embed(store: Store, settings: Settings, quiet: bool) -> None:
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=None,
               help="Documents per transaction (default: the ingest_batch setting).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--workers", type=int, default=None, metavar="N",
-              help="Parse and prepare files on a local Dask cluster of N worker processes "
-                   "(127.0.0.1; needs medcite[scale]).")
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
-              help="Parse and prepare files on the workers of this Dask scheduler (they must "
-                   "see the same paths).")
+@cluster_options
 @_NO_EMBED
 def ingest(paths: tuple[str, ...], batch_size: int | None, quiet: bool, workers: int | None,
            scheduler: str | None, no_embed: bool) -> None:
     """Ingest files, folders or globs (PubMed XML, JATS, SPL, guidelines, MedQuAD), then embed
-    the passages written for dense retrieval (resumable: a rerun finishes a killed one)."""
+    the passages written for dense retrieval (resumable: a rerun finishes a killed one).
+    With --workers or --scheduler, files are parsed and prepared, and passages embedded, on a
+    Dask cluster; this process writes."""
     settings = Settings.load()
-    cluster = None
-    if workers is not None or scheduler is not None:
-        from medcite.ingest.distributed import ClusterSpec
-
-        cluster = ClusterSpec(workers=workers, scheduler=scheduler)
     store = open_store(settings)
     try:
         embed = _plan_embedding(store, settings, no_embed)
         batch = batch_size or settings.ingest_batch
-        if cluster is None:
-            report = ingest_paths(store, paths, batch_size=batch, progress=not quiet)
-        else:
-            from medcite.ingest.distributed import ingest_on_cluster
+        with cluster_for(workers, scheduler) as dask:
+            if dask is None:
+                report = ingest_paths(store, paths, batch_size=batch, progress=not quiet)
+            else:
+                from medcite.ingest.distributed import ingest_on_cluster
 
-            report = ingest_on_cluster(store, paths, cluster, batch_size=batch,
-                                       progress=not quiet)
-        report.learn_conditions(settings)
-        if embed:
-            _embed(store, settings, quiet)
+                report = ingest_on_cluster(store, paths, dask, batch_size=batch,
+                                           progress=not quiet)
+            report.learn_conditions(settings)
+            if embed:
+                _embed(store, settings, quiet, dask)
     finally:
         store.close()
     _finish(report)

@@ -7,6 +7,7 @@ import json
 import click
 
 from medcite.cli import cli
+from medcite.cli.cluster import cluster_for, cluster_options, encoders_on
 from medcite.models import SourceType
 from medcite.settings import Settings
 from medcite.store import SearchFilters, open_store
@@ -76,7 +77,8 @@ def search(query: str, types: tuple[str, ...], since: int | None, until: int | N
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--rebuild", is_flag=True,
               help="Drop the store's vectors and embed every passage again with the default encoder.")
-def index(quiet: bool, rebuild: bool) -> None:
+@cluster_options
+def index(quiet: bool, rebuild: bool, workers: int | None, scheduler: str | None) -> None:
     """Embed every passage without a vector, for dense retrieval (resumes where it stopped).
     New stores are embedded by medcite ingest; this is for stores made before that, and to
     finish an ingest run with --no-embed."""
@@ -96,7 +98,10 @@ def index(quiet: bool, rebuild: bool) -> None:
         if spec is not None and spec != DEFAULT_SPEC and not quiet:
             click.echo(f"note: this store's vectors were made by {spec.label}; new passages get "
                        f"the same (medcite index --rebuild re-embeds with {DEFAULT_SPEC.label})", err=True)
-        added = embed_store(store, settings.cache_path / "models", progress=not quiet)
+        models = settings.cache_path / "models"
+        with cluster_for(workers, scheduler) as dask:
+            added = embed_store(store, models, progress=not quiet,
+                                encoder_for=encoders_on(dask, models))
         status = vector_status(store)
     finally:
         store.close()

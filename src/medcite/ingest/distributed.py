@@ -16,7 +16,6 @@ Workers read the files by path: on a remote cluster the paths must be visible to
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from medcite.errors import ClusterError, IngestInputError, MedciteError, MissingDependencyError
+from medcite.errors import IngestInputError, MedciteError
+from medcite.ingest.cluster import (
+    AHEAD_PER_WORKER,
+    ClusterSpec,
+    DaskCluster,
+    dask_module,
+    scheduler_gone,
+)
 from medcite.ingest.base import ParsedRecord
 from medcite.ingest.prepare import prepare
 from medcite.ingest.runner import (
@@ -38,12 +44,6 @@ from medcite.ingest.runner import (
 )
 from medcite.models import Document, PreparedDocument
 from medcite.store.base import Store
-
-# Files prepared ahead of the writer, per worker: enough to keep every worker busy while one
-# file is written, few enough that memory holds only a handful of prepared files.
-AHEAD_PER_WORKER = 2
-CONNECT_TIMEOUT_S = 20
-
 
 @dataclass
 class PreparedFile:
@@ -78,85 +78,21 @@ def prepare_file(plan: FilePlan) -> PreparedFile:
     return PreparedFile(records, after, error)
 
 
-@dataclass(frozen=True)
-class ClusterSpec:
-    """Where files are prepared: ``workers`` local processes on 127.0.0.1, or the scheduler
-    at ``scheduler`` (``tcp://host:port``) with its workers."""
-
-    workers: int | None = None
-    scheduler: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.workers is not None and self.scheduler is not None:
-            raise IngestInputError("give --workers or --scheduler, not both",
-                                   hint="--workers starts a local cluster; --scheduler uses one")
-        if self.workers is not None and self.workers < 1:
-            raise IngestInputError(f"--workers must be at least 1, not {self.workers}")
-
-    @property
-    def where(self) -> str:
-        return self.scheduler or f"{self.workers} local worker(s)"
-
-
-def _dask():
-    try:
-        import distributed
-    except ImportError as exc:
-        raise MissingDependencyError("Dask (distributed ingestion)",
-                                     "pip install 'medcite[scale]'") from exc
-    return distributed
-
-
-class LocalOrRemoteCluster:
-    """A Dask client, with the local cluster it started (closed with it)."""
-
-    def __init__(self, spec: ClusterSpec) -> None:
-        distributed = _dask()
-        self.spec, self.cluster = spec, None
-        # Dask logs the tracebacks of its reconnection attempts; a lost scheduler is reported
-        # once, as a ClusterError, instead.
-        self._logger = logging.getLogger("distributed")
-        self._level = self._logger.level
-        self._logger.setLevel(logging.CRITICAL)
-        try:
-            if spec.scheduler:
-                self.client = distributed.Client(spec.scheduler, timeout=CONNECT_TIMEOUT_S)
-            else:
-                self.cluster = distributed.LocalCluster(
-                    n_workers=spec.workers or 1, threads_per_worker=1, processes=True,
-                    host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
-                self.client = distributed.Client(self.cluster)
-        except (OSError, TimeoutError) as exc:
-            self._logger.setLevel(self._level)
-            raise ClusterError(f"cannot reach the Dask scheduler at {spec.where}: {exc}",
-                               hint="start it with: dask scheduler (and dask worker ADDRESS)") from exc
-
-    def workers(self) -> int:
-        return max(1, len(self.client.scheduler_info().get("workers", {})))
-
-    def close(self) -> None:
-        try:
-            self.client.close(timeout=5)
-        except Exception:  # noqa: BLE001 - a scheduler already gone: nothing left to close
-            pass
-        if self.cluster is not None:
-            self.cluster.close(timeout=10)
-        self._logger.setLevel(self._level)
-
-
 def ingest_on_cluster(
     store: Store,
     specs: Sequence[str | Path],
-    cluster: ClusterSpec,
+    cluster: ClusterSpec | DaskCluster,
     *,
     batch_size: int = DEFAULT_BATCH,
     progress: bool = True,
 ) -> IngestReport:
-    """Ingest every file under ``specs``, preparing them on ``cluster``; the same report, and
-    the same store, as ``ingest_paths`` gives."""
-    distributed = _dask()
+    """Ingest every file under ``specs``, preparing them on ``cluster`` (a spec: started here
+    and closed after); the same report, and the same store, as ``ingest_paths`` gives."""
+    distributed = dask_module()
     report = IngestReport()
-    dask = LocalOrRemoteCluster(cluster)
+    owned = not isinstance(cluster, DaskCluster)
+    dask = DaskCluster(cluster) if owned else cluster
+    where = dask.spec.where
     try:
         ahead = AHEAD_PER_WORKER * dask.workers()
         plans = plan_files(store, specs, report)
@@ -171,10 +107,12 @@ def ingest_on_cluster(
                 # pure=False: a file is read again when asked again (it may have changed).
                 pending.append((plan, dask.client.submit(prepare_file, plan, pure=False)))
 
-        with tqdm(desc=f"ingest on {cluster.where}", unit=" docs", disable=not progress,
+        with tqdm(desc=f"ingest on {where}", unit=" docs", disable=not progress,
                   dynamic_ncols=True) as bar:
-            submit_more()
-            while pending:
+            while True:
+                submit_more()
+                if not pending:
+                    break
                 plan, future = pending.popleft()
                 try:
                     prepared = future.result()
@@ -185,21 +123,15 @@ def ingest_on_cluster(
                         "next run reads it again"))
                     continue
                 except (OSError, TimeoutError, distributed.client.FutureCancelledError) as exc:
-                    raise _scheduler_gone(cluster, written, exc) from exc
+                    raise scheduler_gone(dask.spec, written, "file(s) were written", exc) from exc
                 finally:
                     future.release()
-                submit_more()
+                submit_more()  # the next files are prepared while this one is written
                 ingest_planned(store, plan, report, bar, batch_size, records=prepared.replay(),
                                fingerprint_after=prepared.fingerprint_after)
                 written += 1
     finally:
-        dask.close()
+        if owned:
+            dask.close()
     reverify_flagged(store, report)
     return report
-
-
-def _scheduler_gone(cluster: ClusterSpec, written: int, exc: BaseException) -> ClusterError:
-    return ClusterError(
-        f"the Dask cluster ({cluster.where}) went away after {written} file(s) were written "
-        f"({type(exc).__name__}: {exc})",
-        hint="what was written is whole; rerun the same command to finish")

@@ -21,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,6 +33,10 @@ from medcite.errors import ConfigurationError
 from medcite.store.base import Store
 
 CHUNK = 1024
+# Turns passage texts into vectors, one row per text. An encoder may also offer
+# ``map(batches) -> vectors of each batch, in order`` (a Dask cluster's, which encodes several
+# batches at once); a plain one is mapped batch by batch.
+Encode = Callable[[list[str]], np.ndarray]
 MODEL = "all-MiniLM-L6-v2"
 MANIFEST = "encoder.json"
 
@@ -248,9 +253,37 @@ def vector_status(store: Store, folder: Path | None = None) -> VectorStatus:
     return VectorStatus(spec, embedded, len(current))
 
 
+def encoded(encode: Encode, batches: Iterable[tuple[list[int], list[str]]]
+            ) -> Iterator[tuple[list[int], np.ndarray]]:
+    """(passage ids, their vectors) for each batch of (ids, texts), in order."""
+    waiting: deque[list[int]] = deque()
+
+    def texts() -> Iterator[list[str]]:
+        for ids, batch in batches:
+            waiting.append(ids)
+            yield batch
+
+    mapper = getattr(encode, "map", None)
+    for vectors in (mapper(texts()) if mapper is not None else map(encode, texts())):
+        yield waiting.popleft(), vectors
+
+
+def passage_batches(store: Store, todo: list[int], size: int | None = None
+                    ) -> Iterator[tuple[list[int], list[str]]]:
+    """The texts of passages ``todo`` in batches of ``size`` (default ``CHUNK``), leaving out
+    any deleted since."""
+    size = size or CHUNK
+    for start in range(0, len(todo), size):
+        ids = todo[start : start + size]
+        passages = store.passages(ids)
+        ids = [i for i in ids if i in passages]  # deleted by a concurrent ingest meanwhile
+        if ids:
+            yield ids, [passages[i].text for i in ids]
+
+
 def build_dense_index(
     store: Store,
-    encode: Callable[[list[str]], np.ndarray],
+    encode: Encode,
     *,
     progress: bool = True,
     folder: Path | None = None,
@@ -280,16 +313,11 @@ def build_dense_index(
     todo = sorted(pid for pid in current if pid not in done)
     with tqdm(total=len(todo), desc="embed", unit=" passages", disable=not progress,
               dynamic_ncols=True) as bar:
-        for start in range(0, len(todo), CHUNK):
-            ids = todo[start : start + CHUNK]
-            passages = store.passages(ids)
-            ids = [i for i in ids if i in passages]  # deleted by a concurrent ingest meanwhile
-            if not ids:
-                continue
-            vectors = encode([passages[i].text for i in ids]).astype(np.float16)
+        for ids, vectors in encoded(encode, passage_batches(store, todo)):
             partial = folder / f".chunk-{ids[0]:012d}.{os.getpid()}.part"
             with open(partial, "wb") as fh:
-                np.savez(fh, ids=np.asarray(ids, dtype=np.int64), vectors=vectors,
+                np.savez(fh, ids=np.asarray(ids, dtype=np.int64),
+                         vectors=vectors.astype(np.float16),
                          fingerprints=np.asarray([current[i] for i in ids], dtype=np.int64))
             os.replace(partial, _free_name(folder, ids[0]))
             bar.update(len(ids))
@@ -329,21 +357,25 @@ def embed_store(
     progress: bool = True,
     folder: Path | None = None,
     spec: EncoderSpec | None = None,
+    encoder_for: Callable[[EncoderSpec], Encode] | None = None,
 ) -> int:
     """Embed the passages of ``store`` that lack vectors, with the folder's own encoder (or
-    ``spec``, or the default, for a new folder); returns how many were embedded."""
+    ``spec``, or the default, for a new folder); returns how many were embedded.
+    ``encoder_for`` makes the encoder of a spec (default: one in this process)."""
+    if encoder_for is None:
+        def encoder_for(spec: EncoderSpec) -> Encode:
+            return passage_encoder(spec, cache_dir).encode
+
     if store.vectors is not None and folder is None:
         from medcite.retrieval import stored_vectors
 
         spec = spec or stored_vectors.spec_of(store) or DEFAULT_SPEC
         if not store.vectors.missing():
             return 0  # nothing to embed: the model is not even loaded
-        encoder = passage_encoder(spec, cache_dir)
-        return stored_vectors.embed(store, encoder.encode, spec, progress=progress, chunk=CHUNK)
+        return stored_vectors.embed(store, encoder_for(spec), spec, progress=progress, chunk=CHUNK)
     folder = _folder_of(store, folder)
     spec = start_vectors(folder, spec or DEFAULT_SPEC) if spec is None else spec
     current = passage_fingerprints(store)
     if len(_valid(folder, current)) == len(current):
         return 0  # nothing to embed: the model is not even loaded
-    encoder = passage_encoder(spec, cache_dir)
-    return build_dense_index(store, encoder.encode, progress=progress, folder=folder, spec=spec)
+    return build_dense_index(store, encoder_for(spec), progress=progress, folder=folder, spec=spec)

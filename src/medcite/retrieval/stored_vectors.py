@@ -14,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from medcite.errors import ConfigurationError
+from medcite.retrieval.dense import encoded, passage_batches
 from medcite.store.base import Store
 from medcite.store.repositories import PassageVectors
 
@@ -75,11 +76,7 @@ def embed(store: Store, encode: Callable[[list[str]], np.ndarray], spec, *,
     done = 0
     with tqdm(total=len(todo), desc="embed", unit=" passages", disable=not progress,
               dynamic_ncols=True) as bar:
-        for first in range(0, len(todo), chunk):
-            ids = todo[first : first + chunk]
-            passages = store.passages(ids)
-            ids = [i for i in ids if i in passages]  # deleted by a concurrent ingest meanwhile
-            if ids:
-                done += vectors.add(ids, encode([passages[i].text for i in ids]).tolist())
-            bar.update(len(todo[first : first + chunk]))
+        for ids, batch in encoded(encode, passage_batches(store, todo, chunk)):
+            done += vectors.add(ids, batch.tolist())
+            bar.update(len(ids))
     return done
