@@ -10,6 +10,7 @@ import hashlib
 import math
 import re
 import threading
+import time
 from collections import defaultdict
 
 from medcite.errors import ConfigurationError
@@ -52,6 +53,9 @@ def backend_named(name: str, settings: Settings) -> AnswerBackend:
     raise ConfigurationError(f"unknown answer backend {name!r}; choose 'extractive' or 'openai'")
 
 
+LEARNED_CHECK_S = 60.0
+
+
 class Engine:
     """Answers questions against one store."""
 
@@ -67,6 +71,7 @@ class Engine:
         self._passage_counts: dict[str, int] = {}
         self._counts_generation = -1
         self._counts_lock = threading.Lock()
+        self._learned_checked_at = time.monotonic()  # searcher_for applied them just now
         # Python runs one thread's bytecode at a time, so answers computed together in one
         # process only interleave, each taking as long as all of them. One at a time, each is
         # quick and the queue moves as fast or faster (under load on 2 cores: more answers per
@@ -147,6 +152,17 @@ class Engine:
                              searched=searched, by_concept=by_concept,
                              term_weights=self._term_weights(analysis.terms, stats.passages))
 
+    def _learn_new_conditions(self) -> None:
+        """Condition names an ingest elsewhere (another machine, a replica's peer) taught the
+        store since this engine started, looked for once a minute."""
+        now = time.monotonic()
+        if now - self._learned_checked_at < LEARNED_CHECK_S:
+            return
+        self._learned_checked_at = now
+        from medcite.vocab.conditions import apply_learned
+
+        apply_learned(self.searcher.vocabulary, self.store)
+
     def _term_weights(self, terms: list[str], passages: int) -> dict[str, float]:
         # Inverse passage frequency. A word the store has never seen gets the highest weight:
         # it is the topic the corpus lacks.
@@ -210,6 +226,7 @@ class Engine:
 
         repository = ArticleRepository(self.store)
         parent = repository.resolve(follow_up_of) if follow_up_of else None
+        self._learn_new_conditions()
         vocabulary, frequency = self.searcher.vocabulary, self._passages_with
         if parent is not None:
             parent_analysis = analyse(parent.question, vocabulary, settings=self.settings, frequency=frequency)

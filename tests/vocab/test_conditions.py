@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from medcite.settings import Settings
@@ -36,7 +34,7 @@ def test_mesh_headings_are_read_in_natural_order_too():
     assert name_variants("Glaucoma") == ["Glaucoma"]
 
 
-def test_learned_conditions_are_recognised_and_persisted(own_vocabulary: Vocabulary):
+def test_learned_conditions_are_recognised_and_persisted(own_vocabulary: Vocabulary, store):
     question = "Does betahistine help Meniere disease?"
     assert [m.concept.id for m in own_vocabulary.recognise(question)] == ["drug:betahistine"]
     added = learn_conditions([
@@ -45,7 +43,7 @@ def test_learned_conditions_are_recognised_and_persisted(own_vocabulary: Vocabul
         ("Humans", []),               # a MeSH check tag, not a condition
         ("Support", ["Water"]),       # ordinary words are never learned
         ("Magnesium", []),            # already a supplement: not taken over
-    ])
+    ], store)
     assert added >= 3
     mentions = own_vocabulary.recognise("Is betahistine used for endolymphatic hydrops?")
     assert [m.concept.id for m in mentions] == ["drug:betahistine", "condition:meniere-disease"]
@@ -56,21 +54,33 @@ def test_learned_conditions_are_recognised_and_persisted(own_vocabulary: Vocabul
     assert own_vocabulary.recognise("water") == []
     assert own_vocabulary.normalise("magnesium").kind == "supplement"
 
-    stored = json.loads((Settings.load().home_path / LEARNED_FILE).read_text())
-    names = {c["name"] for c in stored["conditions"]}
+    names = {name for name, _ in store.condition_names.all()}
     assert names >= {"Meniere Disease", "Depressive Disorder, Major"}
     # Learning the same names again adds nothing.
-    assert learn_conditions([("Meniere Disease", ["Endolymphatic Hydrops"])]) == 0
+    assert learn_conditions([("Meniere Disease", ["Endolymphatic Hydrops"])], store) == 0
 
 
-def test_learned_conditions_apply_when_the_vocabulary_loads(vocabulary, home):
+def test_learned_conditions_reach_every_process_reading_the_store(vocabulary, home, store,
+                                                                  tmp_path):
+    """Names learned by an ingest on one machine are recognised by a replica with another
+    home on the same store, once its searcher is built."""
+    from medcite.retrieval.setup import searcher_for
+    from medcite.store import open_store
+
     settings = Settings.load()
     assert Vocabulary.loaded(settings) is None
-    assert learn_conditions([("Restless Genitals Syndrome", [])]) == 1
-    loaded = Vocabulary.load(settings)
-    assert loaded.recognise("restless genitals syndrome")[0].concept.id == (
+    assert learn_conditions([("Restless Genitals Syndrome", [])], store) == 1
+    replica = Settings.load(home=str(tmp_path / "replica"), store_url=store.location, dense="off")
+    other = open_store(replica)
+    try:
+        replica_vocabulary = searcher_for(other, replica).vocabulary
+    finally:
+        other.close()
+    assert replica_vocabulary.recognise("restless genitals syndrome")[0].concept.id == (
         "condition:restless-genitals-syndrome")
+    # The shared, compiled lexicon is untouched: no other home's vocabulary has the name.
     assert vocabulary.recognise("restless genitals syndrome") == []
+    assert not (Settings.load().home_path / LEARNED_FILE).exists()
 
 
 def test_unreadable_learned_file_counts_as_empty(home):
@@ -81,8 +91,8 @@ def test_unreadable_learned_file_counts_as_empty(home):
     assert load_learned(path) == []
 
 
-def test_learned_inverted_heading_is_named_in_natural_order(own_vocabulary):
-    learn_conditions([("Hypertension, Pulmonary", ["Pulmonary Arterial Hypertension"])])
+def test_learned_inverted_heading_is_named_in_natural_order(own_vocabulary, store):
+    learn_conditions([("Hypertension, Pulmonary", ["Pulmonary Arterial Hypertension"])], store)
     concept = own_vocabulary.normalise("pulmonary hypertension")
     assert (concept.id, concept.name) == (
         "condition:pulmonary-hypertension", "pulmonary hypertension")
@@ -119,11 +129,11 @@ def test_ingest_teaches_the_vocabulary_conditions_named_by_the_records(own_vocab
     settings = Settings.load()
     store = SQLiteStore(settings.store_location)
     report = ingest_paths(store, [pubmed, shared_data / "medquad" / "xml_samples"], progress=False)
-    store.close()
     assert "Meniere Disease" in report.condition_names
     assert not {"Betahistine", "Ear, Inner", "Laos", "Humans"} & report.condition_names.keys()
     assert "Abdominal aortic aneurysm" in report.condition_names  # GARD, Disorders group
-    assert report.learn_conditions(settings) >= 10
+    assert report.learn_conditions(store, settings) >= 10
+    store.close()
     assert "condition names learned" in " ".join(report.summary_lines())
 
     for text in ("Meniere disease", "abdominal aortic aneurysm", "Aarskog syndrome"):

@@ -29,7 +29,7 @@ def _ingest(settings: Settings, paths: Sequence[Path], *, quiet: bool,
         embed = _plan_embedding(store, settings, no_embed)
         report = ingest_paths(store, list(paths), batch_size=settings.ingest_batch,
                               progress=not quiet)
-        report.learn_conditions(settings)
+        report.learn_conditions(store, settings)
         if embed:
             _embed(store, settings, quiet)
     finally:

@@ -127,7 +127,7 @@ def ingest(paths: tuple[str, ...], batch_size: int | None, quiet: bool, workers:
 
                 report = ingest_on_cluster(store, paths, dask, batch_size=batch,
                                            progress=not quiet)
-            report.learn_conditions(settings)
+            report.learn_conditions(store, settings)
             if embed:
                 _embed(store, settings, quiet, dask)
     finally:
@@ -167,7 +167,7 @@ def corpus_demo(quiet: bool, no_embed: bool) -> None:
                                report, bar, file_outcome=wheel_outcome)
             store.mark_file_done(fingerprint, str(demo.guideline_wheel), wheel_outcome)
             reverify_flagged(store, report)
-        report.learn_conditions(settings)
+        report.learn_conditions(store, settings)
         if embed:
             _embed(store, settings, quiet)
         _print_stats(store.stats(), as_json=False, store=store)

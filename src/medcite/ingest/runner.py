@@ -97,13 +97,14 @@ class IngestReport:
             known = self.condition_names.setdefault(name, [])
             known.extend(s for s in synonyms if s not in known)
 
-    def learn_conditions(self, settings: Settings) -> int:
-        """Teach the vocabulary the condition names these records offered (MedQuAD foci, MeSH
-        headings of diseases), so questions about them are recognised; returns how many."""
+    def learn_conditions(self, store: Store, settings: Settings) -> int:
+        """Teach the store's vocabulary the condition names these records offered (MedQuAD foci,
+        MeSH headings of diseases), so questions about them are recognised; returns how many."""
         from medcite.vocab.conditions import learn_conditions
 
         if self.condition_names:
-            self.conditions_learned = learn_conditions(self.condition_names.items(), settings)
+            self.conditions_learned = learn_conditions(self.condition_names.items(), store,
+                                                       settings)
         return self.conditions_learned
 
 

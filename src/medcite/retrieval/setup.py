@@ -16,8 +16,10 @@ def searcher_for(store: Store, settings: Settings) -> Searcher:
     """Dense retrieval: 'off', 'on' (an error if it cannot run) or 'auto' (on when the store
     has vectors and the model package is installed)."""
     from medcite.vocab import Vocabulary
+    from medcite.vocab.conditions import apply_learned
 
     vocabulary = Vocabulary.load(settings)
+    apply_learned(vocabulary, store)
     mode = settings.dense
     if mode not in ("on", "off", "auto"):
         raise ConfigurationError(f"setting MEDCITE_DENSE={mode!r}: use on, off or auto")

@@ -26,6 +26,7 @@ from medcite.store.repositories import (
     Accounts,
     ArticleRecords,
     AskJobRecords,
+    ConditionNames,
     PassageVectors,
     RateLimits,
     SharedState,
@@ -84,6 +85,7 @@ class Store(Protocol):
     ask_jobs: AskJobRecords
     rate_limits: RateLimits
     state: SharedState
+    condition_names: ConditionNames
     copying: StoreCopying
 
     def write_prepared(self, records: Sequence[PreparedDocument | Deletion]) -> BatchOutcome:

@@ -35,6 +35,7 @@ PLAIN: dict[str, tuple[str, ...]] = {
     "users": ("username", "password_hash", "role", "disabled", "created_at"),
     "sessions": ("token_hash", "username", "created_at", "expires_at"),
     "shared_state": ("name", "value"),
+    "learned_conditions": ("id", "name", "synonyms"),
 }
 # Written after the articles (they reference article versions).
 AFTER_ARTICLES: dict[str, tuple[str, ...]] = {

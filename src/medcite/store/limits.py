@@ -7,6 +7,7 @@ every other process's), so concurrent requests cannot all see room for themselve
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,24 @@ class SQLiteSharedState:
                                 (name,)).fetchone()[0]
 
         return self._store.write(put)
+
+
+class SQLiteConditionNames:
+    """``ConditionNames`` on the SQLite store."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def add(self, pairs) -> None:
+        rows = [(name, json.dumps(list(synonyms), ensure_ascii=False)) for name, synonyms in pairs]
+        if rows:
+            self._store.write(lambda conn: conn.executemany(
+                "INSERT INTO learned_conditions (name, synonyms) VALUES (?, ?)", rows))
+
+    def all(self) -> list[tuple[str, list[str]]]:
+        with self._store.reading() as conn:
+            rows = conn.execute("SELECT name, synonyms FROM learned_conditions ORDER BY id").fetchall()
+        return [(name, json.loads(synonyms)) for name, synonyms in rows]
 
 
 class SQLiteRateLimits:

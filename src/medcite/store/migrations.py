@@ -394,6 +394,15 @@ MIGRATIONS: list[tuple[str, Step]] = [
         CREATE TABLE shared_state (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         """,
     ),
+    (
+        "0016_learned_conditions",
+        """
+        -- Condition names learned at ingest, shared by every process reading the store
+        -- (before, a file in each medcite home).
+        CREATE TABLE learned_conditions (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                                         synonyms TEXT NOT NULL);
+        """,
+    ),
 ]
 
 

@@ -208,6 +208,20 @@ class SharedState(Protocol):
         ...
 
 
+class ConditionNames(Protocol):
+    """Condition names learned from the corpus at ingest (MedQuAD foci, MeSH disease headings),
+    so that every process and replica reading the store recognises them in questions.
+    Append-only: ``vocab.conditions`` decides which names are new and merges on reading."""
+
+    def add(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """Record (name, synonyms) pairs, in one transaction."""
+        ...
+
+    def all(self) -> list[tuple[str, list[str]]]:
+        """Every pair recorded, in the order recorded."""
+        ...
+
+
 class PassageVectors(Protocol):
     """Passage embeddings kept in the store with an approximate nearest-neighbour index
     (PostgreSQL: pgvector HNSW, cosine distance). A vector goes with its passage: replaced or

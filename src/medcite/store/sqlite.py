@@ -39,7 +39,7 @@ from medcite.store.articles import SQLiteArticles
 from medcite.store.asks import SQLiteAskJobs
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
 from medcite.store.flags import Change, flag_changes
-from medcite.store.limits import SQLiteRateLimits, SQLiteSharedState
+from medcite.store.limits import SQLiteConditionNames, SQLiteRateLimits, SQLiteSharedState
 from medcite.store.migrations import apply_migrations
 from medcite.store.records import PassageText
 from medcite.store.sqlite_copy import SQLiteCopying
@@ -144,6 +144,7 @@ class SQLiteStore:
         self.ask_jobs = SQLiteAskJobs(self)
         self.rate_limits = SQLiteRateLimits(self)
         self.state = SQLiteSharedState(self)
+        self.condition_names = SQLiteConditionNames(self)
         self.copying = SQLiteCopying(self)
 
     def _translated(self, exc: sqlite3.Error, doing: str) -> StoreError:

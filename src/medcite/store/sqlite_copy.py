@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from medcite.store.sqlite import SQLiteStore
 
 _ORDER = {"documents": "id", "document_aliases": "alias", "ingested_files": "fingerprint",
-          "users": "username", "sessions": "token_hash", "shared_state": "name",
+          "users": "username", "sessions": "token_hash", "shared_state": "name", "learned_conditions": "id",
           "articles": "rowid", "article_versions": "article_id, version",
           "review_events": "id", "article_citations": "article_id, version, document_key",
           "article_flags": "id", "article_reverifications": "id"}

@@ -1,23 +1,24 @@
 """The condition lexicon: a curated list kept as data, plus names learned from the store.
 
 ``data/conditions.txt`` holds the curated conditions, one per line, preferred name first then
-synonyms (``depression | major depressive disorder | MDD ...``). The store adds more through
+synonyms (``depression | major depressive disorder | MDD ...``). Ingest adds more through
 :func:`learn_conditions`: the caller passes (focus, synonyms) pairs such as MedQuAD focus
-annotations and the MeSH headings seen in the corpus. Learned names are kept in
-``<home>/conditions-learned.json`` and applied every time the vocabulary loads; they never take
-a name that already denotes a drug, a supplement or a curated condition.
+annotations and the MeSH headings seen in the corpus. Learned names are kept in the store
+(``store.condition_names``), so every process and replica reading it recognises them: a
+searcher applies them to its vocabulary (:func:`apply_learned`). They never take a name that
+already denotes a drug, a supplement or a curated condition. Homes made before the store kept
+them have ``<home>/conditions-learned.json``, still read when the vocabulary loads.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 from medcite.settings import Settings
+from medcite.store.base import Store
 from medcite.vocab.text import curated_lines, is_dose, norm, phrase_list, word_list
 
 LEARNED_FILE = "conditions-learned.json"
@@ -72,49 +73,38 @@ def load_learned(path: Path) -> list[tuple[str, list[str]]]:
         return []
 
 
-def _save(path: Path, pairs: list[tuple[str, list[str]]]) -> None:
-    payload = {"conditions": [{"name": n, "synonyms": s} for n, s in pairs]}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".conditions-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False, indent=0)
-    os.replace(tmp, path)
-
-
-def learn_conditions(pairs: Iterable[tuple[str, list[str]]],
+def learn_conditions(pairs: Iterable[tuple[str, list[str]]], store: Store,
                      settings: Settings | None = None) -> int:
-    """Add condition names learned from the store; return how many new names were kept.
+    """Add condition names learned from the corpus to ``store``; return how many new names were
+    kept.
 
     Each pair is (focus, synonyms), e.g. ("Glaucoma", ["Open-angle glaucoma"]) or a MeSH heading
     with its entry terms. A focus that is already a known condition name adds its synonyms to
-    that condition. The names persist in the cache and apply to the loaded vocabulary at once.
+    that condition. The names apply at once to this process's loaded vocabulary.
     """
     from medcite.vocab.vocabulary import Vocabulary  # the vocabulary module imports this one
 
     settings = settings or Settings.load()
-    path = learned_path(settings)
     with _lock:
-        existing = load_learned(path)
-        merged: dict[str, tuple[str, list[str]]] = {norm(n): (n, list(s)) for n, s in existing}
+        existing = load_learned(learned_path(settings)) + store.condition_names.all()
         seen = {norm(x) for n, s in existing for x in [n, *s]}
         fresh: list[tuple[str, list[str]]] = []
         for focus, synonyms in pairs:
             names = [v for term in [focus, *synonyms] for v in name_variants(term)]
             names = [n for n in names if acceptable(norm(n))]
-            if not names:
-                continue
             new = [n for n in dict.fromkeys(names) if norm(n) not in seen]
-            if not new:
-                continue
-            seen.update(norm(n) for n in new)
-            key = norm(focus)
-            if key in merged:
-                merged[key][1].extend(new)
-            else:
-                merged[key] = (focus, [n for n in new if norm(n) != key])
-            fresh.append((focus, new))
-        if fresh:
-            _save(path, list(merged.values()))
+            if new:
+                seen.update(norm(n) for n in new)
+                fresh.append((focus, new))
+        store.condition_names.add(fresh)
     loaded = Vocabulary.loaded(settings)
     if loaded is not None and fresh:
-        loaded.add_conditions(fresh)
+        apply_learned(loaded, store)
     return sum(len(n) for _, n in fresh)
+
+
+def apply_learned(vocabulary, store: Store) -> None:
+    """Give ``vocabulary`` the condition names ``store`` learned since it was last asked (by
+    this process or another, on any machine)."""
+    pairs = store.condition_names.all()
+    vocabulary.add_learned(store.location, pairs)

@@ -97,6 +97,8 @@ class Vocabulary:
         self._lock = threading.Lock()
         # condition words and their misspelling index (with and without everyday words), on demand
         self._spelling: dict[bool, tuple[list[str], dict, int]] = {}
+        # How many of each store's learned condition pairs were added (see add_learned).
+        self._applied: dict[str, int] = {}
 
     # --- loading -------------------------------------------------------------------------
     @classmethod
@@ -333,6 +335,15 @@ class Vocabulary:
                                   if self._kinds[build.unpack(v)[0]] == "c" for w in key.split()})
                 cached = self._spelling[common] = (words, fuzzy.build_index(words), len(self._learned))
             return cached[0], cached[1]
+
+    def add_learned(self, source: str, pairs: list[tuple[str, list[str]]]) -> None:
+        """Add the names of ``pairs`` (all that ``source``, a store, ever learned, in order)
+        that this vocabulary has not taken from it yet."""
+        with self._lock:
+            done = self._applied.get(source, 0)
+            self._applied[source] = max(done, len(pairs))
+        if len(pairs) > done:
+            self.add_conditions(pairs[done:])
 
     def add_conditions(self, pairs: Iterable[tuple[str, list[str]]]) -> None:
         """Make learned condition names recognisable (see ``conditions.learn_conditions``).

@@ -111,3 +111,21 @@ def test_shared_state_is_insert_if_absent(any_store: Store, store_url: str):
     stores[1].close()
     assert len(set(stored)) == 1  # every replica got the first writer's value
     assert any_store.state.get("secret_key") == stored[0]
+
+
+def test_learned_condition_names_are_kept_in_order_and_seen_by_another_connection(
+        any_store: Store):
+    from medcite.store import open_store
+
+    names = any_store.condition_names
+    assert names.all() == []
+    names.add([])  # nothing learned: nothing written
+    names.add([("Meniere Disease", ["Endolymphatic Hydrops"]), ("Ménière's disease", [])])
+    names.add([("Meniere Disease", ["Lermoyez syndrome"])])
+    other = open_store(any_store.location)
+    try:
+        assert other.condition_names.all() == [
+            ("Meniere Disease", ["Endolymphatic Hydrops"]), ("Ménière's disease", []),
+            ("Meniere Disease", ["Lermoyez syndrome"])]
+    finally:
+        other.close()

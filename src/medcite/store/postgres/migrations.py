@@ -251,6 +251,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE shared_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         """,
     ),
+    (
+        "0006_learned_conditions",
+        """
+        CREATE TABLE learned_conditions (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                                         name TEXT NOT NULL, synonyms TEXT NOT NULL);
+        """,
+    ),
 ]
 
 

@@ -3,6 +3,7 @@ serving one database shares (``store.repositories`` is the contract)."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -135,6 +136,24 @@ class PostgresSharedState:
                          "ON CONFLICT (name) DO NOTHING", (name, value))
             return conn.execute("SELECT value FROM shared_state WHERE name = %s",
                                 (name,)).fetchone()[0]
+
+
+class PostgresConditionNames:
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    def add(self, pairs) -> None:
+        rows = [(name, json.dumps(list(synonyms), ensure_ascii=False)) for name, synonyms in pairs]
+        if rows:
+            with self._store.transaction() as conn, conn.cursor() as cursor:
+                cursor.executemany("INSERT INTO learned_conditions (name, synonyms) "
+                                   "VALUES (%s, %s)", rows)
+
+    def all(self) -> list[tuple[str, list[str]]]:
+        with self._store.reading() as conn:
+            rows = conn.execute("SELECT name, synonyms FROM learned_conditions ORDER BY id"
+                                ).fetchall()
+        return [(name, json.loads(synonyms)) for name, synonyms in rows]
 
 
 class PostgresRateLimits:

@@ -41,6 +41,7 @@ from medcite.store.postgres.migrations import TEXT_CONFIG, apply_migrations
 from medcite.store.postgres.state import (
     PostgresAccounts,
     PostgresAskJobs,
+    PostgresConditionNames,
     PostgresRateLimits,
     PostgresSharedState,
 )
@@ -138,6 +139,7 @@ class PostgresStore:
         self.ask_jobs = PostgresAskJobs(self)
         self.rate_limits = PostgresRateLimits(self)
         self.state = PostgresSharedState(self)
+        self.condition_names = PostgresConditionNames(self)
         self.copying = PostgresCopying(self)
         self.vectors = PostgresVectors(self)
 
