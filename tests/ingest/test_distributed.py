@@ -88,6 +88,36 @@ def test_two_workers_build_the_store_one_process_builds(target, update_files, re
     assert again.files_skipped == PARTS and again.outcome.added == 0
 
 
+def test_two_ingests_of_the_same_files_at_once_store_each_document_once(target, update_files,
+                                                                        reference):
+    """Several writers on one store (two machines ingesting the same folder): batches are
+    serialised by the store and upserts are keyed by document and revision."""
+    paths, _ = update_files
+    second = open_store(target.location)
+    reports, failures = [], []
+
+    def run(store: Store, cluster: ClusterSpec | None) -> None:
+        try:
+            reports.append(ingest_on_cluster(store, paths, cluster, progress=False)
+                           if cluster else ingest_paths(store, paths, progress=False))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    try:
+        threads = [threading.Thread(target=run, args=(target, None)),
+                   threading.Thread(target=run, args=(second, ClusterSpec(workers=1)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        second.close()
+    assert not failures, failures
+    assert not any(r.failed for r in reports), [r.file_errors for r in reports]
+    assert contents(target) == reference
+    assert sum(r.outcome.added for r in reports) >= len({d[0] for d in reference[0]})
+
+
 def test_a_worker_killed_mid_file_is_replaced_and_nothing_is_lost(tmp_path: Path, update_files,
                                                                  reference):
     paths, _ = update_files

@@ -41,6 +41,7 @@ from medcite.ingest.runner import (
     ingest_planned,
     plan_files,
     reverify_flagged,
+    waiting_note,
 )
 from medcite.models import Document, PreparedDocument
 from medcite.store.base import Store
@@ -107,8 +108,9 @@ def ingest_on_cluster(
                 # pure=False: a file is read again when asked again (it may have changed).
                 pending.append((plan, dask.client.submit(prepare_file, plan, pure=False)))
 
-        with tqdm(desc=f"ingest on {where}", unit=" docs", disable=not progress,
-                  dynamic_ncols=True) as bar:
+        with store.ingest_run(on_wait=waiting_note), \
+                tqdm(desc=f"ingest on {where}", unit=" docs", disable=not progress,
+                     dynamic_ncols=True) as bar:
             while True:
                 submit_more()
                 if not pending:

@@ -12,6 +12,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -169,11 +170,17 @@ def ingest_paths(
     """Ingest every file under ``specs`` in this process; malformed files and records are
     reported, not fatal."""
     report = IngestReport()
-    with tqdm(desc="ingest", unit=" docs", disable=not progress, dynamic_ncols=True) as bar:
+    with store.ingest_run(on_wait=waiting_note), \
+            tqdm(desc="ingest", unit=" docs", disable=not progress, dynamic_ncols=True) as bar:
         for plan in plan_files(store, specs, report):
             ingest_planned(store, plan, report, bar, batch_size)
     reverify_flagged(store, report)
     return report
+
+
+def waiting_note() -> None:
+    print("note: another ingest is running on this store; waiting for it to finish "
+          "(files it completes are then skipped)", file=sys.stderr, flush=True)
 
 
 def ingest_planned(store: Store, plan: FilePlan, report: IngestReport, bar: tqdm,

@@ -8,7 +8,8 @@ the same contract tests (tests/store/contract). No driver error leaves a store m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -151,6 +152,15 @@ class Store(Protocol):
 
     def matching_documents(self, terms: Sequence[str], *, limit: int = 100_000) -> set[int]:
         """Ids of documents with a passage matching any of the phrases (unranked)."""
+        ...
+
+    def ingest_run(self, on_wait: Callable[[], None] | None = None
+                   ) -> AbstractContextManager[None]:
+        """Hold the store's one ingest run for the ``with`` block: a second run (another
+        process or machine) waits, calling ``on_wait`` once, until the first ends. Update
+        files must be applied in order, and two runs of overlapping files interleaved could
+        let an earlier file's record overwrite a later correction. A run killed in its
+        block releases the store (a lock of its file or its connection)."""
         ...
 
     def file_done(self, fingerprint: str) -> bool:

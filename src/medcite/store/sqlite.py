@@ -306,6 +306,30 @@ class SQLiteStore:
         )
         return len(drafts)
 
+    @contextmanager
+    def ingest_run(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        # A lock on a file beside the store: the system releases it when its holder dies.
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: runs are not serialised (one writer at a time, then)
+            yield
+            return
+        try:
+            fh = open(self.location + ".ingest-lock", "a+b")  # noqa: SIM115 - held for the run
+        except OSError as exc:
+            raise StoreError(f"locking the store at {self.location} for an ingest failed: "
+                             f"{exc.strerror or exc}") from exc
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+        finally:
+            fh.close()  # releases the lock
+
     def file_done(self, fingerprint: str) -> bool:
         with self.reading() as conn:
             row = conn.execute(

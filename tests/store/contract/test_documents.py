@@ -137,3 +137,31 @@ def test_finished_files_are_remembered(any_store: Store):
     any_store.mark_file_done("sha:abc", "/data/a.xml", BatchOutcome(added=2))
     any_store.mark_file_done("sha:abc", "/data/a.xml", BatchOutcome(unchanged=2))  # twice is fine
     assert any_store.file_done("sha:abc") and not any_store.file_done("sha:other")
+
+
+def test_one_ingest_run_at_a_time(any_store: Store):
+    import threading
+
+    from medcite.store import open_store
+
+    other = open_store(any_store.location)
+    order: list[str] = []
+    waiting = threading.Event()
+    try:
+        with any_store.ingest_run(on_wait=lambda: order.append("unexpected wait")):
+            def second_run() -> None:
+                with other.ingest_run(on_wait=waiting.set):
+                    order.append("second run")
+
+            thread = threading.Thread(target=second_run)
+            thread.start()
+            assert waiting.wait(10), "the second run did not wait"
+            order.append("first run ends")
+        thread.join(10)
+        assert order == ["first run ends", "second run"]
+        # Released: the next run starts at once.
+        with any_store.ingest_run(on_wait=lambda: order.append("unexpected wait")):
+            pass
+        assert order[-1] == "second run"
+    finally:
+        other.close()

@@ -15,7 +15,8 @@ length normalisation, not FTS5's BM25: the order of the best passages agrees, th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -57,6 +58,8 @@ from medcite.store.sqlite import (
 )
 
 _INGEST_LOCK = 7_240_002  # advisory lock key: one ingest batch at a time
+_RUN_LOCK = 7_240_003  # advisory lock key: one ingest run at a time (ingest_run)
+_RUN_LOCK_POLL_S = 0.5
 _ROWS_PER_INSERT = 1000  # rows per multi-row INSERT (19 parameters a document; the limit is 65,535)
 _DOC_COLUMNS = (
     "id, key, source_type, title, source, year, pmid, pmcid, doi, spl_set_id, spl_version, url, "
@@ -270,6 +273,27 @@ class PostgresStore:
                          f"char_end, sentences, title, body) VALUES {marks}",
                          [value for row in chunk for value in row])
         return len(rows)
+
+    @contextmanager
+    def ingest_run(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        # A session advisory lock on a connection held for the run: the server releases it
+        # when the connection ends, however the run ends. Taken by polling, since a waiting
+        # pg_advisory_lock would hit the connection's lock_timeout.
+        try:
+            with self._pool.connection() as conn:
+                waited = False
+                while not conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                       (_RUN_LOCK,)).fetchone()[0]:
+                    if not waited and on_wait is not None:
+                        on_wait()
+                    waited = True
+                    time.sleep(_RUN_LOCK_POLL_S)
+                try:
+                    yield
+                finally:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (_RUN_LOCK,))
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._translated(exc, "locking for an ingest") from exc
 
     def file_done(self, fingerprint: str) -> bool:
         with self.reading() as conn:
