@@ -108,6 +108,24 @@ def _medcite(home: Path, src: Path, *args: str) -> None:
         sys.exit(f"store build failed: medcite {args[0]} exited {result.returncode}")
 
 
+def _export_learned_conditions(home: Path, src: Path) -> None:
+    """Builds before 2026-12-03 (the previous-build side of the benchmark) read learned
+    condition names from ``<home>/conditions-learned.json``; this build keeps them in the store.
+    The file is written from the store so that both sides answer with the same names."""
+    script = ("import json, sys\n"
+              "from medcite.settings import Settings\n"
+              "from medcite.store import open_store\n"
+              "store = open_store(Settings.load())\n"
+              "pairs = store.condition_names.all() if hasattr(store, 'condition_names') else None\n"
+              "if pairs is not None:\n"
+              "    rows = [{'name': n, 'synonyms': s} for n, s in pairs]\n"
+              "    json.dump({'conditions': rows}, open(sys.argv[1], 'w'))\n")
+    env = {**os.environ, "MEDCITE_HOME": str(home), "PYTHONPATH": str(src)}
+    env.pop("MEDCITE_STORE_URL", None)
+    subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", script,
+                    str(home / "conditions-learned.json")], env=env, cwd=ROOT, check=True)
+
+
 def ensure_store(home: Path, shared: Path, src: Path = ROOT / "src") -> Path:
     """Build the store in ``home`` with the medcite under ``src`` (the working tree's by default)
     unless its marker says it is complete; return its marker."""
@@ -131,6 +149,7 @@ def ensure_store(home: Path, shared: Path, src: Path = ROOT / "src") -> Path:
     paths = [shared / "medquad" / "medquad_answered.jsonl", labels / "humira.xml",
              labels / "lipitor-orig.xml", shared / "ngc_guideline_summaries_public", *hostile]
     _medcite(home, src, "ingest", *map(str, paths))
+    _export_learned_conditions(home, src)
     marker.write_text(json.dumps({"paths": [str(p) for p in paths],
                                   "seconds": round(time.perf_counter() - started, 1)}, indent=1))
     return marker

@@ -196,3 +196,19 @@ def test_a_patient_is_told_whom_to_ask_not_how_to_ingest_documents():
     assert "medcite ingest" not in patient.bottom_line[0].text
     assert "doctor or pharmacist" in patient.bottom_line[0].text
     assert adapt(article, Audience.CLINICIAN).bottom_line[0].text == NOTHING_FOUND
+
+
+def test_guideline_shorthand_in_a_quote_is_explained_for_patients(shared_data):
+    """Guidelines write "ACEi (or ARB)" and "SGLT2i"; a patient reading the quote is told what
+    the letters stand for beside it, and the quote keeps its words."""
+    import json
+
+    lines = [json.loads(line) for line in
+             (shared_data / "open_medicine_guidelines" / "guideline_sections.jsonl").open()]
+    texts = [line for row in lines for line in row["text_markdown"].splitlines()]
+    quote = next(t for t in texts if "ACEi (or ARB)" in t)
+    explained = gloss(quote)
+    assert explained is not None
+    assert "“ACEi” means ACE inhibitor" in explained and "“ARB” means" in explained
+    heart = next(t for t in texts if "SGLT2i" in t and "ARNi" in t)
+    assert "“SGLT2i” means SGLT2 inhibitor" in (gloss(heart) or "")
