@@ -39,6 +39,7 @@ import pytest
 from medcite.ingest.runner import ingest_paths
 from medcite.review import ArticleRepository, UserAccounts
 from medcite.review.articles import normalise_question
+from medcite.web.security import unicode_text
 from tests.web.conftest import PASSWORD
 from tests.web.live import free_port
 
@@ -62,12 +63,22 @@ def _next_move(status: str, version: int) -> tuple[str, str]:
             "withdrawn": ("submitted", "corrected for the test")}[status]
 
 
+def askable(question: str) -> bool:
+    try:
+        unicode_text(question)
+    except ValueError:
+        return False
+    return True
+
+
 def _questions(shared_data: Path, n: int) -> list[str]:
-    """The first ``n`` distinct MedicationQA questions."""
+    """The first ``n`` distinct MedicationQA questions the API takes (a few hold control
+    characters, refused with 422: a refusal is not what this test is about)."""
     seen, found = set(), []
     for line in (shared_data / "medicationqa" / "medicationqa.jsonl").read_text().splitlines():
         question = " ".join(json.loads(line)["question"].split())
-        if question and normalise_question(question) not in seen and len(question) < 400:
+        if (question and normalise_question(question) not in seen and len(question) < 400
+                and askable(question)):
             seen.add(normalise_question(question))
             found.append(question)
             if len(found) == n:
