@@ -15,6 +15,7 @@ length normalisation, not FTS5's BM25: the order of the best passages agrees, th
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -125,6 +126,10 @@ class PostgresStore:
         self.vector_folder = None  # vectors live in the database (pgvector)
         self._shown = redacted(url)
         self._stats: tuple[int, CorpusStats] | None = None
+        # Passages matching each term (up to the pruning cutoff), for one corpus generation.
+        self._common_counts: dict[str, int] = {}
+        self._counts_generation = -1
+        self._counts_lock = threading.Lock()
         options = f"-c lock_timeout={int(busy_timeout * 1000)}"
         try:  # one plain connection first: its error says why, where a pool only times out
             with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True,
@@ -431,18 +436,31 @@ class PostgresStore:
 
     def _without_common(self, terms: list[str]) -> list[str]:
         """Leave out terms in more than COMMON_SHARE of a large store's passages (keeping one),
-        as the SQLite store does: ranking every passage a common word matches is the cost."""
+        as the SQLite store does: ranking every passage a common word matches is the cost.
+        Counts are kept for the corpus generation they were made in (a question's words come
+        back in the next question, and ``lexical_lists`` asks for them twice)."""
         if len(terms) < 2:
             return terms
-        with self.reading() as conn:
-            total = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
-            if total < PRUNE_FROM_PASSAGES:
-                return terms
-            cutoff = max(COMMON_MIN_PASSAGES, int(total * COMMON_SHARE))
-            counts = {t: conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM passages WHERE tsv @@ "
-                f"phraseto_tsquery('{TEXT_CONFIG}', %s) LIMIT %s) m", (t, cutoff + 1)).fetchone()[0]
-                for t in terms}
+        total = self.stats().passages
+        if total < PRUNE_FROM_PASSAGES:
+            return terms
+        cutoff = max(COMMON_MIN_PASSAGES, int(total * COMMON_SHARE))
+        generation = self.corpus_generation()
+        with self._counts_lock:
+            if generation != self._counts_generation or len(self._common_counts) > 100_000:
+                self._common_counts.clear()
+                self._counts_generation = generation
+            counts = {t: self._common_counts.get(t) for t in terms}
+        missing = [t for t, n in counts.items() if n is None]
+        if missing:
+            with self.reading() as conn:
+                for t in missing:
+                    counts[t] = conn.execute(
+                        f"SELECT count(*) FROM (SELECT 1 FROM passages WHERE tsv @@ "
+                        f"phraseto_tsquery('{TEXT_CONFIG}', %s) LIMIT %s) m",
+                        (t, cutoff + 1)).fetchone()[0]
+            with self._counts_lock:
+                self._common_counts.update((t, counts[t]) for t in missing)
         kept = [t for t in terms if counts[t] <= cutoff]
         return kept or [min(terms, key=lambda t: counts[t])]
 
