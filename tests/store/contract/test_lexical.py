@@ -104,3 +104,25 @@ def test_counts_and_unranked_matches(any_store: Store):
     ids = {any_store.document(k).id for k in ("pmid:1", "pmid:2")}
     assert any_store.matching_documents(["warfarin", "heparin"]) == ids
     assert any_store.matching_documents([]) == set()
+
+
+def test_common_terms_are_left_out_of_a_large_store_and_counted_again_when_it_changes(
+        any_store: Store, monkeypatch):
+    import medcite.store.postgres.store as postgres_store
+    import medcite.store.sqlite as sqlite_store
+
+    # This small store counts as large: a term in over 40% of passages is left out.
+    for module in (sqlite_store, postgres_store):
+        monkeypatch.setattr(module, "PRUNE_FROM_PASSAGES", 1)
+        monkeypatch.setattr(module, "COMMON_MIN_PASSAGES", 1)
+        monkeypatch.setattr(module, "COMMON_SHARE", 0.4)
+    write_documents(any_store, [research(str(n), f"Weight gain was seen in group {n}.")
+                                for n in range(1, 5)] + [research("9", "Mirtazapine and sleep.")])
+    hits = any_store.lexical_search(["weight", "mirtazapine"], limit=10)
+    assert [h.passage_id for h in hits] == [any_store.passages_of("pmid:9")[0].id]
+    # Mirtazapine becomes common too: the next search counts again and keeps the rarer term.
+    write_documents(any_store, [research(str(n), f"Mirtazapine dosing note {n}.")
+                                for n in range(10, 16)])
+    hits = any_store.lexical_search(["weight", "mirtazapine"], limit=20)
+    assert {any_store.passage_documents([h.passage_id])[h.passage_id] for h in hits} == {
+        any_store.document(f"pmid:{n}").id for n in range(1, 5)}
