@@ -6,7 +6,8 @@ and prepare are pure functions of a file's bytes, so a worker killed halfway cos
 retry of that file elsewhere (Dask reschedules it). Writing stays in this process and follows
 the plan's order: a later PubMed update file's revision or deletion of a record must win over
 an earlier file's, as it does in one process, and the store serialises batches anyway (one
-writer transaction in SQLite, an advisory lock in PostgreSQL). A run killed or cut off from
+writer transaction in SQLite, an advisory lock in PostgreSQL); for the same reason a run holds
+the store's one ingest run (``Store.ingest_run``) from start to end. A run killed or cut off from
 its scheduler leaves whole batches and marked files; a rerun skips those files, finds the
 documents of the half-written one unchanged by content hash and converges to the same store.
 
@@ -45,6 +46,7 @@ from medcite.ingest.runner import (
 )
 from medcite.models import Document, PreparedDocument
 from medcite.store.base import Store
+
 
 @dataclass
 class PreparedFile:
