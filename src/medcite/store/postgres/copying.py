@@ -12,9 +12,10 @@ if TYPE_CHECKING:
 
 _ORDER = {"documents": "id", "passages": "id", "document_aliases": "alias",
           "ingested_files": "fingerprint", "users": "username", "sessions": "token_hash",
-          "shared_state": "name", "learned_conditions": "id", "articles": "seq", "article_versions": "article_id, version",
-          "review_events": "id", "article_citations": "article_id, version, document_key",
-          "article_flags": "id", "article_reverifications": "id"}
+          "shared_state": "name", "learned_conditions": "id", "articles": "seq",
+          "article_versions": "article_id, version", "review_events": "id",
+          "article_citations": "article_id, version, document_key", "article_flags": "id",
+          "article_reverifications": "id"}
 _IDENTITY = ("documents", "passages", "article_flags", "article_reverifications",
              "learned_conditions")
 

@@ -196,6 +196,8 @@ class PostgresStore:
         pending: dict[str, PreparedDocument] = {}
 
         def flush() -> None:
+            if not pending:
+                return
             for key, doc_id in self._insert_documents(conn, list(pending.values()), now).items():
                 existing[key] = (doc_id, pending[key].content_hash, pending[key].document.revision)
             outcome.passages += self._insert_passages(
@@ -323,10 +325,14 @@ class PostgresStore:
             return conn.execute("SELECT generation FROM corpus_generation").fetchone()[0]
 
     def stats(self) -> CorpusStats:
+        return self._generation_stats()[1]
+
+    def _generation_stats(self) -> tuple[int, CorpusStats]:
+        """The corpus generation and its statistics (counted once per generation)."""
         generation = self.corpus_generation()
         cached = self._stats
         if cached is not None and cached[0] == generation:
-            return cached[1]
+            return cached
         with self.reading() as conn:
             by_type = dict(conn.execute(
                 "SELECT source_type, count(*) FROM documents GROUP BY source_type ORDER BY 1"))
@@ -341,7 +347,7 @@ class PostgresStore:
                             by_year=by_year, title_only=title_only, full_text=full_text,
                             last_ingest=datetime.fromisoformat(last) if last else None)
         self._stats = (generation, stats)
-        return stats
+        return self._stats
 
     @staticmethod
     def _record(row: tuple) -> DocumentRecord:
@@ -441,11 +447,11 @@ class PostgresStore:
         back in the next question, and ``lexical_lists`` asks for them twice)."""
         if len(terms) < 2:
             return terms
-        total = self.stats().passages
+        generation, stats = self._generation_stats()
+        total = stats.passages
         if total < PRUNE_FROM_PASSAGES:
             return terms
         cutoff = max(COMMON_MIN_PASSAGES, int(total * COMMON_SHARE))
-        generation = self.corpus_generation()
         with self._counts_lock:
             if generation != self._counts_generation or len(self._common_counts) > 100_000:
                 self._common_counts.clear()
