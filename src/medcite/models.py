@@ -386,6 +386,11 @@ class AskedFor(StrEnum):
     INHERITANCE = "inheritance"  # the chance of inheriting or passing it on
     MISSED_DOSE = "missed_dose"  # what to do after a missed dose
     MECHANISM = "mechanism"
+    # What the product is, as a patient holding it asks: how it looks, what it holds, how it is
+    # kept (a label's How Supplied, Description and Storage sections).
+    APPEARANCE = "appearance"
+    INGREDIENTS = "ingredients"
+    STORAGE = "storage"
     GENERAL = "general"
 
     @property
@@ -405,7 +410,9 @@ _ASKED_PHRASES = {
     AskedFor.COMPARISON: "a comparison", AskedFor.DEFINITION: "a definition", AskedFor.SYMPTOMS: "its symptoms",
     AskedFor.CAUSE: "its cause", AskedFor.INHERITANCE: "how it is inherited",
     AskedFor.MISSED_DOSE: "what to do after a missed dose",
-    AskedFor.MECHANISM: "a mechanism", AskedFor.GENERAL: "an answer",
+    AskedFor.MECHANISM: "a mechanism", AskedFor.APPEARANCE: "what it looks like",
+    AskedFor.INGREDIENTS: "what it contains", AskedFor.STORAGE: "how to store it",
+    AskedFor.GENERAL: "an answer",
 }
 
 

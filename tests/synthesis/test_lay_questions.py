@@ -153,7 +153,7 @@ def test_a_reference_question_is_answered_from_the_page_on_its_subject(engine, q
 
 
 @pytest.mark.parametrize(("question", "item"), [
-    ("what color is 30mg prednisone", AskedFor.GENERAL),  # a strength is no dose asked for
+    ("what color is 30mg prednisone", AskedFor.APPEARANCE),  # a strength is no dose asked for
     ("qvar 40mg what is it for", AskedFor.TREATMENT),
     ("what is metformin used for", AskedFor.TREATMENT),
     ("What is the dose of amoxicillin for a child?", AskedFor.DOSE),

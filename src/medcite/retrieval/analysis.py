@@ -232,9 +232,30 @@ def _everyday_words(text: str, recognised: list[Mention]) -> tuple[str, list[Cor
 _VERB_CONTEXT = re.compile(r"^\s*(below|under|above|over|beneath|to \d|by \d|from \d|\d)", re.I)
 
 
+# Everyday words that name a concept only in some senses: "a waiting period" is no menstruation,
+# and "the pill oxybutynin" names oxybutynin, not an oral contraceptive.
+_PERIOD = re.compile(r"^periods?$", re.I)
+_NOT_MENSES_BEFORE = re.compile(r"\b(wean\w*( down| off)?|waiting|trial|washout|grace|time|short|long|extended"
+                                r"|incubation|titration|taper\w*|adjustment|recovery|this|that|same|whole)\s+$", re.I)
+_NOT_MENSES_AFTER = re.compile(r"^\s+of\b", re.I)
+_PILL = re.compile(r"^(the )?pills?$", re.I)
+
+
 def _without_verbs(text: str, mentions: list[Mention]) -> list[Mention]:
-    return [m for m in mentions if not (m.concept.kind == "condition" and " " not in m.surface.strip()
-                                        and _VERB_CONTEXT.match(text[m.end:]))]
+    """Mentions whose words are used in the concept's sense (not a verb, a span of time, a tablet)."""
+    kept = []
+    for m in mentions:
+        surface = m.surface.strip()
+        if m.concept.kind == "condition" and " " not in surface and _VERB_CONTEXT.match(text[m.end:]):
+            continue
+        if _PERIOD.match(surface) and (_NOT_MENSES_BEFORE.search(text[:m.start])
+                                       or _NOT_MENSES_AFTER.match(text[m.end:])):
+            continue
+        if _PILL.match(surface) and any(o is not m and o.concept.kind in AGENT_KINDS
+                                        and 0 <= o.start - m.end <= 2 for o in mentions):
+            continue  # "the pill oxybutynin": the pill is the drug that follows
+        kept.append(m)
+    return kept
 
 
 def follow_up(parent: QueryAnalysis, question: str, vocabulary: Vocabulary | None = None, *,

@@ -26,10 +26,20 @@ def _cue(pattern: str) -> re.Pattern[str]:
 
 # Asked-for cues, tried in this order: the more specific item wins ("maximum dose" before "dose").
 _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
-    # What a product looks like or holds ("what color is 30mg prednisone"): no item medcite
-    # answers by kind, and its strength is no dose asked for.
-    (AskedFor.GENERAL, _cue(r"\bwhat colou?rs?\b|\b(looks?|look) like\b|\bimprint\b|\bwhat shape\b"
-                            r"|\b(inactive )?ingredients?\b")),
+    # What a product looks like, holds or is kept in ("what color is 30mg prednisone"): its
+    # strength is no dose asked for.
+    (AskedFor.APPEARANCE, _cue(r"\bwhat colou?rs?\b|\b(looks?|look) like\b|\bimprint\w*|\bwhat shape\b"
+                               r"|\bwhat size\b|\bsize (of )?(the |a |my )?(pills?|tablets?|capsules?)\b"
+                               r"|\b(pills?|tablets?|capsules?) (size|colou?r|shape)\b|\bmarkings?\b"
+                               r"|\bidentify (a |this |my |the )?(pill|tablet|capsule)\b")),
+    (AskedFor.INGREDIENTS, _cue(r"\b(inactive |active )?ingredients?\b|\bwhat'?s in\b|\bwhat is in (it|this|the|\w+)\b"
+                                r"|\b(does|do) (it|this|they|\w+) (contain|have) (any )?(gluten|lactose|alcohol|sugar"
+                                r"|sulfa|sulfites?|dyes?|gelatin|latex|aspirin|caffeine|acetaminophen)\b"
+                                r"|\bmade (of|from)\b|\bexcipients?\b")),
+    (AskedFor.STORAGE, _cue(r"\b(how|where|should|can|do) (should |do |can |to )?(i |we |you )?(store|keep)\b[^?.]{0,40}"
+                            r"(\b(fridge|refrigerat\w*|cold|warm|temperature|car|heat)|\?|$)|\bstorage\b|\bstored\b"
+                            r"|\brefrigerat\w*|\bfridge\b|\broom temperature\b|\bdispos\w+|\bexpir\w*"
+                            r"|\bshelf[- ]life\b|\bthrow (it |them |this )?away\b|\bgets? (too )?(hot|cold|frozen)\b")),
     (AskedFor.MISSED_DOSE, _cue(r"\bmiss(ed|ing)? (a |my |the |one |his |her )?(dose|pill|tablet|injection|shot)s?\b"
                                r"|\bforg[eo]t(ten)? (to take |to give )?(my|a|the|his|her|one)\b|\bskipped (a|my) (dose|pill)\b")),
     (AskedFor.MAXIMUM_DOSE, _cue(
@@ -137,8 +147,13 @@ _ALTERNATIVE = _cue(r"\bor\b")
 _WHICH = _cue(r"\b(which|better|best|prefer\w*|choose|instead)\b")
 
 
+# A reply's opening ("No, what is ...", "Ok so is it ...") is not the question.
+_REPLY_OPENING = _cue(r"^\s*(?:(?:no|ok|okay|so|well|yes|yeah|thanks|thank you|hi|hello|and|but|um|hmm|right|sorry)\b[\s,.!]*)+")
+
+
 def asked_for(question: str, agents: int) -> AskedFor:
     """The item the question asks for (see ``AskedFor``)."""
+    question = _REPLY_OPENING.sub("", question)
     for item, pattern in _ASKED:
         if item is AskedFor.INTERACTION and agents < 2 and not re.search(r"\binteract", question, re.I):
             continue
@@ -202,7 +217,8 @@ _SELF_CHANGE = _cue(
     r"|\bis it (?:ok|okay|safe|fine|alright|all right) (?:for me |for us )?to (double|stop|skip|halve|quit|take (?:an )?extra)\b[^?.]{0,25}\bmy\b"
     # "wean off tegretol?", "what should I do when stopping oxycodone"
     r"|\b(wean(?:ing)? off|taper(?:ing)? off|coming off|when stopping|stopping taking)\b")
-_CHANGE_WORDS = {"wean off": "stop", "weaning off": "stop", "taper off": "stop", "tapering off": "stop",
+_CHANGE_WORDS = {"taper": "stop", "wean": "stop", "get off": "stop", "wean down": "stop", "weaning down": "stop",
+                 "taper down": "stop", "tapering down": "stop", "wean off": "stop", "weaning off": "stop", "taper off": "stop", "tapering off": "stop",
                  "coming off": "stop", "when stopping": "stop", "stopping taking": "stop",
                  "up": "increase", "raise": "increase", "cut down": "reduce", "cut back": "reduce",
                  "lower": "reduce", "come off": "stop", "quit": "stop", "give up": "stop",
@@ -227,9 +243,16 @@ def scores(question: str) -> dict[str, float]:
     return found
 
 
-def self_change(question: str) -> str | None:
+# "How should I stop taking heparin?", "how to reduce bisoprolol", "is there a wean down period":
+# how to make the change, asked of a drug the question names.
+_HOW_TO_CHANGE = _cue(r"\bhow (?:should|do|can|could|would|to|does one|is it best to)\s+(?:i\s+|we\s+|you\s+|one\s+)?"
+                      r"(?:safely\s+|best\s+|slowly\s+)?(stop|reduce|taper|wean|come off|get off|quit|cut down|lower)\b"
+                      r"|\b(wean(?:ing)? down|taper(?:ing)? down)\b|\b(stop) (?:it |them |taking it )?(?:immediately|abruptly|suddenly|cold turkey)\b")
+
+
+def self_change(question: str, agents: int = 1) -> str | None:
     """The change to their own treatment the reader asks about ("Should I double my ...?")."""
-    match = _SELF_CHANGE.search(question)
+    match = _SELF_CHANGE.search(question) or (_HOW_TO_CHANGE.search(question) if agents else None)
     if match is None:
         return None
     word = next(g for g in match.groups() if g).lower()
@@ -295,7 +318,7 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
         asked_for=item, agents=agents, conditions=conditions, population=population(question),
         numbers=numbers(question), alternatives=alternatives,
         combination=len(agents) >= 2 and not alternatives and item is not AskedFor.COMPARISON,
-        corrections=corrections or [], self_change=self_change(question), scores=scores(question),
+        corrections=corrections or [], self_change=self_change(question, len(agents)), scores=scores(question),
         allergies=allergies, course=item is AskedFor.DURATION and bool(_COURSE_ASKED.search(question)),
     )
 

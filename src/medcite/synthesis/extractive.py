@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from medcite.models import (
+    AgentFrame,
     Article,
     ArticleSection,
     AskedFor,
@@ -23,7 +25,8 @@ from medcite.models import (
 )
 from medcite.synthesis.base import AnswerRequest, Evidence, joined
 from medcite.synthesis.references import ReferenceBook
-from medcite.synthesis.relevance import ITEM_NAMING_WORDS
+from medcite.synthesis import own_change
+from medcite.synthesis.relevance import ITEM_NAMING_WORDS, document_subject
 from medcite.synthesis.safety import NOTHING_FOUND, URGENT_BOTTOM_LINE
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import AskedForm, Candidate, candidates_from, is_near_duplicate
@@ -45,6 +48,7 @@ class Caps:
     per_document: int = 2  # within one sub-section, so one source cannot fill it
     implications: int = 4
     pitfalls: int = 4
+    background: int = 2  # a subject's own pages, when nothing states what was asked
 
 
 class ExtractiveBackend:
@@ -120,6 +124,24 @@ class _Plan:
         covered = sum(weights.get(t, 1.0) for t in self.terms if t.lower() in candidate.tokens)
         return candidate.term_hits >= 2 and total > 0 and covered >= 0.5 * total
 
+    def _topical(self) -> Callable[[Candidate], bool] | None:
+        """What every shown statement must carry when the item alone does not say: how the
+        change asked about is made ("how do I stop heparin?"), or the question's own topic
+        words ("foods to avoid with metformin")."""
+        frame, fit = self.frame, self.fit
+        if frame.self_change:
+            return lambda c: own_change.on_change(frame, c)
+        if frame.asked_for is AskedFor.GENERAL and fit.has_terms:
+            return fit.topical
+        return None
+
+    def _background(self, subject: AgentFrame) -> list[Candidate]:
+        fit = self.fit
+        return [c for c in fit.about_subject(subject, item_required=False)
+                if c.evidence.document.source_type is not SourceType.RESEARCH
+                and fit.of(c).by_name(subject.concept_id)
+                and document_subject(c.evidence.document, subject)]
+
     @staticmethod
     def _fact(text: str) -> Statement:
         return Statement(text=text, kind=StatementKind.EVIDENCE_BASE)
@@ -153,6 +175,7 @@ class _Plan:
         # With agents named, the conditions are context (they rank sentences); the agents are the
         # subjects. A question naming no agent is about its conditions.
         subjects = agents or frame.conditions
+        topical = None if combination else self._topical()
         for subject in subjects:
             # Beside a combination, each agent's own evidence is context for the reader, asked
             # for or not; a single agent's sub-section takes what answers the question.
@@ -165,9 +188,19 @@ class _Plan:
                 # A sentence that merely names one of several concepts (a bacterial study that
                 # uses magnesium ions) is not evidence for the reader's question.
                 pool = [c for c in pool if c.on_topic or fit.of(c).states_item]
+            if topical is not None:
+                pool = [c for c in pool if topical(c)]
             statements = self._take(pool, self.caps.per_subsection)
             if statements:
                 review.append(SubSection(heading=self._display(subject.concept_id), statements=statements))
+            elif topical is not None:
+                # Nothing on what was asked: what the subject's own pages say, headed as such,
+                # never a study that merely names it.
+                background = self._take(self._background(subject), self.caps.background)
+                if background:
+                    review.append(SubSection(
+                        heading=f"Background on {self._display(subject.concept_id).lower()} "
+                                "(does not answer the question)", statements=background))
 
         general = [] if subjects else fit.ranked(
             [c for c in self.candidates if fit.admissible(c) and self._covers_terms(c)])
@@ -179,7 +212,8 @@ class _Plan:
         subject_ids = {s.concept_id for s in subjects}
         relevant = fit.ranked([c for c in self.candidates if fit.admissible(c)
                                and (subject_ids & fit.of(c).about.keys() or c in general)
-                               and (fit.answers(c) or not specific)])
+                               and (fit.answers(c) or not specific)
+                               and (topical is None or topical(c))])
         implications = self._take([c for c in relevant if c.recommendation and not c.caution],
                                   self.caps.implications)
         pitfalls = self._take([c for c in relevant if c.caution], self.caps.pitfalls)
@@ -251,7 +285,9 @@ class _Plan:
         subject = subject_phrase(self.frame, self.display)
         if self.request.analysis.red_flags:
             return f"{subject}: this may be an emergency \u2014 get urgent help now"
-        if has_clinical or self.frame.population.species:  # an animal's: why nothing applies
+        # an animal's: why nothing applies; an item not found: what was asked for and not found
+        if has_clinical or self.frame.population.species or (
+                verdict.level == "none" and self.frame.subjects()):
             return verdict.headline
         return f"{subject}: no indexed evidence found"
 

@@ -101,6 +101,17 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                             r"|\bcharacteri[sz]ed by\b|\bcomplain\w* of\b"),
     AskedFor.MECHANISM: _cue(r"\bworks? by\b|\bmechanism\w*|\binhibit\w*|\bblock\w*|\bbind\w*|\bantagonis\w*|\bagonis\w*"
                              r"|\bacts? (on|by|as)\b|\breceptors?\b|\benzyme\w*|\breuptake\b|\bpathway\b"),
+    # A product described: its colour or shape with its dosage form, or its markings.
+    AskedFor.APPEARANCE: _cue(r"\b(white|off-white|yellow|pink|orange|red|blue|green|brown|purple|peach|beige|tan|gr[ae]y|lavender"
+                              r"|colou?rless|clear)\b[^.;]{0,60}\b(tablets?|capsules?|caplets?|pills?|solution|liquid|gelcaps?)\b"
+                              r"|\b(round|oval|oblong|elliptical|capsule-shaped|biconvex|triangular|diamond-shaped)\b[^.;]{0,40}"
+                              r"\b(tablets?|capsules?|caplets?)\b|\b(debossed|imprinted|engraved|embossed|printed|coded) (with|on)\b"),
+    AskedFor.INGREDIENTS: _cue(r"\b(inactive|active) ingredients?\b|\bexcipients?\b|\bingredients? (include|are|is)\b"
+                               r"|\beach (tablet|capsule|caplet|ml|vial|syringe|pen|dose|film-coated tablet|packet)\b[^.;]{0,40}\bcontains?\b"
+                               r"|\b(is|are) made (from|of)\b|\bcontains? (no |the )?(gluten|lactose|alcohol|sucrose|sugar|gelatin|dyes?|latex)\b"),
+    AskedFor.STORAGE: _cue(r"\bstored?\b[^.;]{0,30}\b(at|in|between|below|under|refrigerat\w*|upright|original)\b|\brefrigerat\w*"
+                           r"|\broom temperature\b|\d\s?°\s?[CF]\b|\bdo not freeze\b|\bprotect(ed)? from (light|moisture|heat)\b"
+                           r"|\bdiscard\w*|\bdispos\w+|\bkeep (\w+ )?(out of|away from|in)\b|\bexpir\w*|\bshelf[- ]life\b"),
 }
 _CRITERION = _cue(r"\b(adults?|aged?|years?|born|risk|persons?|people|individuals|women|men|children|adolescents"
                   r"|patients (with|who|at)|those (with|who|at)|anyone|everyone|all (adults|patients|persons))\b")
@@ -120,6 +131,14 @@ ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
     AskedFor.SYMPTOMS: frozenset({"symptoms", "symptom", "signs", "sign", "know", "tell"}),
     AskedFor.INHERITANCE: frozenset({"inherit", "inherited", "chance", "chances", "risk", "odds", "pass"}),
     AskedFor.MISSED_DOSE: frozenset({"miss", "missed", "forgot", "forget", "dose", "skipped"}),
+    AskedFor.APPEARANCE: frozenset({"look", "looks", "like", "color", "colour", "colors", "shape", "size",
+                                    "imprint", "imprinted", "marking", "markings", "identify", "pill", "pills",
+                                    "tablet", "tablets", "capsule", "capsules"}),
+    AskedFor.INGREDIENTS: frozenset({"ingredient", "ingredients", "inactive", "active", "contain", "contains",
+                                     "made", "whats", "excipients"}),
+    AskedFor.STORAGE: frozenset({"store", "stored", "storage", "keep", "kept", "refrigerate", "refrigerated",
+                                 "fridge", "dispose", "disposal", "throw", "away", "expire", "expired",
+                                 "expiration"}),
 }
 _TREATMENT = _cue(r"\b(therapy|therapies|treatment|medications?|medicines?|drugs?|agents?|psychotherapy|surgery|diet"
                    r"|exercise|lifestyle|antibiotics?|insulin|vaccin\w*|monotherapy|pharmacotherapy|inhibitors?|blockers?)\b")

@@ -163,6 +163,12 @@ class FrameFit:
             boost *= SUBGROUP_PENALTY
         return candidate.score * boost
 
+    def topical(self, candidate: Candidate) -> bool:
+        """Carries the question's topic beyond its subjects ("cold" in "why am I so cold on
+        Bystolic?"): its rarest word, or two of its words."""
+        return not self.has_terms or candidate.term_hits >= 2 or (
+            candidate.term_hits >= 1 and self.carries_rarest_term(candidate))
+
     def carries_rarest_term(self, candidate: Candidate) -> bool:
         rare = self.rarest_term
         return rare is None or stem(rare.lower()) in {stem(t) for t in candidate.tokens}

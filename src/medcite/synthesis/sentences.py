@@ -248,9 +248,14 @@ def stem(word: str) -> str:
     return word
 
 
+# An agency's name is no word of the topic: "foods to avoid" is not answered by "the Food and
+# Drug Administration".
+_AGENCY = re.compile(r"\bfood and drug administration\b")
+
+
 @lru_cache(maxsize=65_536)
 def _traits(quote: str) -> _Traits:
-    tokens = frozenset(_TOKEN.findall(quote.lower()))
+    tokens = frozenset(_TOKEN.findall(_AGENCY.sub(" ", quote.lower())))
     return _Traits(tokens=tokens, stems=frozenset(stem(t) for t in tokens),
                    recommendation=bool(_RECOMMENDATION.search(quote)),
                    caution=bool(_CAUTION.search(quote)),

@@ -231,7 +231,8 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     words_bound = fit.frame.asked_for in WORDS_BOUND and not (
         fit.frame.asked_for is AskedFor.TREATMENT and fit.frame.conditions)
     stated = [c for c in pool if fit.of(c).states_item
-              and (not words_bound or c.term_hits or not fit.has_terms)]
+              and (not words_bound or (fit.topical(c) if fit.frame.asked_for is AskedFor.GENERAL
+                                       else c.term_hits or not fit.has_terms))]
     if not stated:
         return None
     if not fit.frame.population.stated:
@@ -276,7 +277,8 @@ CONDITION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.DURATION, Aske
 LINK_ITEMS = (AskedFor.ADVERSE_EFFECTS, AskedFor.CAUSE, AskedFor.SYMPTOMS, AskedFor.GENERAL)
 REFERENCE_ITEMS = (AskedFor.DEFINITION, AskedFor.SYMPTOMS, AskedFor.CAUSE, AskedFor.INHERITANCE)
 LABEL_ITEMS = (AskedFor.MISSED_DOSE, AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
-               AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING)
+               AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING, AskedFor.APPEARANCE, AskedFor.INGREDIENTS,
+               AskedFor.STORAGE)
 
 
 def _authority(candidate: Candidate, item: AskedFor) -> int:
@@ -554,6 +556,9 @@ def _reporting(n: int, finding: str, noun: str = "") -> str:
     return f"{n}{noun} report{'s' if n == 1 else ''} {finding}"
 
 
+_IT = re.compile(r"\bit\b")
+
+
 def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) -> Verdict:
     item = frame.asked_for
     wanted = "an answer to this question" if item is AskedFor.GENERAL else item.phrase
@@ -565,5 +570,13 @@ def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) 
         wanted = " ".join(fit.terms) + " as an adverse effect"
     elif item is AskedFor.DURATION and frame.course:
         wanted = "how long it lasts"  # a condition's course, not a treatment's duration
-    return Verdict(headline=f"{subject}: no indexed source states {wanted}", level="none",
-                   facts=[f"No indexed source states {wanted} for {subject[:1].lower() + subject[1:]}."])
+    named = subject[:1].lower() + subject[1:]
+    if not frame.subjects():
+        # A question naming no subject is not "for this question" twice over.
+        wanted = "an answer to it" if item is AskedFor.GENERAL else wanted
+        fact = f"No indexed source states {wanted}."
+    elif _IT.search(wanted):
+        fact = f"No indexed source states {_IT.sub(named, wanted, count=1)}."  # "what X looks like"
+    else:
+        fact = f"No indexed source states {wanted} for {named}."
+    return Verdict(headline=f"{subject}: no indexed source states {wanted}", level="none", facts=[fact])

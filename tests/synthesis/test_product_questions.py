@@ -1,0 +1,158 @@
+"""Questions about the product in hand and about questions the store cannot answer (issue #10,
+filler when nothing fits): what a tablet looks like, what it holds and how it is kept are read
+from the label's own sections; a question whose topic no indexed sentence carries gets the
+absence and nothing dressed up as evidence; "how do I stop it?" shows how a treatment is ended.
+On the real clinical store (Lipitor and Humira labels, guidelines, MedQuAD, PubMed)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from medcite.answer import Engine
+from medcite.models import AskedFor, SourceType, StatementKind
+from medcite.retrieval.analysis import analyse
+from medcite.retrieval.frame import asked_for
+from medcite.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def engine(clinical_store):
+    return Engine(clinical_store, Settings.load(dense="off"))
+
+
+def read(engine: Engine, question: str):
+    return analyse(question, engine.searcher.vocabulary, settings=engine.settings,
+                   frequency=engine._passages_with)
+
+
+def clinical(article):
+    return [s for s in article.statements() if s.kind is StatementKind.CLINICAL]
+
+
+def cited_type(article, statement) -> SourceType:
+    return {r.number: r for r in article.references}[statement.citations[0]].source_type
+
+
+@pytest.mark.parametrize(("question", "item"), [
+    ("what does the pill oxybutynin look like", AskedFor.APPEARANCE),
+    ("what is the imprint on metoprolol succ., 50 mg", AskedFor.APPEARANCE),
+    ("what size pill is risedronate", AskedFor.APPEARANCE),
+    ('lorcet "7.5" liquid whats in this', AskedFor.INGREDIENTS),
+    ("does lexapro contain gluten", AskedFor.INGREDIENTS),
+    ("how should insulin be stored", AskedFor.STORAGE),
+    ("how do I dispose of old fentanyl patches", AskedFor.STORAGE),
+    ("No what is vestibular neuritis?", AskedFor.DEFINITION),  # a reply's opening is not the question
+    ("Ok, what are the symptoms of lupus?", AskedFor.SYMPTOMS),
+])
+def test_product_items_are_read_from_the_question(question, item):
+    assert asked_for(question, 1) is item
+
+
+@pytest.mark.parametrize(("question", "pattern"), [
+    ("What does Lipitor 20 mg look like?", r"white|elliptical|film-coated"),
+    ("How should Lipitor be stored?", r"room temperature|°"),
+    ("What are the inactive ingredients in Lipitor?", r"inactive ingredients"),
+    ("How do I store HUMIRA pens?", r"refrigerat|°"),
+])
+def test_what_a_product_is_comes_from_its_label(engine, question, pattern):
+    article = engine.ask(question, save=False)
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL, article.headline
+    assert re.search(pattern, lead.quote, re.I), lead.quote
+    assert cited_type(article, lead) is SourceType.DRUG_LABEL
+    assert re.search(pattern, article.headline, re.I)
+
+
+def test_a_product_without_an_indexed_label_is_an_absence_with_no_filler(engine):
+    """Metoprolol is all over the guidelines, but no indexed source describes its tablets."""
+    article = engine.ask("what does metoprolol succinate 50 mg look like?", save=False)
+    assert article.frame.asked_for is AskedFor.APPEARANCE
+    assert "no indexed source states what it looks like" in article.headline.lower()
+    assert not clinical(article), [s.quote for s in clinical(article)]
+
+
+def test_the_pill_before_a_drug_name_is_that_drug_not_a_contraceptive(engine):
+    analysis = read(engine, "what does the pill oxybutynin look like")
+    assert [m.concept.name for m in analysis.mentions if m.concept.kind == "drug"] == ["oxybutynin"]
+    # "the pill" alone still means an oral contraceptive
+    alone = read(engine, "can the pill cause headaches?")
+    assert any("contracept" in m.concept.name for m in alone.mentions)
+
+
+def test_a_span_of_time_called_a_period_is_no_menstruation():
+    """A store that learned "period" as a name of menstruation (a consumer page's synonyms) still
+    reads "a wean down period" and "a period of two weeks" as spans of time."""
+    from medcite.vocab import Vocabulary
+
+    vocabulary = Vocabulary.load(Settings.load())
+    vocabulary.add_conditions([("menstruation", ["period", "periods"])])
+    for question in ("is there a wean down period for prozac?", "how long is the waiting period after a flu shot?",
+                     "Can I take ibuprofen for a period of two weeks?"):
+        analysis = analyse(question, vocabulary)
+        assert not any("menstru" in m.concept.name for m in analysis.mentions), question
+    assert any("menstru" in m.concept.name
+               for m in analyse("my period is late, could it be the pill?", vocabulary).mentions)
+
+
+@pytest.mark.parametrize("question", [
+    "foods to avoid when taking metformin",
+    "why am i so cold taking bystolic b p med",
+    "how will i feel when taking memantine tablets",
+])
+def test_statements_carry_the_topic_asked_or_are_headed_as_background(engine, question):
+    """A question asked in its own words ("cold", "foods") is answered by sentences carrying them;
+    one about the drug in general is background, said to be so, from the drug's own pages."""
+    article = engine.ask(question, save=False)
+    assert article.frame.asked_for is AskedFor.GENERAL
+    for section in article.sections:
+        for sub in section.subsections:
+            for statement in sub.statements:
+                if statement.kind is not StatementKind.CLINICAL:
+                    continue
+                if sub.heading.startswith("Background on"):
+                    assert "does not answer the question" in sub.heading
+                    assert cited_type(article, statement) is not SourceType.RESEARCH
+                    continue
+                words = {w for w in re.findall(r"[a-z]+", statement.quote.lower())}
+                asked = set(re.findall(r"[a-z]+", question.lower()))
+                assert words & asked - {"taking", "when", "to", "i", "am", "so", "how", "will", "the"}, \
+                    (sub.heading, statement.quote)
+    if not clinical(article):
+        assert "no indexed" in article.headline.lower()
+
+
+def test_an_agency_name_is_not_the_topic_word_it_contains(engine):
+    """"Foods to avoid" is not answered by "... approved by the U.S. Food and Drug Administration"."""
+    article = engine.ask("foods to avoid when taking metformin", save=False)
+    for statement in clinical(article):
+        assert "food and drug administration" not in statement.quote.lower() or re.search(
+            r"\bfoods?\b", re.sub(r"(?i)food and drug administration", "", statement.quote), re.I), statement.quote
+
+
+@pytest.mark.parametrize("question", [
+    "how should i stop taking metoprolol?",
+    "how to reduce carvedilol",
+])
+def test_how_to_stop_or_lower_a_drug_shows_how_treatment_is_ended(engine, question):
+    """Asked how to come off a drug, the article says whether a source supports doing it alone and
+    shows only sentences on how it is ended or the dose set (taper, do not withdraw abruptly)."""
+    article = engine.ask(question, save=False)
+    assert article.frame.self_change in ("stop", "reduce")
+    assert "without your prescriber" in article.headline
+    shown = clinical(article)
+    assert shown, article.headline
+    for statement in shown:
+        assert re.search(r"taper|withdraw|abrupt|discontinu|stop|reduc|adjust|titrat|monitor|dose|as prescribed|"
+                         r"long-term|lifelong|based on|maximum|exceed", statement.quote, re.I), statement.quote
+
+
+def test_how_to_change_needs_a_drug_named():
+    """"How to reduce cholesterol" is a treatment question, not a change to one's own medicine."""
+    from medcite.retrieval.frame import self_change
+
+    assert self_change("how to reduce cholesterol", 0) is None
+    assert self_change("how to reduce bisoprolol", 1) == "reduce"
+    assert self_change("how should i stop taking heparin?", 1) == "stop"
+    assert self_change("is there a wean down period or can I stop it immediately?", 1) == "stop"
