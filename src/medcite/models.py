@@ -466,6 +466,9 @@ class AgentFrame(BaseModel):
     form: str | None = None
     names: list[str] = Field(default_factory=list)  # lower-case names a sentence may use
     classes: dict[str, list[str]] = Field(default_factory=dict)  # class name -> its names
+    # The name the question used when it is not the preferred one ("genital warts" for HPV
+    # infection): a sentence in the reader's own words answers them more directly.
+    asked_as: str | None = None
 
 
 class AskedNumber(BaseModel):

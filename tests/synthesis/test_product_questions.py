@@ -156,3 +156,54 @@ def test_how_to_change_needs_a_drug_named():
     assert self_change("how to reduce bisoprolol", 1) == "reduce"
     assert self_change("how should i stop taking heparin?", 1) == "stop"
     assert self_change("is there a wean down period or can I stop it immediately?", 1) == "stop"
+
+
+@pytest.fixture(scope="module")
+def hpv_engine(tmp_path_factory, shared_data):
+    """MedQuAD's pages on HPV and what it causes (genital warts, cervical and throat cancers)."""
+    import json
+
+    from medcite.ingest.runner import ingest_paths
+    from medcite.store.sqlite import SQLiteStore
+
+    home = tmp_path_factory.mktemp("hpv-home")
+    rows = [line for line in (shared_data / "medquad" / "medquad_answered.jsonl").open(encoding="utf-8")
+            if re.search(r"genital warts|\bHPV\b", json.loads(line)["answer"])]
+    path = home / "medquad-hpv.jsonl"
+    path.write_text("".join(rows[:80]), encoding="utf-8")
+    store = SQLiteStore(home / "medcite.sqlite")
+    report = ingest_paths(store, [path], progress=False)
+    assert not report.file_errors and report.outcome.added >= 20
+    yield Engine(store, Settings.load(dense="off"))
+    store.close()
+
+
+def test_the_readers_own_name_for_a_condition_leads(hpv_engine):
+    """"What causes genital warts?" is recognised as HPV infection; the verdict is the sentence on
+    genital warts, not "cervical cancer is caused by HPV"."""
+    article = hpv_engine.ask("What causes genital warts?", save=False)
+    subject = article.frame.conditions[0]
+    assert subject.asked_as == "genital warts" and subject.name != "genital warts"
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL
+    assert re.search(r"genital warts", lead.quote, re.I), lead.quote
+
+
+def test_a_plural_or_form_of_the_name_is_not_another_name():
+    from medcite.retrieval.analysis import analyse as read_plainly
+
+    frame = read_plainly("how do you know if you have a kidney stone").frame
+    assert frame.conditions and frame.conditions[0].asked_as is None
+
+
+def test_without_a_recognised_subject_untyped_research_is_no_answer(engine):
+    """Only the question's words anchor it: a study typed by no clinical design is not quoted."""
+    from medcite.models import StudyDesign
+
+    for question in ("What does a low pulse possibly indicate?", "drugs which stimulating brain ?"):
+        article = engine.ask(question, save=False)
+        assert not article.frame.subjects()
+        for statement in clinical(article):
+            reference = {r.number: r for r in article.references}[statement.citations[0]]
+            assert reference.source_type is not SourceType.RESEARCH or reference.study_design not in (
+                StudyDesign.OTHER, StudyDesign.PRECLINICAL, None), (question, statement.quote)

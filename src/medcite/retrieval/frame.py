@@ -288,8 +288,13 @@ def subject_frame(mention: Mention, names: list[str]) -> AgentFrame:
     # A class asked about ("what antibiotic ...") is named by its members ("amoxicillin").
     kept += [m for m in class_members(concept.name) if m not in kept]
     classes = classes_of(concept.name, *concept.synonyms) if concept.kind == "drug" else {}
+    surface = " ".join(mention.surface.lower().split())
+    # Only another name, not a plural or a form of the preferred one ("kidney stone", "IV alteplase").
+    stems = {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", concept.name.lower())}
+    asked_as = surface if len(surface) >= 4 and not stems & {
+        w.rstrip("s") for w in re.findall(r"[a-z0-9]+", surface)} else None
     return AgentFrame(concept_id=concept.id, name=concept.name, kind=concept.kind,
-                      form=mention.form, names=kept, classes=classes)
+                      form=mention.form, names=kept, classes=classes, asked_as=asked_as)
 
 
 def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list[str]],

@@ -21,6 +21,7 @@ from medcite.models import (
     SourceType,
     Statement,
     StatementKind,
+    StudyDesign,
     SubSection,
 )
 from medcite.synthesis.base import AnswerRequest, Evidence, joined
@@ -202,8 +203,12 @@ class _Plan:
                         heading=f"Background on {self._display(subject.concept_id).lower()} "
                                 "(does not answer the question)", statements=background))
 
+        # With no concept recognised the question's words are the only anchor: a study typed
+        # by no clinical design (a pulse-signal circuit, a dye adsorbent) is no answer to them.
         general = [] if subjects else fit.ranked(
-            [c for c in self.candidates if fit.admissible(c) and self._covers_terms(c)])
+            [c for c in self.candidates if fit.admissible(c) and self._covers_terms(c)
+             and (c.evidence.document.source_type is not SourceType.RESEARCH
+                  or c.evidence.design not in (StudyDesign.OTHER, StudyDesign.PRECLINICAL))])
         if general:
             statements = self._take(general, self.caps.per_subsection)
             if statements:
@@ -298,7 +303,8 @@ class _Plan:
         lines: list[Statement] = []
         if verdict.lead is not None:
             lines.append(self._statement(verdict.lead))
-        lines += [self._fact(f) for f in verdict.facts]
+        if has_clinical or self.frame.subjects():  # else the absence below says it all
+            lines += [self._fact(f) for f in verdict.facts]
         if not has_clinical:
             lines.append(self._fact(self._nothing_sentence()))
         return lines

@@ -17,7 +17,7 @@ from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.bands import kidney_fits, weight_fits
 from medcite.synthesis.relevance import (direction, document_subject, dose_adjustment_span, emphasis_span,
-                                         item_span, names_other_agent, reports_study)
+                                         item_span, names_any, names_other_agent, reports_study)
 from medcite.synthesis import allergy as allergy_rules
 from medcite.synthesis.base import joined
 from medcite.synthesis import own_change
@@ -31,6 +31,7 @@ MIN_CLAUSE_WORDS = 6
 PAIR_CLAUSE_CHARS = 260
 LEAD_POOL = 15  # best-weighted candidates the lead is chosen among
 EMPHASIS_WORDS = 1.5  # an emphasised statement counts as this many of the question's words
+ASKED_NAME_WORDS = 2  # so does one naming the subject as the reader did ("genital warts", not "HPV")
 STUDY_REPORT_WORDS = 3  # a report of what a study gave counts against it as this many
 TABLE_ROW_WORDS = 2  # so does a flattened table row, whose cells lose their column headings
 SUBSET_WORDS = 1  # and, for what a condition is or causes, a statement on some cases only
@@ -261,7 +262,9 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     # "The most common adverse reactions" answers "what are its side effects", not a question
     # on one effect ("muscle pain"), whose words then decide.
     weighs = not (fit.frame.asked_for is AskedFor.ADVERSE_EFFECTS and (fit.has_terms or conditions))
+    asked_as = tuple(s.asked_as for s in fit.frame.subjects() if s.asked_as)
     return min(best, key=lambda c: (-(min(c.term_hits, 3) + EMPHASIS_WORDS * (fit.of(c).emphasised and weighs)
+                                      + ASKED_NAME_WORDS * bool(asked_as and names_any(c.quote, asked_as))
                                       + bool(conditions & fit.of(c).about.keys())
                                       - STUDY_REPORT_WORDS * reports_study(c.quote)
                                       - TABLE_ROW_WORDS * ("|" in c.quote
