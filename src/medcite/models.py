@@ -388,6 +388,7 @@ class AskedFor(StrEnum):
     MECHANISM = "mechanism"
     # What the product is, as a patient holding it asks: how it looks, what it holds, how it is
     # kept (a label's How Supplied, Description and Storage sections).
+    ELIMINATION = "elimination"  # how long it stays in the body: half-life, clearance, detection
     APPEARANCE = "appearance"
     INGREDIENTS = "ingredients"
     STORAGE = "storage"
@@ -410,7 +411,8 @@ _ASKED_PHRASES = {
     AskedFor.COMPARISON: "a comparison", AskedFor.DEFINITION: "a definition", AskedFor.SYMPTOMS: "its symptoms",
     AskedFor.CAUSE: "its cause", AskedFor.INHERITANCE: "how it is inherited",
     AskedFor.MISSED_DOSE: "what to do after a missed dose",
-    AskedFor.MECHANISM: "a mechanism", AskedFor.APPEARANCE: "what it looks like",
+    AskedFor.MECHANISM: "a mechanism", AskedFor.ELIMINATION: "how long it stays in the body",
+    AskedFor.APPEARANCE: "what it looks like",
     AskedFor.INGREDIENTS: "what it contains", AskedFor.STORAGE: "how to store it",
     AskedFor.GENERAL: "an answer",
 }

@@ -207,3 +207,23 @@ def test_without_a_recognised_subject_untyped_research_is_no_answer(engine):
             reference = {r.number: r for r in article.references}[statement.citations[0]]
             assert reference.source_type is not SourceType.RESEARCH or reference.study_design not in (
                 StudyDesign.OTHER, StudyDesign.PRECLINICAL, None), (question, statement.quote)
+
+
+@pytest.mark.parametrize(("question", "pattern"), [
+    ("What is the half-life of Lipitor?", r"half-life[^.]*14 hours"),
+    ("how long does humira stay in your system after stopping", r"half-life[^.]*2 weeks"),
+])
+def test_how_long_a_drug_stays_in_the_body_is_its_half_life(engine, question, pattern):
+    """Not a course of treatment, and not any sentence on its clearance: the label's half-life,
+    a measurement (what studies found is the answer here). A brand asked by is no other name."""
+    article = engine.ask(question, save=False)
+    assert article.frame.asked_for is AskedFor.ELIMINATION
+    assert article.frame.agents[0].asked_as is None
+    assert re.search(pattern, article.bottom_line[0].quote, re.I), article.headline
+    assert cited_type(article, article.bottom_line[0]) is SourceType.DRUG_LABEL
+
+
+def test_a_drug_the_store_has_no_kinetics_for_is_an_absence(engine):
+    article = engine.ask("how long does marijuana stay in your system", save=False)
+    assert article.frame.asked_for is AskedFor.ELIMINATION
+    assert "no indexed source states how long it stays in the body" in article.headline.lower()

@@ -42,6 +42,11 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                             r"|\bshelf[- ]life\b|\bthrow (it |them |this )?away\b|\bgets? (too )?(hot|cold|frozen)\b")),
     (AskedFor.MISSED_DOSE, _cue(r"\bmiss(ed|ing)? (a |my |the |one |his |her )?(dose|pill|tablet|injection|shot)s?\b"
                                r"|\bforg[eo]t(ten)? (to take |to give )?(my|a|the|his|her|one)\b|\bskipped (a|my) (dose|pill)\b")),
+    # "How long does marijuana stay in your system?": not a course of treatment.
+    (AskedFor.ELIMINATION, _cue(r"\bhow long\b[^?.]{0,40}\b(stays?|remains?|lasts?|be detected|detectable|show up|be found)\b"
+                                r"[^?.]{0,25}\b(system|body|blood|bloodstream|urine|tests?|breast ?milk|hair)\b"
+                                r"|\bhalf[- ]life\b|\b(out of|leave|leaves) (my|your|his|her|the) (system|body)\b"
+                                r"|\b(show|shows) up (on|in) (a )?(drug |urine )?tests?\b")),
     (AskedFor.MAXIMUM_DOSE, _cue(
         r"\b(max(imum|imal)?|highest|upper limit|most|not (to )?exceed|ceiling)\b[^?.]{0,30}"
         r"\b(doses?|dosage|dosing|mg|amount|daily)\b|\bhow much\b[^?.]{0,40}\b(at most|max\w*)\b"
@@ -289,9 +294,10 @@ def subject_frame(mention: Mention, names: list[str]) -> AgentFrame:
     kept += [m for m in class_members(concept.name) if m not in kept]
     classes = classes_of(concept.name, *concept.synonyms) if concept.kind == "drug" else {}
     surface = " ".join(mention.surface.lower().split())
-    # Only another name, not a plural or a form of the preferred one ("kidney stone", "IV alteplase").
+    # Only a condition's other name, not a plural or a form of the preferred one ("kidney
+    # stone"), nor a drug's brand (a label names its drug by the brand throughout).
     stems = {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", concept.name.lower())}
-    asked_as = surface if len(surface) >= 4 and not stems & {
+    asked_as = surface if concept.kind not in AGENT_KINDS and len(surface) >= 4 and not stems & {
         w.rstrip("s") for w in re.findall(r"[a-z0-9]+", surface)} else None
     return AgentFrame(concept_id=concept.id, name=concept.name, kind=concept.kind,
                       form=mention.form, names=kept, classes=classes, asked_as=asked_as)

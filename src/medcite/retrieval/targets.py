@@ -44,6 +44,7 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.INHERITANCE: ("inherited", "chance", "autosomal", "pattern", "gene"),
     AskedFor.MISSED_DOSE: ("missed dose", "miss a dose", "as soon as you remember", "next dose"),
     AskedFor.MECHANISM: ("mechanism", "inhibits", "blocks", "receptor"),
+    AskedFor.ELIMINATION: ("half-life", "elimination", "excreted", "clearance", "detected"),
     AskedFor.APPEARANCE: ("debossed", "imprinted", "film-coated", "round", "oval", "white", "capsules",
                           "tablets are"),
     AskedFor.INGREDIENTS: ("inactive ingredients", "active ingredient", "each tablet contains", "contains",

@@ -153,6 +153,7 @@ _ASKED = {
     AskedFor.INHERITANCE: "how {x} is inherited",
     AskedFor.MISSED_DOSE: "what to do after missing a dose of {x}",
     AskedFor.MECHANISM: "how {x} works",
+    AskedFor.ELIMINATION: "how long {x} stays in the body",
     AskedFor.APPEARANCE: "what {x} looks like",
     AskedFor.INGREDIENTS: "what is in {x}",
     AskedFor.STORAGE: "how to store {x}",

@@ -101,6 +101,8 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                             r"|\bcharacteri[sz]ed by\b|\bcomplain\w* of\b"),
     AskedFor.MECHANISM: _cue(r"\bworks? by\b|\bmechanism\w*|\binhibit\w*|\bblock\w*|\bbind\w*|\bantagonis\w*|\bagonis\w*"
                              r"|\bacts? (on|by|as)\b|\breceptors?\b|\benzyme\w*|\breuptake\b|\bpathway\b"),
+    AskedFor.ELIMINATION: _cue(r"\bhalf[- ]li(fe|ves)\b|\beliminat\w*|\bexcret\w*|\bclearance\b|\bcleared\b"
+                               r"|\bdetect(ed|able)\b[^.;]{0,40}\b(urine|blood|plasma|hair|for|up to|after)\b|\bwashout\b"),
     # A product described: its colour or shape with its dosage form, or its markings.
     AskedFor.APPEARANCE: _cue(r"\b(white|off-white|yellow|pink|orange|red|blue|green|brown|purple|peach|beige|tan|gr[ae]y|lavender"
                               r"|colou?rless|clear)\b[^.;]{0,60}\b(tablets?|capsules?|caplets?|pills?|solution|liquid|gelcaps?)\b"
@@ -131,6 +133,8 @@ ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
     AskedFor.SYMPTOMS: frozenset({"symptoms", "symptom", "signs", "sign", "know", "tell"}),
     AskedFor.INHERITANCE: frozenset({"inherit", "inherited", "chance", "chances", "risk", "odds", "pass"}),
     AskedFor.MISSED_DOSE: frozenset({"miss", "missed", "forgot", "forget", "dose", "skipped"}),
+    AskedFor.ELIMINATION: frozenset({"long", "stay", "stays", "system", "body", "half", "life", "leave",
+                                     "out", "show", "detected", "remain"}),
     AskedFor.APPEARANCE: frozenset({"look", "looks", "like", "color", "colour", "colors", "shape", "size",
                                     "imprint", "imprinted", "marking", "markings", "identify", "pill", "pills",
                                     "tablet", "tablets", "capsule", "capsules"}),
@@ -242,6 +246,7 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
                          r"|\bspread (to (people|humans) )?(by|through)\b|\b(occurs|happens|develops) when\b"),
     AskedFor.INHERITANCE: _cue(r"\b\d+ ?(percent|%) (chance|risk)\b"),
     AskedFor.MISSED_DOSE: _cue(r"\bas soon as (you|they) remember\b"),
+    AskedFor.ELIMINATION: _cue(r"\bhalf[- ]li(fe|ves)\b[^.;]{0,60}\d"),
     # A formal recommendation of whom, as a whole population: an age band or a risk level, not
     # one disease's patients.
     AskedFor.INDICATION: _cue(r"^(?=.*\brecommend)(?:.*\b(adults|persons|people|individuals|women|men|everyone|anyone)\b"

@@ -266,7 +266,9 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     return min(best, key=lambda c: (-(min(c.term_hits, 3) + EMPHASIS_WORDS * (fit.of(c).emphasised and weighs)
                                       + ASKED_NAME_WORDS * bool(asked_as and names_any(c.quote, asked_as))
                                       + bool(conditions & fit.of(c).about.keys())
-                                      - STUDY_REPORT_WORDS * reports_study(c.quote)
+                                      # (a half-life is a measurement: what studies found is the answer)
+                                      - STUDY_REPORT_WORDS * (reports_study(c.quote)
+                                                              and fit.frame.asked_for is not AskedFor.ELIMINATION)
                                       - TABLE_ROW_WORDS * ("|" in c.quote
                                                            and not weight_fits(c.quote, fit.frame.population))
                                       - SUBSET_WORDS * (fit.frame.asked_for in REFERENCE_ITEMS
@@ -280,7 +282,7 @@ CONDITION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.DURATION, Aske
 LINK_ITEMS = (AskedFor.ADVERSE_EFFECTS, AskedFor.CAUSE, AskedFor.SYMPTOMS, AskedFor.GENERAL)
 REFERENCE_ITEMS = (AskedFor.DEFINITION, AskedFor.SYMPTOMS, AskedFor.CAUSE, AskedFor.INHERITANCE)
 LABEL_ITEMS = (AskedFor.MISSED_DOSE, AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
-               AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING, AskedFor.APPEARANCE, AskedFor.INGREDIENTS,
+               AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING, AskedFor.ELIMINATION, AskedFor.APPEARANCE, AskedFor.INGREDIENTS,
                AskedFor.STORAGE)
 
 
