@@ -79,11 +79,13 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                r"|\balong with\b|\bconcomitant\w*|\bco-?administ\w*"
                                # two agents: "is it safe to take naproxen with prednisone?"
                                r"|\b(safe|ok|okay|fine|alright|dangerous)\b[^?.]{0,15}\bto (take|use|give|have)\b[^?.]{0,40}\b(with|while|and)\b")),
-    (AskedFor.COMPARISON, _cue(r"\b(vs\.?|versus|compared?|comparison|comparing|better than|worse than"
+    (AskedFor.COMPARISON, _cue(r"\b(vs\.?|versus|compared?|comparison|comparing|better than|worse than|same as|similar to"
+                              r"|(safer|stronger|weaker|gentler|faster|cheaper) than|(more|less) (\w+ )?than"
                               r"|difference between|differ from|which is (better|safer|best))\b")),
     # What a drug is for ("qvar 40mg what is it for?"): what it treats, before its strength reads
     # as a dose.
     (AskedFor.TREATMENT, _cue(r"\bwhat (is|are) (it|they|this|that) (used |prescribed |given )?for\b"
+                              r"|\bwhat'?s good for\b|\bwhat is good for\b|\bwhat (helps|works) (for|with)\b|\banything good for\b"
                               r"|\bwhat (is|are) \w+ (used|prescribed|given) for\b|\bwhat does (it|this|\w+) treat\b"
                               r"|\bwhy (do|would|should|did) (i|you|he|she|they|people) (take|use|need)\b")),
     (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets|capsules)"
@@ -153,7 +155,8 @@ _WHICH = _cue(r"\b(which|better|best|prefer\w*|choose|instead)\b")
 
 
 # A reply's opening ("No, what is ...", "Ok so is it ...") is not the question.
-_REPLY_OPENING = _cue(r"^\s*(?:(?:no|ok|okay|so|well|yes|yeah|thanks|thank you|hi|hello|and|but|um|hmm|right|sorry)\b[\s,.!]*)+")
+_REPLY_OPENING = _cue(r"^\s*(?:(?:no|ok|okay|so|well|yes|yeah|thanks|thank you|hi|hello|and|but|um|hmm|right|sorry"
+                      r"|(?:one |a )?(?:last|quick|final|other|another|follow-up) question|one more thing)\b[\s,.!:]*)+")
 
 
 def asked_for(question: str, agents: int) -> AskedFor:

@@ -31,7 +31,7 @@ from medcite.synthesis.relevance import ITEM_NAMING_WORDS, document_subject
 from medcite.synthesis.safety import NOTHING_FOUND, URGENT_BOTTOM_LINE
 from medcite.synthesis.selection import FrameFit
 from medcite.synthesis.sentences import AskedForm, Candidate, candidates_from, is_near_duplicate
-from medcite.synthesis.verdict import Verdict, decide, subject_phrase
+from medcite.synthesis.verdict import Verdict, compared, decide, subject_phrase
 from medcite.vocab.salts import counter_ions
 
 AGE_WORDS = frozenset({"year", "years", "old", "month", "months", "week", "weeks", "day", "days"})
@@ -153,9 +153,18 @@ class _Plan:
         request, searched = self.request, self.request.searched
         frame, fit = self.frame, self.fit
         agents = frame.agents
-        combination = len(agents) >= 2 and not frame.alternatives
+        comparison = len(agents) >= 2 and frame.asked_for is AskedFor.COMPARISON
+        combination = len(agents) >= 2 and not frame.alternatives and not comparison
         specific = frame.asked_for is not AskedFor.GENERAL
         review: list[SubSection] = []
+
+        if comparison:
+            statements = self._take(fit.ranked(compared(fit, agents)), self.caps.per_subsection)
+            review.append(SubSection(
+                heading=self._joined([a.concept_id for a in agents]) + " compared",
+                statements=statements or [self._fact(
+                    f"No indexed source compares {self._joined([a.concept_id for a in agents]).lower()} "
+                    "directly; each is shown on its own below."), self._fact(self._scope_sentence())]))
 
         if combination:
             joint = fit.about_all(agents)
@@ -191,6 +200,11 @@ class _Plan:
                 pool = [c for c in pool if c.on_topic or fit.of(c).states_item]
             if topical is not None:
                 pool = [c for c in pool if topical(c)]
+            if comparison:
+                # Each drug compared on its own terms: by its name or its own label, not as one
+                # more member of the class both belong to.
+                pool = [c for c in pool if fit.of(c).by_name(subject.concept_id)
+                        or fit.of(c).about[subject.concept_id].via_document]
             statements = self._take(pool, self.caps.per_subsection)
             if statements:
                 review.append(SubSection(heading=self._display(subject.concept_id), statements=statements))
@@ -218,7 +232,8 @@ class _Plan:
         relevant = fit.ranked([c for c in self.candidates if fit.admissible(c)
                                and (subject_ids & fit.of(c).about.keys() or c in general)
                                and (fit.answers(c) or not specific)
-                               and (topical is None or topical(c))])
+                               and (topical is None or topical(c))
+                               and (not comparison or any(fit.of(c).by_name(a.concept_id) for a in agents))])
         implications = self._take([c for c in relevant if c.recommendation and not c.caution],
                                   self.caps.implications)
         pitfalls = self._take([c for c in relevant if c.caution], self.caps.pitfalls)

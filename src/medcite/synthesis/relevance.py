@@ -225,7 +225,10 @@ _PRECLINICAL = _cue(r"\btimes the (maximum )?(recommended )?human\b|\bnonclinica
                     r"|dogs?|monkeys?|sacrificed|zebrafish|western blot\w*|animal (studies|models?|data))\b")
 # Materials science and engineering that share a drug's name (lithium anodes, magnesium alloys).
 _NONCLINICAL = _cue(r"\b(anodes?|cathodes?|electrodes?|alloys?|semiconductors?|lithium[- ]ion|lithium metal"
-                    r"|photocatal\w+|solar cells?|nanosheets?|electrochemical)\b")
+                    r"|photocatal\w+|solar cells?|nanosheets?|electrochemical"
+                    # formulation science: a drug's solubility or dissolution, not its use
+                    r"|aqueous solubility|solid dispersions?|glass[- ]transition|calorimetry|dissolution rate"
+                    r"|nanoformulations?|taste-masked|excipient compatibility|tablet hardness|friability)\b")
 # The weightier statements of an item: the most common or serious effects, the boxed warning.
 _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     # The effects most patients meet, and the boxed warning; "serious" alone is any of many.
@@ -260,7 +263,9 @@ _STUDY_REPORT = _cue(r"\bin (a|an|one|this|the) (\w+ ){0,5}(study|studies|trial|
                      r"|\bin (clinical|controlled|randomi[sz]ed|open-label) (\w+ )?trials\b"
                      r"|\b(steady-state|trough|peak|serum|plasma) (\w+ ){0,2}concentrations?\b|\bCmax\b|\bAUC\b"
                      r"|\bpharmacokinetics? (of|were|was)\b|\b(patients|subjects) (were )?enrolled\b|\bopen-label\b"
-                     r"|\bpatients (received|were (given|treated|evaluated))\b|\b(was|were|have been|has been) evaluated\b")
+                     r"|\bpatients (received|were (given|treated|evaluated))\b|\b(was|were|have been|has been) evaluated\b"
+                     r"|\bwe (\w+ly )?([a-z]+ed|gave|found|conducted)\b"
+                     r"|\b(was|were) administered\b|\b(patients|subjects|participants|volunteers) who (received|were given)\b")
 
 
 # A label's packaging and storage sections give strengths ("Carton – 20 mg"), never a dose.

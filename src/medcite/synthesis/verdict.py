@@ -65,7 +65,8 @@ def subject_phrase(frame: QuestionFrame, display: dict[str, str]) -> str:
     elif len(agents) == 1:
         phrase = agents[0]
     else:
-        joiner = " or " if frame.alternatives else " with "
+        joiner = " or " if frame.alternatives else (
+            " versus " if frame.asked_for is AskedFor.COMPARISON else " with ")
         phrase = agents[0] + "".join(
             (", " if i < len(agents) - 1 else joiner) + a.lower() for i, a in enumerate(agents[1:], 1))
     population = frame.population
@@ -324,6 +325,8 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
     allergic = _allergy(frame, fit, subject)
     if allergic is not None:
         return allergic
+    if len(agents) >= 2 and item is AskedFor.COMPARISON:
+        return _comparison(fit, subject, agents)
     if len(agents) >= 2 and not frame.alternatives:
         return _combination(frame, fit, subject, agents)
     if item is AskedFor.EFFICACY:
@@ -374,6 +377,14 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
     lead = _strongest(fit, pool)
     if lead is None:
         return _not_found(frame, subject, fit)
+    if item is AskedFor.DOSE and lead.evidence.document.source_type is SourceType.RESEARCH \
+            and (reports_study(lead.quote) or not lead.recommendation):
+        # What one trial gave is no dose to take: said so, with what it gave.
+        named = subject[:1].lower() + subject[1:]
+        return Verdict(headline=f"{subject}: no indexed source recommends a dose \u2014 a study reports "
+                                f"{_quoted(lead, item)}", lead=lead, level="study",
+                       facts=[f"No indexed guideline, drug label or reference page states a dose of {named}; "
+                              "the dose quoted is what one study gave, not a recommendation."])
     headline = f"{subject}: {_quoted(lead, item)}"
     if kidney_fits(lead.quote, population) is False:
         value = f"eGFR {population.egfr:g}" if population.egfr is not None else (
@@ -424,6 +435,26 @@ def _allergy(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict | Non
                        level="none", facts=facts)
     return Verdict(headline=f"{subject}: {what} \u2014 {_quoted(lead, AskedFor.CONTRAINDICATION)}",
                    lead=lead, facts=facts)
+
+
+def compared(fit: FrameFit, agents: list[AgentFrame]) -> list[Candidate]:
+    """Sentences that compare the agents asked about with one another, each named: a treatment
+    list naming both ("antivirals include acyclovir, valacyclovir") compares nothing."""
+    return [c for c in fit.about_all(agents) if fit.of(c).states_item
+            and all(fit.of(c).by_name(a.concept_id) for a in agents)]
+
+
+def _comparison(fit: FrameFit, subject: str, agents: list[AgentFrame]) -> Verdict:
+    """ "Is meloxicam the same as naproxen?": a sentence comparing them, or the plain absence of
+    one (never the evidence on taking them together)."""
+    keep = tuple(n for a in agents for n in a.names)
+    lead = _strongest(fit, compared(fit, agents))
+    if lead is not None:
+        return Verdict(headline=f"{subject}: {_quoted(lead, AskedFor.COMPARISON, keep)}", lead=lead)
+    names = joined([a.name for a in agents])
+    return Verdict(headline=f"{subject}: no indexed source compares them directly", level="none",
+                   facts=[f"No indexed source compares {names} directly; what follows is the evidence "
+                          "on each."])
 
 
 def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list[AgentFrame]) -> Verdict:
@@ -572,7 +603,9 @@ def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) 
     elif item in CONDITION_BOUND and frame.agents and frame.conditions:
         wanted += " in " + " or ".join(c.name for c in frame.conditions)
     elif item is AskedFor.ADVERSE_EFFECTS and fit is not None and fit.terms:
-        wanted = " ".join(fit.terms) + " as an adverse effect"
+        # the effect in the question's words; of many, the rarest (the others are phrasing)
+        words = fit.terms if len(fit.terms) <= 2 else (fit.rarest_term,)
+        wanted = " ".join(words) + " as an adverse effect"
     elif item is AskedFor.DURATION and frame.course:
         wanted = "how long it lasts"  # a condition's course, not a treatment's duration
     named = subject[:1].lower() + subject[1:]

@@ -1,0 +1,67 @@
+"""Comparisons and doses from studies (issue #10, headline is whatever ranked first): "is A the
+same as B?" is answered by a sentence comparing them, or says none does, never with evidence on
+taking them together; a dose one trial gave is reported as that, not as a dose to take. On the
+real clinical store."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from medcite.answer import Engine
+from medcite.models import AskedFor, SourceType, StatementKind
+from medcite.retrieval.frame import asked_for
+from medcite.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def engine(clinical_store):
+    return Engine(clinical_store, Settings.load(dense="off"))
+
+
+@pytest.mark.parametrize("question", [
+    "Is meloxicam same as naproxen?", "is celecoxib safer than naproxen for the stomach?",
+    "Whats the difference between Valtrex and Acyclovir?", "is ibuprofen stronger than acetaminophen",
+])
+def test_comparisons_are_read_as_comparisons(question):
+    assert asked_for(question, 2) is AskedFor.COMPARISON
+
+
+def test_a_comparison_is_not_answered_as_a_combination(engine):
+    article = engine.ask("Is ibuprofen the same as naproxen?", save=False)
+    assert article.frame.asked_for is AskedFor.COMPARISON and not article.frame.combination
+    assert "versus" in article.headline
+    assert not re.search(r"combination|together|documented for", article.headline, re.I), article.headline
+    headings = [sub.heading for sec in article.sections for sub in sec.subsections]
+    assert any(h.endswith(" compared") for h in headings), headings
+    assert not any("together" in h for h in headings), headings
+    lead = article.bottom_line[0]
+    if lead.kind is StatementKind.CLINICAL:
+        # a sentence naming both, comparing them
+        assert re.search(r"ibuprofen", lead.quote, re.I) and re.search(r"naproxen", lead.quote, re.I), lead.quote
+    else:
+        assert "no indexed source compares" in article.headline
+
+
+def test_each_drug_compared_stands_by_its_own_name(engine):
+    """Under "Ibuprofen", a sentence on NSAIDs as a class that names only naproxen is not shown."""
+    article = engine.ask("Is ibuprofen the same as naproxen?", save=False)
+    for section in article.sections:
+        for sub in section.subsections:
+            if sub.heading in ("Ibuprofen", "Naproxen"):
+                for statement in sub.statements:
+                    assert re.search(sub.heading, statement.quote, re.I) or statement.where, statement.quote
+
+
+def test_a_dose_a_trial_gave_is_not_a_dose_to_take(engine):
+    """Melatonin has no label or guideline dose in the store; trials report what they gave."""
+    article = engine.ask("How much melatonin should I take at night?", save=False)
+    assert article.frame.asked_for is AskedFor.DOSE
+    lead = article.bottom_line[0]
+    if lead.kind is StatementKind.CLINICAL and {r.number: r for r in article.references}[
+            lead.citations[0]].source_type is SourceType.RESEARCH:
+        assert "no indexed source recommends a dose" in article.headline
+        assert "a study reports" in article.headline
+    else:
+        assert "no indexed source" in article.headline.lower()
