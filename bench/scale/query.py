@@ -202,6 +202,10 @@ def main() -> None:
     parser.add_argument("--hnsw-passages", type=int, help="give only the first N passages (by id) "
                         "a vector on PostgreSQL; all of them by default")
     parser.add_argument("--rerank", action="store_true", help="also time hybrid with the re-ranker")
+    parser.add_argument("--ef-search", default=str(EF_SEARCH),
+                        help="comma-separated hnsw.ef_search values for the recall step (a sweep)")
+    parser.add_argument("--recall-only", action="store_true",
+                        help="skip the latency step: only HNSW recall and its own latency")
     args = parser.parse_args()
     data = shared_data()
     settings = Settings.load()
@@ -300,7 +304,7 @@ def main() -> None:
     timings: dict[str, list[float]] = {baseline: [], **{n: [] for n in searchers}}
     order = [baseline, *searchers]
     rss_before = peak_rss_mb()
-    for i, question in enumerate(tqdm(questions, desc="queries", unit=" questions")):
+    for i, question in enumerate(tqdm([] if args.recall_only else questions, desc="queries", unit=" questions")):
         terms = [w for w in dict.fromkeys(re.findall(r"[a-z0-9]+", question.lower())) if w not in stop]
         for label in (order if i % 2 == 0 else order[::-1]):
             started = time.perf_counter()
@@ -313,17 +317,26 @@ def main() -> None:
     # 5. Recall@10 of HNSW against exact search over the same vectors (PostgreSQL's prefix).
     encoder = query_encoder(DEFAULT_SPEC, settings.cache_path / "models")
     exact_matrix = vectors[:hnsw_n]
-    recalls, hnsw_ms, exact_ms = [], [], []
-    for question in questions:
-        q = encoder.encode([question])[0]
-        started = time.perf_counter()
-        found = {pid for pid, _ in postgres.vectors.nearest(q.tolist(), 10)}
-        hnsw_ms.append((time.perf_counter() - started) * 1000)
+    sweep = [int(v) for v in args.ef_search.split(",")]
+    encoded = [encoder.encode([question])[0] for question in questions]
+    exact_ms, exact_top = [], []
+    for q in encoded:
         started = time.perf_counter()
         scores = exact_matrix @ q
         top = np.argpartition(-scores, 9)[:10]
         exact_ms.append((time.perf_counter() - started) * 1000)
-        recalls.append(len(found & set(ids[top].tolist())) / 10)
+        exact_top.append(set(ids[top].tolist()))
+    by_ef: dict[int, tuple[list[float], list[float]]] = {}
+    for ef in sweep:
+        postgres.vectors.ef_search = ef
+        recalls, hnsw_ms = [], []
+        for q, truth in zip(encoded, exact_top):
+            started = time.perf_counter()
+            found = {pid for pid, _ in postgres.vectors.nearest(q.tolist(), 10)}
+            hnsw_ms.append((time.perf_counter() - started) * 1000)
+            recalls.append(len(found & truth) / 10)
+        by_ef[ef] = (recalls, hnsw_ms)
+    recalls, hnsw_ms = by_ef[sweep[0]]
 
     size_gb = sum(p.stat().st_size for p in folder.glob("store.sqlite*") if p.is_file()) / 1e9
     print(f"\nmachine: {machine()}")
@@ -335,7 +348,7 @@ def main() -> None:
           f"and one of its {NEIGHBOURS} nearest sampled neighbours, plus noise of norm {args.noise}, "
           f"renormalised. SQLite: {len(ids):,} vectors in its vector folder (exact "
           f"search); PostgreSQL: {hnsw_n:,} in passage_vectors, HNSW (m 16, ef_construction 64, "
-          f"ef_search {EF_SEARCH})")
+          f"ef_search {sweep[0]} in the latency table)")
     print(f"queries: {len(questions)} MedicationQA questions (the first {len(questions)}), "
           "re-ranker off unless named\n")
     print("| build step | seconds |")
@@ -349,12 +362,16 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, values in [*timings.items(), ("dense part alone: PostgreSQL HNSW, top 10", hnsw_ms),
                          ("dense part alone: exact numpy cosine, top 10", exact_ms)]:
+        if not values:
+            continue  # --recall-only
         print(f"| {name} | {percentile(values, 50):.1f} | {percentile(values, 95):.1f} | "
               f"{percentile(values, 99):.1f} |")
-    worst = sum(r < 0.95 for r in recalls)
-    print(f"\nrecall@10 of PostgreSQL HNSW against exact cosine over the same {hnsw_n:,} vectors: "
-          f"mean {np.mean(recalls):.3f}, min {min(recalls):.1f}, {worst} of {len(recalls)} questions "
-          f"below 0.95")
+    print(f"\nrecall@10 of PostgreSQL HNSW against exact cosine over the same {hnsw_n:,} vectors:")
+    print("\n| hnsw.ef_search | recall@10 mean | min | questions below 0.95 | HNSW top-10 p50 ms | p95 ms |")
+    print("|---|---|---|---|---|---|")
+    for ef, (rec, ms) in by_ef.items():
+        print(f"| {ef} | {np.mean(rec):.3f} | {min(rec):.1f} | {sum(r < 0.95 for r in rec)} of {len(rec)} | "
+              f"{percentile(ms, 50):.1f} | {percentile(ms, 95):.1f} |")
     print(f"peak RSS of this process: {peak_rss_mb():,.0f} MB (before queries: {rss_before:,.0f} MB)")
     sqlite.close()
     postgres.close()

@@ -22,11 +22,15 @@ def open_store(target: Settings | str | Path | None = None) -> Store:
         settings = target or Settings.load()
         url, busy_timeout = settings.store_location, settings.store_busy_timeout
     else:
+        settings = None
         url, busy_timeout = str(target), DEFAULT_BUSY_TIMEOUT
     if url.startswith(POSTGRES_SCHEMES):
         from medcite.store.postgres import PostgresStore  # needs the postgres extra
 
-        return PostgresStore(url, busy_timeout=busy_timeout)
+        store = PostgresStore(url, busy_timeout=busy_timeout)
+        if settings is not None:
+            store.vectors.ef_search = settings.hnsw_ef_search
+        return store
     if "://" in url and not url.startswith("sqlite:///"):
         raise ConfigurationError(f"unknown store URL {url!r}: use postgresql://..., "
                                  "sqlite:///PATH or a file path")

@@ -96,3 +96,38 @@ def test_dense_retrieval_on_every_store(any_store: Store, shared_data, home, mon
                               per_document=5)
     assert len(results) == 5
     assert any("INFECTIONS" in (r.passage.section or "").upper() for r in results)
+
+
+def test_ef_search_comes_from_the_settings(store_url: str, monkeypatch):
+    """MEDCITE_HNSW_EF_SEARCH reaches the HNSW search: 1 candidate kept finds less of the exact
+    top 10 than the default does (PostgreSQL only; SQLite searches its vectors exactly)."""
+    from medcite.store import open_store
+
+    if not store_url.startswith("postgresql"):
+        pytest.skip("SQLite's vectors are searched exactly")
+    monkeypatch.setenv("MEDCITE_STORE_URL", store_url)
+    monkeypatch.setenv("MEDCITE_HNSW_EF_SEARCH", "1")
+    narrow = open_store(Settings.load())
+    try:
+        assert narrow.vectors.ef_search == 1
+        vectors = narrow.vectors
+        vectors.start("int8", 96, "all-MiniLM-L6-v2")
+        write_documents(narrow, [research(str(i), f"Text {i}.") for i in range(1, 2001)])
+        ids = np.asarray(vectors.missing())
+        rng = np.random.default_rng(5)
+        matrix = _unit(rng, len(ids), vectors.dimensions)
+        for first in range(0, len(ids), 500):
+            vectors.add(ids[first:first + 500].tolist(), matrix[first:first + 500].tolist())
+        queries = _unit(rng, 20, vectors.dimensions)
+        exact = [set(ids[np.argsort(-(matrix @ q))[:10]].tolist()) for q in queries]
+
+        def recall() -> float:
+            return float(np.mean([len(truth & {pid for pid, _ in vectors.nearest(q.tolist(), 10)}) / 10
+                                  for q, truth in zip(queries, exact)]))
+
+        # ef_search never goes below the limit asked for (10 here)
+        low = recall()
+        vectors.ef_search = 400
+        assert recall() >= 0.95 and recall() > low
+    finally:
+        narrow.close()

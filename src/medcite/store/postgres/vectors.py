@@ -28,8 +28,9 @@ class PostgresVectors:
 
     dimensions = DIMENSIONS
 
-    def __init__(self, store: PostgresStore) -> None:
+    def __init__(self, store: PostgresStore, ef_search: int = EF_SEARCH) -> None:
         self._store = store
+        self.ef_search = ef_search  # MEDCITE_HNSW_EF_SEARCH (open_store sets it)
 
     def encoder(self) -> tuple[str, int, str] | None:
         with self._store.reading() as conn:
@@ -76,7 +77,8 @@ class PostgresVectors:
             return []
         vector = _literal(query)
         with self._store.transaction("reading") as conn:
-            conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, min(limit, 1000))}")
+            ef = max(1, min(int(self.ef_search), 1000))  # pgvector's range
+            conn.execute(f"SET LOCAL hnsw.ef_search = {max(ef, min(limit, 1000))}")
             rows = conn.execute(
                 "SELECT passage_id, 1 - (embedding <=> %s::vector) AS similarity "
                 "FROM passage_vectors ORDER BY embedding <=> %s::vector LIMIT %s",
