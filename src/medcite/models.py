@@ -389,6 +389,7 @@ class AskedFor(StrEnum):
     # What the product is, as a patient holding it asks: how it looks, what it holds, how it is
     # kept (a label's How Supplied, Description and Storage sections).
     ELIMINATION = "elimination"  # how long it stays in the body: half-life, clearance, detection
+    ONSET = "onset"  # how soon it starts to work
     APPEARANCE = "appearance"
     INGREDIENTS = "ingredients"
     STORAGE = "storage"
@@ -412,6 +413,7 @@ _ASKED_PHRASES = {
     AskedFor.CAUSE: "its cause", AskedFor.INHERITANCE: "how it is inherited",
     AskedFor.MISSED_DOSE: "what to do after a missed dose",
     AskedFor.MECHANISM: "a mechanism", AskedFor.ELIMINATION: "how long it stays in the body",
+    AskedFor.ONSET: "how soon it works",
     AskedFor.APPEARANCE: "what it looks like",
     AskedFor.INGREDIENTS: "what it contains", AskedFor.STORAGE: "how to store it",
     AskedFor.GENERAL: "an answer",
@@ -511,6 +513,9 @@ class QuestionFrame(BaseModel):
     # "How long does the flu last?": a duration asked of the condition's course, not of a
     # treatment.
     course: bool = False
+    # "How often is a booster needed?", "is it a daily injection?": how often it is given is
+    # the dose asked for.
+    frequency: bool = False
 
     def subjects(self) -> list[AgentFrame]:
         return [*self.agents, *self.conditions]

@@ -43,7 +43,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store_busy_timeout", 30.0, "Seconds a write waits while another connection holds "
             "the store's write lock before giving up as 'store busy' (web: 503 with "
             "Retry-After; CLI: exit 4).", float),
-    Setting("hnsw_ef_search", 200, "PostgreSQL store: candidates pgvector's HNSW index keeps while "
+    Setting("hnsw_ef_search", 400, "PostgreSQL store: candidates pgvector's HNSW index keeps while "
             "searching (hnsw.ef_search); higher finds more of the exact nearest passages, slower.", int),
     Setting("backend", "extractive", "Answer backend: 'extractive' (offline, deterministic) "
             "or 'openai' (an OpenAI-compatible server you configure)."),

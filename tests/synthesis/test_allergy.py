@@ -3,6 +3,8 @@ take amoxicillin?' dangerous when answered with a lab synergy study and amoxicil
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from medcite.answer import Engine
@@ -61,7 +63,8 @@ def test_a_member_of_the_allergy_class_is_named_so_first(engine, question, cls):
     assert "asking the prescriber or pharmacist" in facts
     lead = article.bottom_line[0]
     if lead.kind is StatementKind.CLINICAL:  # what the sources say about the allergy
-        assert "allerg" in lead.quote.lower() or "hypersensitiv" in lead.quote.lower()
+        # ("aspirin-sensitive patients": the allergy in a guideline's words)
+        assert re.search(r"allerg|sensitiv", lead.quote, re.I), lead.quote
     else:
         assert "no indexed source states that it is safe with this allergy" in article.headline
     assert "First-line" not in article.headline

@@ -227,3 +227,86 @@ def test_a_drug_the_store_has_no_kinetics_for_is_an_absence(engine):
     article = engine.ask("how long does marijuana stay in your system", save=False)
     assert article.frame.asked_for is AskedFor.ELIMINATION
     assert "no indexed source states how long it stays in the body" in article.headline.lower()
+
+
+# --- how it is taken, what it is, and evidence on its class ------------------------------------
+
+def _medquad_sentence(shared_data, page: str, phrase: str) -> str:
+    """The sentence holding ``phrase`` on the MedQuAD page whose address holds ``page``."""
+    import json
+
+    for line in (shared_data / "medquad" / "medquad_answered.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        if page in (row.get("url") or "") and phrase in row["answer"]:
+            pieces = re.split(r"(?<=[.])\s+(?=[A-Z])|\s{3,}", row["answer"])
+            return next(p for p in pieces if phrase in p).strip()
+    raise AssertionError(f"no MedQuAD page {page!r} says {phrase!r}")
+
+
+@pytest.mark.parametrize(("question", "item"), [
+    ("I have gout and my doctor told me to take colchicine, how should I take it?", AskedFor.DOSE),
+    ("On the losartan can I take two pills at once or at separate times?", AskedFor.DOSE),
+    ("Is Saxenda a daily injection?", AskedFor.DOSE),
+    ("why is vitamin a important to the body", AskedFor.DEFINITION),
+    ("what does vitamin d3 do", AskedFor.DEFINITION),
+    ("what does metformin do to your kidneys", AskedFor.GENERAL),  # a harm asked, not what it is
+    ("how fast does the medication take to work amlodipine", AskedFor.ONSET),
+    ("how long before metoprolol takes effect", AskedFor.ONSET),
+    ("are there antibiotics for cold symptoms?", AskedFor.EFFICACY),
+    ("Is there a medicine for hives?", AskedFor.TREATMENT),
+])
+def test_how_it_is_taken_and_what_it_does_are_read_from_the_question(question, item):
+    assert asked_for(question, 1) is item
+
+
+def test_how_to_take_a_drug_is_answered_with_its_regimen(engine):
+    """"How should I take it?" asks for the dose and schedule, not for sentences carrying "told"."""
+    article = engine.ask("I have gout and my doctor told me to take colchicine, how should I take it?", save=False)
+    assert article.frame.asked_for is AskedFor.DOSE
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL, article.headline
+    assert re.search(r"\d+(\.\d+)? ?mg", lead.quote), lead.quote
+    assert cited_type(article, lead) is SourceType.GUIDELINE
+
+
+def test_a_schedule_answers_how_often(shared_data):
+    from medcite.retrieval.analysis import analyse as read_plainly
+    from medcite.synthesis.relevance import states_frequency
+
+    frame = read_plainly("tdap how often is a booster needed").frame
+    assert frame.asked_for is AskedFor.DOSE and frame.frequency
+    sentence = _medquad_sentence(shared_data, "tetanusdiphtheriaandpertussisvaccines", "every 10 years")
+    assert states_frequency(sentence), sentence
+    assert not states_frequency("Tetanus is a serious illness that causes painful tightening of the muscles.")
+
+
+def test_what_a_nutrient_or_drug_is_can_be_its_role_or_its_kind(shared_data):
+    """MedlinePlus's "Vitamin A plays a role in your vision ..." and NIHSeniorHealth's "antiviral
+    medicines include acyclovir, valacyclovir" say what each is."""
+    from medcite.retrieval.analysis import analyse as read_plainly
+    from medcite.synthesis.relevance import states_item
+
+    vitamin = read_plainly("why is vitamin a important to the body").frame.agents[0]
+    role = _medquad_sentence(shared_data, "vitamina.html", "plays a role")
+    assert states_item(role, AskedFor.DEFINITION, vitamin), role
+    valtrex = read_plainly("What is Valtrex?").frame.agents[0]
+    kind = _medquad_sentence(shared_data, "shingles", "valacyclovir")
+    assert states_item(kind, AskedFor.DEFINITION, valtrex), kind
+    assert not states_item("Valacyclovir was given for seven days in the trial.", AskedFor.DEFINITION, valtrex)
+
+
+def test_a_class_harm_is_declared_as_the_class_when_nothing_names_the_drug(engine):
+    """Meloxicam in kidney disease: the guidelines speak of NSAIDs; the verdict quotes them and says
+    that the evidence is on the class, not on meloxicam by name."""
+    article = engine.ask("is meloxicam safe with kidney disease", save=False)
+    assert article.frame.asked_for is AskedFor.CONTRAINDICATION
+    if article.bottom_line[0].kind is StatementKind.CLINICAL:
+        lead = article.bottom_line[0]
+        if not re.search(r"meloxicam", lead.quote, re.I):
+            assert "documented for nonsteroidal anti-inflammatory drugs, the class meloxicam belongs to" \
+                in article.headline
+            facts = " ".join(s.text for s in article.bottom_line if s.kind is StatementKind.EVIDENCE_BASE)
+            assert "drug class meloxicam belongs to" in facts
+        assert re.search(r"kidney|renal|CKD|eGFR", lead.quote, re.I), lead.quote
+    else:
+        pytest.fail(f"no class-level evidence found: {article.headline}")

@@ -217,15 +217,24 @@ def _everyday_words(text: str, recognised: list[Mention]) -> tuple[str, list[Cor
     readings: list[Correction] = []
     pieces: list[str] = []
     last = 0
-    for word, start, end in tokens(text):
-        condition = _everyday_terms().get(word)
-        if condition is None or any(a <= start < b for a, b in covered) \
-                or condition.lower() in text.lower():
+    found = [(start, end, _everyday_terms().get(word)) for word, start, end in tokens(text)]
+    found += [(m.start(), m.end(), condition) for pattern, condition in _IN_CONTEXT for m in pattern.finditer(text)]
+    for start, end, condition in sorted((f for f in found if f[2]), key=lambda f: f[0]):
+        if start < last or any(a <= start < b for a, b in covered) or condition.lower() in text.lower():
             continue
         pieces += [text[last:end], f" ({condition})"]
         last = end
         readings.append(Correction(typed=text[start:end], corrected=condition, kind="everyday word"))
     return "".join([*pieces, text[last:]]), readings
+
+
+# Everyday words that name a condition only where the words around say so: "a cold", "cold
+# symptoms", "colds" (not "why am I so cold", nor "a cold sore").
+_IN_CONTEXT = (
+    (re.compile(r"\b(?:(?:a|the|for|with|catch|caught|have|had|got|my|bad|head|chest|common)\s+colds?"
+                r"|colds?\s+(?:symptoms?|symtoms?|medicines?|medications?|virus\w*|and (?:the )?flu|or (?:the )?flu)"
+                r"|colds)\b(?!\s+sores?)", re.I), "common cold"),
+)
 
 
 # A one-word condition name used as a verb or a measure ("her eGFR falls below 30").

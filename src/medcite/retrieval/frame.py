@@ -47,6 +47,10 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                 r"[^?.]{0,25}\b(system|body|blood|bloodstream|urine|tests?|breast ?milk|hair)\b"
                                 r"|\bhalf[- ]life\b|\b(out of|leave|leaves) (my|your|his|her|the) (system|body)\b"
                                 r"|\b(show|shows) up (on|in) (a )?(drug |urine )?tests?\b")),
+    # "How fast does amlodipine work?", "how long before it takes effect": not whether it works.
+    (AskedFor.ONSET, _cue(r"\bhow (fast|quickly|soon|long)\b[^?.]{0,50}\b(to work|work|working|takes? (a)?effect|kicks? in"
+                          r"|start\w* (to )?work\w*|take affect|to take effect|notice)\b|\bhow long (before|until|till)\b"
+                          r"|\bonset of (action|effect)\b|\bwhen (will|does|do) (it|this|they|\w+) (start|begin) (to )?work")),
     (AskedFor.MAXIMUM_DOSE, _cue(
         r"\b(max(imum|imal)?|highest|upper limit|most|not (to )?exceed|ceiling)\b[^?.]{0,30}"
         r"\b(doses?|dosage|dosing|mg|amount|daily)\b|\bhow much\b[^?.]{0,40}\b(at most|max\w*)\b"
@@ -89,7 +93,11 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               r"|\bwhat (is|are) \w+ (used|prescribed|given) for\b|\bwhat does (it|this|\w+) treat\b"
                               r"|\bwhy (do|would|should|did) (i|you|he|she|they|people) (take|use|need)\b")),
     (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets|capsules)"
-                        r"|milligrams?|titrat\w*|how many times|how often)\b|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b")),
+                        r"|milligrams?|titrat\w*|how many times|how often)\b|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b"
+                        # how it is taken: "how should I take it?", "is Saxenda a daily injection?"
+                        r"|\bhow (should|do|to|can|would|must|am) (i |we |you |he |she |they )?(supposed to )?(take|use|inject|give)\b"
+                        r"|\b(daily|weekly|monthly|once a day|twice a day) (injections?|shots?|pills?|tablets?|doses?)\b"
+                        r"|\b(two|2|three|3) (pills|tablets|capsules) (at once|together|at the same time)\b|\bat separate times\b")),
     (AskedFor.DURATION, _cue(r"\bhow long (should|do|does|will|can|to|is|are|must)\b|\bfor how long\b"
                             r"|\bduration\b|\bhow many (days|weeks|months|years)\b")),
     (AskedFor.TIMING, _cue(r"\bwhen (should|do|to|can|is the best time)\b|\bwhat time\b|\bbedtime\b"
@@ -112,6 +120,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                    r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b"
                                    r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b")),
     (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b"
+                            # "are there antibiotics for colds?" (a medicine for it, unnamed, is a treatment question)
+                            r"|^\s*(are|is) there (?>(an? |any )?)(?!(medicines?|medications?|drugs?|pills?|treatments?|cures?"
+                            r"|remed\w+|creams?|ointments?|something|anything|otc|over)\b)(\w+ ){1,2}(for|to treat)\b"
                             r"|\bimprov\w*|\bbenefits?\b|\bbeneficial\b|\breduce\w*|\bprevent\w*|\bsupport\w*\b")),
     # "some kind of oral med that was available for foot fungus": a medicine for it, asked
     # plainly (after the harms and effects a question may ask of such a medicine)
@@ -120,6 +131,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.SYMPTOMS, _cue(r"\b(symptoms?|signs?) (of|for)\b|\bwhat (are|is) the (first |early |warning |common )?(symptoms?|signs?)\b"
                             r"|\bhow (do|can|would) (i|you|we) (know|tell) if\b|\bwhat does\b[^?]{0,40}\bfeel like\b")),
     (AskedFor.DEFINITION, _cue(r"^\s*(what|who) (exactly )?(is|are) (a |an |the )?[^?]{2,60}\??\s*$|\bwhat does\b[^?]*\bmean\b"
+                              # what it is for the body: "why is vitamin A important?", "what does vitamin D3 do"
+                              r"|\bwhy (is|are) [^?.]{2,40} (important|needed|necessary|essential)\b"
+                              r"|^\s*what (does|do) [^?.]{2,40} do\b(?! to (my|your|the|his|her|a)\b)"
                               r"|\btell me (more )?about\b"
                               r"|\bdefin\w*|\bmeaning of\b")),
 )
@@ -334,10 +348,14 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
         combination=len(agents) >= 2 and not alternatives and item is not AskedFor.COMPARISON,
         corrections=corrections or [], self_change=self_change(question, len(agents)), scores=scores(question),
         allergies=allergies, course=item is AskedFor.DURATION and bool(_COURSE_ASKED.search(question)),
+        frequency=item is AskedFor.DOSE and bool(_FREQUENCY_ASKED.search(question)),
     )
 
 
 ALLERGY_CONDITION = "condition:allergy"
+# "How often is a booster needed?": a schedule is the dose asked for.
+_FREQUENCY_ASKED = re.compile(r"\bhow often\b|\bhow many times\b|\b(daily|weekly|monthly|yearly)\b|\bevery (day|week|month|year)\b"
+                              r"|\bbooster\b|\bat once\b|\bseparate times\b", re.I)
 _COURSE_ASKED = re.compile(r"\b(last|lasts|go away|goes away|heal|recover|get better|clear up|resolve|be contagious"
                            r"|be sick|be ill|feel better)\b", re.I)
 _ALLERGIC_TO = re.compile(r"\b(?:allergic (?:reaction )?to|allergy to|allergies to|hypersensitiv\w* to|can'?t take|cannot take)"

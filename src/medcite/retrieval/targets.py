@@ -44,6 +44,7 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.INHERITANCE: ("inherited", "chance", "autosomal", "pattern", "gene"),
     AskedFor.MISSED_DOSE: ("missed dose", "miss a dose", "as soon as you remember", "next dose"),
     AskedFor.MECHANISM: ("mechanism", "inhibits", "blocks", "receptor"),
+    AskedFor.ONSET: ("onset", "within", "weeks", "full effect", "peak"),
     AskedFor.ELIMINATION: ("half-life", "elimination", "excreted", "clearance", "detected"),
     AskedFor.APPEARANCE: ("debossed", "imprinted", "film-coated", "round", "oval", "white", "capsules",
                           "tablets are"),
@@ -52,6 +53,10 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
     AskedFor.STORAGE: ("store", "refrigerate", "refrigerator", "room temperature", "discard", "dispose",
                        "do not freeze"),
 }
+# Items a drug class's evidence answers for its members (not a dose, a label's own facts, or
+# its look), when nothing names the drug itself.
+CLASS_ITEMS = (AskedFor.ONSET, AskedFor.ADVERSE_EFFECTS, AskedFor.CONTRAINDICATION, AskedFor.MECHANISM,
+               AskedFor.INTERACTION)
 ALLERGY_WORDS = ("allergy", "allergic", "allergies", "hypersensitivity", "anaphylaxis")
 POPULATION_WORDS = {
     "child": ("children", "child", "pediatric", "paediatric", "infants", "kg"),
@@ -99,6 +104,10 @@ def targets(frame: QuestionFrame) -> list[Target]:
             continue
         if item:
             found.append(Target(agent.concept_id, (names, item), CLINICAL_SOURCES))
+            classes = _class_names(agent)
+            if classes and frame.asked_for in CLASS_ITEMS and len(frame.agents) == 1:
+                # what holds for its class ("antidepressants may take several weeks to help")
+                found.append(Target(agent.concept_id, (classes, item), CLINICAL_SOURCES, limit=8))
         for group in populations:
             found.append(Target(agent.concept_id, (names, group), CLINICAL_SOURCES))
             if item:

@@ -154,6 +154,7 @@ _ASKED = {
     AskedFor.MISSED_DOSE: "what to do after missing a dose of {x}",
     AskedFor.MECHANISM: "how {x} works",
     AskedFor.ELIMINATION: "how long {x} stays in the body",
+    AskedFor.ONSET: "how soon {x} starts to work",
     AskedFor.APPEARANCE: "what {x} looks like",
     AskedFor.INGREDIENTS: "what is in {x}",
     AskedFor.STORAGE: "how to store {x}",

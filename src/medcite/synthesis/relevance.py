@@ -68,14 +68,16 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                                r"|\b(decreas|reduc|increas|lower)\w* the (effectiveness|efficacy|effects?|levels?|blood levels?) of\b"
                                r"|\bavoid\w*\b[^.]{0,60}\bwith\b|\bexcept (for )?\w+|\b(do not|should not) (be )?(use|give|take|combine|administer)\w*\b[^.]{0,40}\bwith\b"),
     # A harm it causes: "a risk of" or "reported" alone is any result ("lowers the risk of").
-    AskedFor.ADVERSE_EFFECTS: _cue(r"\bside effects?\b|\badverse\b|(?<!-)\bcause[sd]?\b|\btoxicit\w*|\bmay lead to\b|\bwarning\b|\bharm\w*"
+    # ("Class III: Harm" grades a recommendation; it names no harm)
+    AskedFor.ADVERSE_EFFECTS: _cue(r"\bside effects?\b|\badverse\b|(?<!-)\bcause[sd]?\b|\btoxicit\w*|\bmay lead to\b|\bwarning\b|(?<!III: )\bharm\w*"
                                    r"|\bincreas\w* (the )?risk\b|\b(higher|greater) (risk|incidence|rates?) of\b"
                                    r"|\bassociated with (an? )?(increased|higher|greater)\b|\b(cases|reports) of\b"
                                    r"|\b(has|have) been reported (in|with|during|following|after)\b"
                                    r"|\brisk of (serious|severe|bleeding|death|myopathy|infection)"),
     AskedFor.EFFICACY: _cue(r"\beffective\w*|\befficacy\b|\bimprov\w+|\breduc\w+|\bsignificant\w*|\bbenefi\w+|\bno (significant )?"
                             r"(difference|effect)|\bdid not\b|\bsuperior\b|\binferior\b|\bresponse\b|\bremission\b|\bbetter\b"
-                            r"|\bworse\b|\bdecreas\w+|\bincreas\w+|\bprevent\w*|\bhelp\w*|\bcur(e|es|ed|able)\b"),
+                            r"|\bworse\b|\bdecreas\w+|\bincreas\w+|\bprevent\w*|\bhelp\w*|\bcur(e|es|ed|able)\b"
+                            r"|\b(do|does|will|can) not (work|fight|treat|kill)\b"),
     # A recommendation of a treatment: "the recommendations ... are organized" is none.
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\binitial (therapy|treatment)\b|\bpreferred\b|\b(treatment|drug) of choice\b"
                               r"|\brecommends?\b(?! against)|\b(is|are) recommended\b|\brecommended (as|for|first|initial)\b|\bshould be (used|treated|given|offered|started)\b|\b(is|are) indicated\b"
@@ -103,6 +105,12 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                              r"|\bacts? (on|by|as)\b|\breceptors?\b|\benzyme\w*|\breuptake\b|\bpathway\b"),
     AskedFor.ELIMINATION: _cue(r"\bhalf[- ]li(fe|ves)\b|\beliminat\w*|\bexcret\w*|\bclearance\b|\bcleared\b"
                                r"|\bdetect(ed|able)\b[^.;]{0,40}\b(urine|blood|plasma|hair|for|up to|after)\b|\bwashout\b"),
+    AskedFor.ONSET: _cue(r"\bonset\b|\bwithin \d+(\s?(-|–|to)\s?\d+)? ?(minutes?|hours?|days?|weeks?)\b"
+                         r"|\b(full|maximum|peak|therapeutic) (\w+ )?effects?\b[^.;]{0,60}\b\d+ ?(days?|weeks?|hours?|months?)\b"
+                         r"|\bstarts? (to )?work\w*|\bbegins? to work"
+                         r"|\btakes? (about |up to |at least )?(\d+(\s?(-|–|to)\s?\d+)? ?|several |a few |a couple of |many )"
+                         r"(days?|weeks?|months?|hours?)\b"
+                         r"|\bpeak (plasma )?(concentrations?|levels?)\b[^.;]{0,40}\b\d"),
     # A product described: its colour or shape with its dosage form, or its markings.
     AskedFor.APPEARANCE: _cue(r"\b(white|off-white|yellow|pink|orange|red|blue|green|brown|purple|peach|beige|tan|gr[ae]y|lavender"
                               r"|colou?rless|clear)\b[^.;]{0,60}\b(tablets?|capsules?|caplets?|pills?|solution|liquid|gelcaps?)\b"
@@ -133,6 +141,8 @@ ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
     AskedFor.SYMPTOMS: frozenset({"symptoms", "symptom", "signs", "sign", "know", "tell"}),
     AskedFor.INHERITANCE: frozenset({"inherit", "inherited", "chance", "chances", "risk", "odds", "pass"}),
     AskedFor.MISSED_DOSE: frozenset({"miss", "missed", "forgot", "forget", "dose", "skipped"}),
+    AskedFor.ONSET: frozenset({"fast", "quickly", "soon", "long", "work", "works", "working", "start",
+                               "effect", "affect", "kick", "notice", "takes", "before", "until"}),
     AskedFor.ELIMINATION: frozenset({"long", "stay", "stays", "system", "body", "half", "life", "leave",
                                      "out", "show", "detected", "remain"}),
     AskedFor.APPEARANCE: frozenset({"look", "looks", "like", "color", "colour", "colors", "shape", "size",
@@ -152,7 +162,19 @@ _COURSE = _cue(r"\blasts\b|\blast(ed|ing)? (for|about|up to|around|between|from|
 _SPAN = _cue(r"\b\d+(\s?(-|–|to)\s?\d+)?\s?(days?|weeks?|months?|hours?)\b|\ba (few|couple of) (days|weeks|months)\b"
              r"|\bwithin (a|one|two|three|several) (days?|weeks?|months?)\b|\b(one|two|three|four|six|several) (days|weeks|months)\b")
 _DEFINITION = _cue(r"\b(is|are) (a|an|the|one of|any|common|rare|inflammation|infection|swelling|when)\b|\brefers? to\b"
-                   r"|\bis (defined|characteri[sz]ed) as\b|\bmeans\b|\bcaused by\b")
+                   r"|\bis (defined|characteri[sz]ed) as\b|\bmeans\b|\bcaused by\b"
+                   # what a nutrient or drug does: "Vitamin A plays a role in your vision"
+                   r"|\bplays? (a|an|many|several|important|key|major|an important|a key|a major) (\w+ )?roles?\b"
+                   r"|\b(is|are) (needed|important|essential|necessary|used) (for|to|in)\b|\bhelps? (the|your) body\b")
+# A drug named as one of a kind: "antiviral medicines include acyclovir, valacyclovir" says what
+# valacyclovir is.
+_MEMBER_OF = _cue(r"\b(medicines?|medications?|drugs?|antivirals?|antibiotics?|agents?|inhibitors?|blockers?|vaccines?"
+                  r"|antidepressants?|antihistamines?|analgesics?|painkillers?)\b[^.;]{0,40}\b(such as|include|includes|including"
+                  r"|like|called)\b")
+# A schedule: how often a dose is given.
+_FREQUENCY = _cue(r"\bevery \d+(\s?(-|–|to)\s?\d+)? (hours?|days?|weeks?|months?|years?)\b"
+                  r"|\b(once|twice|three times|four times) (a |per |each )?(day|week|month|year)\b"
+                  r"|\b(once|twice) (daily|weekly|monthly)\b|\bbooster (dose )?every\b")
 
 # Efficacy direction: what a sentence reports.
 _POSITIVE = _cue(r"\b(improv\w+|effective|efficacious|beneficial|benefits?|superior|significant(ly)? (reduc|improv|decreas|lower)\w*"
@@ -160,7 +182,8 @@ _POSITIVE = _cue(r"\b(improv\w+|effective|efficacious|beneficial|benefits?|super
                  r"|(can|will|may|usually) cure|cures?|cured|curable)\b")
 _NEGATIVE = _cue(r"\b(no (significant |clear |consistent )?(effect|difference|benefit|improvement|evidence)|not (significantly )?"
                  r"(effective|improve\w*|reduce\w*|associated|superior|recommended)|did not|does not|failed to|ineffective"
-                 r"|insufficient evidence|no better than|was not|were not|(have|has) not been shown)\b")
+                 r"|insufficient evidence|no better than|was not|were not|(have|has) not been shown"
+                 r"|(do|does|will|can) not (work|help|fight|treat|cure|kill)|(don'?t|won'?t|can'?t) (work|help|fight|treat|cure|kill))\b")
 
 # Populations a sentence can be about.
 _GROUPS: dict[str, re.Pattern[str]] = {
@@ -498,6 +521,10 @@ def states_course(text: str) -> bool:
     return bool(_COURSE.search(text) and _SPAN.search(text))
 
 
+def states_frequency(text: str) -> bool:
+    return bool(_FREQUENCY.search(text))
+
+
 def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) -> bool:
     """The sentence states the kind of thing the question asks for."""
     if item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE):
@@ -510,6 +537,8 @@ def states_item(text: str, item: AskedFor, subject: AgentFrame | None = None) ->
         words = text.split()
         for start, end in name_spans(text, tuple(subject.names)):
             if start <= 3 and _DEFINITION.search(" ".join(words[max(0, end - 1):end + 6])):
+                return True
+            if subject.kind in ("drug", "supplement") and _MEMBER_OF.search(" ".join(words[max(0, start - 12):start])):
                 return True
         return False
     if item is AskedFor.GENERAL:

@@ -28,6 +28,7 @@ from medcite.synthesis.relevance import (
     preclinical_sentence,
     pregnancy_safety,
     states_course,
+    states_frequency,
     states_item,
     supply_section,
 )
@@ -120,6 +121,8 @@ class FrameFit:
         item = self.frame.asked_for
         stated = any(states_item(quote, item, self.subjects[c]) for c in about) if about else \
             states_item(quote, item)
+        if item is AskedFor.DOSE and self.frame.frequency:
+            stated = stated or states_frequency(quote)
         if item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and supply_section(candidate.evidence.passage.section):
             stated = False
         if item is AskedFor.DURATION and self.frame.course:

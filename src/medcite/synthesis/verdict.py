@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
 from medcite.retrieval.evidence import RANK
+from medcite.retrieval.targets import CLASS_ITEMS
 from medcite.synthesis.bands import kidney_fits, weight_fits
 from medcite.synthesis.relevance import (direction, document_subject, dose_adjustment_span, emphasis_span,
                                          item_span, names_any, names_other_agent, reports_study)
@@ -117,6 +118,7 @@ def clause(quote: str, item: AskedFor, keep: tuple[str, ...] = ()) -> str:
     if weighty is None and item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and not span:
         weighty = dose_adjustment_span(quote)  # "thus, dosage adjustment ... is not necessary"
     chosen = next((p for p in pieces if weighty and weighty in p), None) \
+        or (next((p for p in pieces if names_any(p, keep)), None) if item is AskedFor.DEFINITION else None) \
         or next((p for p in pieces if span and span in p), pieces[0])
     if weighty and weighty in chosen:
         span = item_span(chosen, item) or span
@@ -283,7 +285,7 @@ CONDITION_BOUND = (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.DURATION, Aske
 LINK_ITEMS = (AskedFor.ADVERSE_EFFECTS, AskedFor.CAUSE, AskedFor.SYMPTOMS, AskedFor.GENERAL)
 REFERENCE_ITEMS = (AskedFor.DEFINITION, AskedFor.SYMPTOMS, AskedFor.CAUSE, AskedFor.INHERITANCE)
 LABEL_ITEMS = (AskedFor.MISSED_DOSE, AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
-               AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING, AskedFor.ELIMINATION, AskedFor.APPEARANCE, AskedFor.INGREDIENTS,
+               AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING, AskedFor.ELIMINATION, AskedFor.ONSET, AskedFor.APPEARANCE, AskedFor.INGREDIENTS,
                AskedFor.STORAGE)
 
 
@@ -375,6 +377,14 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         # "eGFR 25": a sentence whose eGFR range holds it first.
         pool = [c for c in pool if kidney_fits(c.quote, population)] or pool
     lead = _strongest(fit, pool)
+    if len(frame.agents) == 1 and item in CLASS_ITEMS and (
+            lead is None or lead.evidence.document.source_type is SourceType.RESEARCH):
+        # Nothing names the drug, or only a study does: a guideline, label or reference page on
+        # its class says more (the SSRIs' most common effects before one TDM study on one of them).
+        by_class = _for_class(frame, fit, subject, named)
+        if by_class is not None and (lead is None or by_class.lead.evidence.document.source_type
+                                     is not SourceType.RESEARCH):
+            return by_class
     if lead is None:
         return _not_found(frame, subject, fit)
     if item is AskedFor.DOSE and lead.evidence.document.source_type is SourceType.RESEARCH \
@@ -383,15 +393,36 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
         named = subject[:1].lower() + subject[1:]
         return Verdict(headline=f"{subject}: no indexed source recommends a dose \u2014 a study reports "
                                 f"{_quoted(lead, item)}", lead=lead, level="study",
-                       facts=[f"No indexed guideline, drug label or reference page states a dose of {named}; "
-                              "the dose quoted is what one study gave, not a recommendation."])
-    headline = f"{subject}: {_quoted(lead, item)}"
+                       # two short facts, so a patient's summary can restate each
+                       facts=[f"No indexed source but a study states a dose of {named}.",
+                              "The dose quoted is what one study gave, not a recommendation."])
+    # what a drug is: the clause naming it ("antiviral medicines include ... valacyclovir")
+    keep = tuple(n for s in subjects for n in s.names) if item is AskedFor.DEFINITION else ()
+    headline = f"{subject}: {_quoted(lead, item, keep)}"
     if kidney_fits(lead.quote, population) is False:
         value = f"eGFR {population.egfr:g}" if population.egfr is not None else (
             f"CrCl {population.crcl:g}" if population.crcl is not None else None)
         outside, at = (value, f"at {value}") if value else ("Dialysis (eGFR below 15)", "on dialysis")
         headline += f" \u2014 {outside} lies outside that range, and no indexed source states what holds {at}"
     return Verdict(headline=headline, lead=lead)
+
+
+def _for_class(frame: QuestionFrame, fit: FrameFit, subject: str, conditions: set[str]) -> Verdict | None:
+    """What the drug's class's evidence states, declared as such ("documented for
+    antidepressants, the class sertraline belongs to"); on the condition or population asked
+    about when the question names one ("NSAIDs in renal impairment")."""
+    agent = frame.agents[0]
+    pool = [c for c in fit.about_subject(agent, item_required=True)
+            if fit.of(c).about[agent.concept_id].via_class and not fit.of(c).by_name(agent.concept_id)
+            and (not conditions or fit.on_condition(c, conditions) or fit.of(c).names_population)]
+    lead = _strongest(fit, pool)
+    if lead is None:
+        return None
+    cls = fit.of(lead).about[agent.concept_id].via_class
+    return Verdict(headline=f"{subject}: documented for {cls}, the class {agent.name} belongs to \u2014 "
+                            f"{_quoted(lead, frame.asked_for)}", lead=lead, level="class",
+                   facts=[f"This evidence is on {cls}, the drug class {agent.name} belongs to.",
+                          f"No indexed source names {agent.name} here."])
 
 
 def _own_change(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
@@ -453,8 +484,8 @@ def _comparison(fit: FrameFit, subject: str, agents: list[AgentFrame]) -> Verdic
         return Verdict(headline=f"{subject}: {_quoted(lead, AskedFor.COMPARISON, keep)}", lead=lead)
     names = joined([a.name for a in agents])
     return Verdict(headline=f"{subject}: no indexed source compares them directly", level="none",
-                   facts=[f"No indexed source compares {names} directly; what follows is the evidence "
-                          "on each."])
+                   facts=[f"No indexed source compares {names} directly.",
+                          "The evidence on each is shown below."])
 
 
 def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list[AgentFrame]) -> Verdict:

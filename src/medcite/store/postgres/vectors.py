@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from medcite.store.postgres.store import PostgresStore
 
 DIMENSIONS = 384  # all-MiniLM-L6-v2, the shipped encoder
-# Candidates HNSW keeps while searching: recall against exact search rises with it.
-EF_SEARCH = 200
+# Candidates HNSW keeps while searching: recall against exact search rises with it (at 200k
+# vectors, bench/scale/query.py: 0.93 at 200, 0.97 at 400, 0.99 at 800; BENCHMARKS.md).
+EF_SEARCH = 400
 
 
 def _literal(vector: Sequence[float]) -> str:
