@@ -65,3 +65,22 @@ def test_a_dose_a_trial_gave_is_not_a_dose_to_take(engine):
         assert "a study reports" in article.headline
     else:
         assert "no indexed source" in article.headline.lower()
+
+
+def test_a_price_is_no_dose_asked_for():
+    assert asked_for("how much are ten mg dronabinol pills worth", 1) is AskedFor.GENERAL
+    assert asked_for("how much does a 30 day supply of lipitor cost", 1) is AskedFor.GENERAL
+
+
+def test_a_question_of_no_known_kind_is_not_answered_by_an_untyped_study(engine):
+    """Its words alone anchor it: an untyped study sharing them ("onset" in a 1977 assay) is no
+    verdict; a page of a clinical kind, or the absence, is."""
+    from medcite.models import StudyDesign
+
+    article = engine.ask("Could diabetes be so fast and onset?", save=False)
+    assert article.frame.asked_for is AskedFor.GENERAL
+    lead = article.bottom_line[0]
+    if lead.kind is StatementKind.CLINICAL:
+        reference = {r.number: r for r in article.references}[lead.citations[0]]
+        assert reference.source_type is not SourceType.RESEARCH or reference.study_design not in (
+            StudyDesign.OTHER, StudyDesign.PRECLINICAL, None), lead.quote

@@ -26,6 +26,8 @@ def _cue(pattern: str) -> re.Pattern[str]:
 
 # Asked-for cues, tried in this order: the more specific item wins ("maximum dose" before "dose").
 _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
+    # What it costs ("how much are ten mg pills worth"): no dose, and nothing medcite indexes.
+    (AskedFor.GENERAL, _cue(r"\b(cost|costs|price|prices|priced|worth|expensive|cheap|insurance|coupon)\b")),
     # What a product looks like, holds or is kept in ("what color is 30mg prednisone"): its
     # strength is no dose asked for.
     (AskedFor.APPEARANCE, _cue(r"\bwhat colou?rs?\b|\b(looks?|look) like\b|\bimprint\w*|\bwhat shape\b"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
+from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType, StudyDesign
 from medcite.retrieval.evidence import RANK
 from medcite.retrieval.targets import CLASS_ITEMS
 from medcite.synthesis.bands import kidney_fits, weight_fits
@@ -239,6 +239,13 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
                                        else c.term_hits or not fit.has_terms))]
     if not stated:
         return None
+    if fit.frame.asked_for is AskedFor.GENERAL:
+        # A question of no known kind, answered by its words alone: a study of no clinical design
+        # sharing them (a 1977 C-peptide assay for "could diabetes come on fast?") is no answer.
+        stated = [c for c in stated if c.evidence.document.source_type is not SourceType.RESEARCH
+                  or c.evidence.design not in (StudyDesign.OTHER, StudyDesign.PRECLINICAL)]
+        if not stated:
+            return None
     if not fit.frame.population.stated:
         # An unqualified question is about adults in general: not the paediatric maximum.
         stated = [c for c in stated if not fit.of(c).subgroup] or stated
