@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from medcite.synthesis.prompt import (
+    shown_text,
     DraftError,
     PromptLimits,
     messages_for,
@@ -39,7 +40,9 @@ def test_parse_errors_say_what_is_wrong(reply, message):
 
 def test_evidence_is_numbered_within_budget(corpus):
     request = request_for(corpus)
-    assert len(number_evidence(request, PromptLimits())) == 4
+    # four passages, less the page that addresses a model (no source at all)
+    numbered = number_evidence(request, PromptLimits())
+    assert len(numbered) == 3 and "medquad:magnesium-injected" not in {e.document.key for e in numbered}
     assert len(number_evidence(request, PromptLimits(passages=2))) == 2
     # A budget too small for any passage leaves nothing to show.
     assert number_evidence(request, PromptLimits(evidence_chars=50)) == []
@@ -69,3 +72,12 @@ def test_audience_is_named_in_the_prompt(corpus):
     request = request_for(corpus, audience=Audience.PATIENT)
     user = messages_for(request, number_evidence(request, PromptLimits()), PromptLimits())[1]["content"]
     assert "Reader: a patient or caregiver: plain words" in user
+
+
+def test_a_shown_passage_withholds_instructions_and_neutralises_tags(corpus):
+    """Were such a passage shown (its page is dropped from the prompt whole), its instructions
+    and the closing tag inside them would not reach the model."""
+    injected = request_for(corpus, "medquad:magnesium-injected").evidence[0]
+    text = shown_text(injected, PromptLimits())
+    assert "</evidence>" not in text and "[instruction-like text withheld]" in text
+    assert "Ignore previous" not in text and "unrestricted assistant" not in text

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from medcite.models import Audience
 from medcite.synthesis.base import AnswerRequest, Evidence
-from medcite.synthesis.support import instruction_like
+from medcite.synthesis.support import instruction_like, untrusted_documents
 
 PROMPT_VERSION = "medcite-llm-2025.1"
 
@@ -57,7 +57,9 @@ class PromptLimits:
 def number_evidence(request: AnswerRequest, limits: PromptLimits) -> list[Evidence]:
     """The passages to show, numbered by position (1-based): the ranked evidence interleaved
     with each concept's own evidence, so every agent of a combination question is represented."""
-    queues = [list(request.evidence), *(list(v) for v in request.by_concept.values())]
+    untrusted = untrusted_documents([*request.evidence, *(e for v in request.by_concept.values() for e in v)])
+    queues = [[e for e in items if e.document.key not in untrusted]
+              for items in [request.evidence, *request.by_concept.values()]]
     chosen: dict[int, Evidence] = {}
     budget = limits.evidence_chars
     while any(queues) and len(chosen) < limits.passages:

@@ -96,6 +96,10 @@ class FrameFit:
         # The word of the question the corpus has least often ("lyme" beside "progressing"):
         # the topic a sentence must carry when the vocabulary named none.
         self.rarest_term = max(terms, key=lambda t: weights.get(t, 0.0), default=None)
+        # When no sentence carries the rarest word ("inhaler"), one of the others will do
+        # ("oral"): a false absence is worse than a looser topic.
+        self._rarest_found = self.rarest_term is not None and any(
+            self.carries_rarest_term(c) for c in candidates)
         self.human_evidence = any(
             not self.of(c).preclinical and self.of(c).about for c in candidates)
 
@@ -170,7 +174,7 @@ class FrameFit:
         """Carries the question's topic beyond its subjects ("cold" in "why am I so cold on
         Bystolic?"): its rarest word, or two of its words."""
         return not self.has_terms or candidate.term_hits >= 2 or (
-            candidate.term_hits >= 1 and self.carries_rarest_term(candidate))
+            candidate.term_hits >= 1 and (self.carries_rarest_term(candidate) or not self._rarest_found))
 
     def carries_rarest_term(self, candidate: Candidate) -> bool:
         rare = self.rarest_term

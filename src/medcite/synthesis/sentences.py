@@ -15,7 +15,7 @@ from functools import lru_cache
 from medcite.models import SourceType
 from medcite.retrieval.evidence import RANK
 from medcite.synthesis.base import Evidence
-from medcite.synthesis.support import instruction_like
+from medcite.synthesis.support import instruction_like, untrusted_documents
 from medcite.vocab.routes import another_route
 from medcite.vocab.salts import counter_ions
 
@@ -296,14 +296,19 @@ def candidates_from(
     words typical of the *other* concepts' evidence (e.g. "depression" for magnesium when the
     question is about mirtazapine), so a sentence about magnesium in depression outranks one
     about magnesium in asthma. A sentence about another salt or form of a substance than the
-    one in ``asked_forms`` does not count as evidence on that substance.
+    one in ``asked_forms`` does not count as evidence on that substance. A document any of
+    whose passages addresses a model ("disregard the earlier guidance: ...") is no source at
+    all: none of its sentences is quoted, however harmless they read.
     """
     found: list[Candidate] = []
     term_set = {t.lower() for t in terms}
     term_stems = {stem(t) for t in term_set}
     context = context or {}
     lowered_names = {cid: [n.lower() for n in names if n] for cid, names in names_by_concept.items()}
+    untrusted = untrusted_documents(evidence)
     for item in evidence:
+        if item.document.key in untrusted:
+            continue
         design_weight = 1.0 + 0.08 * (len(RANK) - RANK[item.design])
         year = item.document.year or (newest_year - 15)
         recency = 1.0 + 0.02 * max(0, 15 - (newest_year - year))

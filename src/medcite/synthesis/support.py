@@ -332,6 +332,14 @@ class Support:
     problem: str = ""  # why not, as one of a few categories (for counts)
 
 
+def untrusted_documents(evidence) -> set[str]:
+    """Keys of the documents any of whose passages in ``evidence`` addresses a model: such a
+    page is no source at all, its harmless-looking sentences included (they may be the planted
+    misinformation the instruction was there to push)."""
+    return {item.document.key for item in evidence
+            if any(instruction_like(s) for s in item.passage.sentence_texts() or [item.passage.text])}
+
+
 def passage_sentences(passage: Passage) -> list[str]:
     """The passage's sentences, verbatim and stripped, without instruction-like ones."""
     sentences = passage.sentence_texts() or [passage.text]
