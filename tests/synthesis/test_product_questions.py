@@ -44,9 +44,18 @@ def cited_type(article, statement) -> SourceType:
     ("how should insulin be stored", AskedFor.STORAGE),
     ("how do I dispose of old fentanyl patches", AskedFor.STORAGE),
     ("No what is vestibular neuritis?", AskedFor.DEFINITION),  # a reply's opening is not the question
+    ("I have gout and my doctor told me to take colchicine, how should I take it?", AskedFor.DOSE),
+    ("On the losartan can I take two pills at once or at separate times?", AskedFor.DOSE),
+    ("Is Saxenda a daily injection?", AskedFor.DOSE),
+    ("why is vitamin a important to the body", AskedFor.DEFINITION),
+    ("what does vitamin d3 do", AskedFor.DEFINITION),
+    ("what does metformin do to your kidneys", AskedFor.GENERAL),  # a harm asked, not what it is
+    ("how fast does the medication take to work amlodipine", AskedFor.ONSET),
+    ("how long before metoprolol takes effect", AskedFor.ONSET),
+    ("are there antibiotics for cold symptoms?", AskedFor.EFFICACY),
     ("Ok, what are the symptoms of lupus?", AskedFor.SYMPTOMS),
 ])
-def test_product_items_are_read_from_the_question(question, item):
+def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item
 
 
@@ -241,22 +250,6 @@ def _medquad_sentence(shared_data, page: str, phrase: str) -> str:
             pieces = re.split(r"(?<=[.])\s+(?=[A-Z])|\s{3,}", row["answer"])
             return next(p for p in pieces if phrase in p).strip()
     raise AssertionError(f"no MedQuAD page {page!r} says {phrase!r}")
-
-
-@pytest.mark.parametrize(("question", "item"), [
-    ("I have gout and my doctor told me to take colchicine, how should I take it?", AskedFor.DOSE),
-    ("On the losartan can I take two pills at once or at separate times?", AskedFor.DOSE),
-    ("Is Saxenda a daily injection?", AskedFor.DOSE),
-    ("why is vitamin a important to the body", AskedFor.DEFINITION),
-    ("what does vitamin d3 do", AskedFor.DEFINITION),
-    ("what does metformin do to your kidneys", AskedFor.GENERAL),  # a harm asked, not what it is
-    ("how fast does the medication take to work amlodipine", AskedFor.ONSET),
-    ("how long before metoprolol takes effect", AskedFor.ONSET),
-    ("are there antibiotics for cold symptoms?", AskedFor.EFFICACY),
-    ("Is there a medicine for hives?", AskedFor.TREATMENT),
-])
-def test_how_it_is_taken_and_what_it_does_are_read_from_the_question(question, item):
-    assert asked_for(question, 1) is item
 
 
 def test_how_to_take_a_drug_is_answered_with_its_regimen(engine):

@@ -54,22 +54,29 @@ def test_vectors_go_with_their_passages(any_store: Store):
     assert vectors.count() == 0 and vectors.encoder() is None
 
 
-def test_hnsw_finds_what_exact_search_finds(any_store: Store):
-    vectors = _stored(any_store)
+def _recall_probe(store: Store, vectors, passages: int, seed: int):
+    """``passages`` random unit vectors stored, and a function giving the mean recall@10 of
+    the store's search for 20 random queries against exact search."""
     vectors.start("int8", 96, "all-MiniLM-L6-v2")
-    write_documents(any_store, [research(str(i), f"Text {i}.") for i in range(1, 1501)])
+    write_documents(store, [research(str(i), f"Text {i}.") for i in range(1, passages + 1)])
     ids = np.asarray(vectors.missing())
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(seed)
     matrix = _unit(rng, len(ids), vectors.dimensions)
     for first in range(0, len(ids), 500):
         vectors.add(ids[first:first + 500].tolist(), matrix[first:first + 500].tolist())
     queries = _unit(rng, 20, vectors.dimensions)
-    recall = []
-    for query in queries:
-        exact = set(ids[np.argsort(-(matrix @ query))[:10]].tolist())
-        found = {pid for pid, _ in vectors.nearest(query.tolist(), 10)}
-        recall.append(len(exact & found) / 10)
-    assert float(np.mean(recall)) >= 0.95
+    exact = [set(ids[np.argsort(-(matrix @ q))[:10]].tolist()) for q in queries]
+
+    def recall() -> float:
+        return float(np.mean([len(truth & {pid for pid, _ in vectors.nearest(q.tolist(), 10)}) / 10
+                              for q, truth in zip(queries, exact)]))
+
+    return recall
+
+
+def test_hnsw_finds_what_exact_search_finds(any_store: Store):
+    recall = _recall_probe(any_store, _stored(any_store), 1500, seed=11)
+    assert recall() >= 0.95
 
 
 def test_dense_retrieval_on_every_store(any_store: Store, shared_data, home, monkeypatch):
@@ -99,8 +106,9 @@ def test_dense_retrieval_on_every_store(any_store: Store, shared_data, home, mon
 
 
 def test_ef_search_comes_from_the_settings(store_url: str, monkeypatch):
-    """MEDCITE_HNSW_EF_SEARCH reaches the HNSW search: 1 candidate kept finds less of the exact
-    top 10 than the default does (PostgreSQL only; SQLite searches its vectors exactly)."""
+    """MEDCITE_HNSW_EF_SEARCH reaches the HNSW search: 1 candidate kept (raised to the 10 asked
+    for) finds less of the exact top 10 than 400 do (PostgreSQL only; SQLite searches its
+    vectors exactly)."""
     from medcite.store import open_store
 
     if not store_url.startswith("postgresql"):
@@ -111,21 +119,7 @@ def test_ef_search_comes_from_the_settings(store_url: str, monkeypatch):
     try:
         assert narrow.vectors.ef_search == 1
         vectors = narrow.vectors
-        vectors.start("int8", 96, "all-MiniLM-L6-v2")
-        write_documents(narrow, [research(str(i), f"Text {i}.") for i in range(1, 2001)])
-        ids = np.asarray(vectors.missing())
-        rng = np.random.default_rng(5)
-        matrix = _unit(rng, len(ids), vectors.dimensions)
-        for first in range(0, len(ids), 500):
-            vectors.add(ids[first:first + 500].tolist(), matrix[first:first + 500].tolist())
-        queries = _unit(rng, 20, vectors.dimensions)
-        exact = [set(ids[np.argsort(-(matrix @ q))[:10]].tolist()) for q in queries]
-
-        def recall() -> float:
-            return float(np.mean([len(truth & {pid for pid, _ in vectors.nearest(q.tolist(), 10)}) / 10
-                                  for q, truth in zip(queries, exact)]))
-
-        # ef_search never goes below the limit asked for (10 here)
+        recall = _recall_probe(narrow, vectors, 2000, seed=5)
         low = recall()
         vectors.ef_search = 400
         assert recall() >= 0.95 and recall() > low
