@@ -21,7 +21,6 @@ from medcite.models import (
     SourceType,
     Statement,
     StatementKind,
-    StudyDesign,
     SubSection,
 )
 from medcite.synthesis.base import AnswerRequest, Evidence, joined
@@ -29,7 +28,7 @@ from medcite.synthesis.references import ReferenceBook
 from medcite.synthesis import own_change
 from medcite.synthesis.relevance import ITEM_NAMING_WORDS, document_subject
 from medcite.synthesis.safety import NOTHING_FOUND, URGENT_BOTTOM_LINE
-from medcite.synthesis.selection import FrameFit
+from medcite.synthesis.selection import FrameFit, clinically_typed
 from medcite.synthesis.sentences import AskedForm, Candidate, candidates_from, is_near_duplicate
 from medcite.synthesis.verdict import Verdict, compared, decide, subject_phrase
 from medcite.vocab.salts import counter_ions
@@ -220,9 +219,7 @@ class _Plan:
         # With no concept recognised the question's words are the only anchor: a study typed
         # by no clinical design (a pulse-signal circuit, a dye adsorbent) is no answer to them.
         general = [] if subjects else fit.ranked(
-            [c for c in self.candidates if fit.admissible(c) and self._covers_terms(c)
-             and (c.evidence.document.source_type is not SourceType.RESEARCH
-                  or c.evidence.design not in (StudyDesign.OTHER, StudyDesign.PRECLINICAL))])
+            [c for c in self.candidates if fit.admissible(c) and self._covers_terms(c) and clinically_typed(c)])
         if general:
             statements = self._take(general, self.caps.per_subsection)
             if statements:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medcite.models import AgentFrame, AskedFor, QuestionFrame, StudyDesign
+from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType, StudyDesign
 from medcite.synthesis.bands import score_fits
 from medcite.synthesis.relevance import (
     Aboutness,
@@ -74,6 +74,13 @@ class Fit:
         """The classes the sentence names its subjects by ("NSAIDs and corticosteroids")."""
         classes = list(dict.fromkeys(a.via_class for a in self.about.values() if a.via_class))
         return CLASS_JOIN.join(classes) or None
+
+
+def clinically_typed(candidate: Candidate) -> bool:
+    """From a clinical source, or a study of a clinical design: not an untyped or preclinical
+    study that merely shares the question's words (a pulse-signal circuit, a 1977 assay)."""
+    return candidate.evidence.document.source_type is not SourceType.RESEARCH \
+        or candidate.evidence.design not in (StudyDesign.OTHER, StudyDesign.PRECLINICAL)
 
 
 def _key(candidate: Candidate) -> tuple[int, str]:

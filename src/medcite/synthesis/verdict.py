@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType, StudyDesign
+from medcite.models import AgentFrame, AskedFor, QuestionFrame, SourceType
 from medcite.retrieval.evidence import RANK
 from medcite.retrieval.targets import CLASS_ITEMS
 from medcite.synthesis.bands import kidney_fits, weight_fits
@@ -22,7 +22,7 @@ from medcite.synthesis.relevance import (direction, document_subject, dose_adjus
 from medcite.synthesis import allergy as allergy_rules
 from medcite.synthesis.base import joined
 from medcite.synthesis import own_change
-from medcite.synthesis.selection import FrameFit
+from medcite.synthesis.selection import FrameFit, clinically_typed
 from medcite.synthesis.sentences import Candidate
 
 CLAUSE_CHARS = 150
@@ -242,8 +242,7 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
     if fit.frame.asked_for is AskedFor.GENERAL:
         # A question of no known kind, answered by its words alone: a study of no clinical design
         # sharing them (a 1977 C-peptide assay for "could diabetes come on fast?") is no answer.
-        stated = [c for c in stated if c.evidence.document.source_type is not SourceType.RESEARCH
-                  or c.evidence.design not in (StudyDesign.OTHER, StudyDesign.PRECLINICAL)]
+        stated = [c for c in stated if clinically_typed(c)]
         if not stated:
             return None
     if not fit.frame.population.stated:
