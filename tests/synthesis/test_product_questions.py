@@ -167,23 +167,37 @@ def test_how_to_change_needs_a_drug_named():
     assert self_change("is there a wean down period or can I stop it immediately?", 1) == "stop"
 
 
-@pytest.fixture(scope="module")
-def hpv_engine(tmp_path_factory, shared_data):
-    """MedQuAD's pages on HPV and what it causes (genital warts, cervical and throat cancers)."""
+def _medquad_engine(tmp_path_factory, shared_data, name: str, pattern: str, limit: int = 80):
+    """An engine on a store of the MedQuAD answers matching ``pattern`` (real pages)."""
     import json
 
     from medcite.ingest.runner import ingest_paths
     from medcite.store.sqlite import SQLiteStore
 
-    home = tmp_path_factory.mktemp("hpv-home")
+    home = tmp_path_factory.mktemp(f"{name}-home")
     rows = [line for line in (shared_data / "medquad" / "medquad_answered.jsonl").open(encoding="utf-8")
-            if re.search(r"genital warts|\bHPV\b", json.loads(line)["answer"])]
-    path = home / "medquad-hpv.jsonl"
-    path.write_text("".join(rows[:80]), encoding="utf-8")
+            if re.search(pattern, json.loads(line)["answer"])]
+    path = home / f"medquad-{name}.jsonl"
+    path.write_text("".join(rows[:limit]), encoding="utf-8")
     store = SQLiteStore(home / "medcite.sqlite")
     report = ingest_paths(store, [path], progress=False)
     assert not report.file_errors and report.outcome.added >= 20
-    yield Engine(store, Settings.load(dense="off"))
+    return store, Engine(store, Settings.load(dense="off"))
+
+
+@pytest.fixture(scope="module")
+def hpv_engine(tmp_path_factory, shared_data):
+    """MedQuAD's pages on HPV and what it causes (genital warts, cervical and throat cancers)."""
+    store, engine = _medquad_engine(tmp_path_factory, shared_data, "hpv", r"genital warts|\bHPV\b")
+    yield engine
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def antidepressant_engine(tmp_path_factory, shared_data):
+    """MedQuAD's pages that speak of antidepressants, their own page among them."""
+    store, engine = _medquad_engine(tmp_path_factory, shared_data, "antidepressants", r"(?i)\bantidepressants\b")
+    yield engine
     store.close()
 
 
@@ -303,3 +317,15 @@ def test_a_class_harm_is_declared_as_the_class_when_nothing_names_the_drug(engin
         assert re.search(r"kidney|renal|CKD|eGFR", lead.quote, re.I), lead.quote
     else:
         pytest.fail(f"no class-level evidence found: {article.headline}")
+
+
+def test_a_class_page_speaks_for_its_members_as_the_class(antidepressant_engine):
+    """"How long does sertraline take to work?": MedlinePlus's antidepressants page ("They work
+    to balance ... It may take several weeks for them to help") answers it for the class, and
+    the article says the evidence is on antidepressants, not on sertraline by name."""
+    article = antidepressant_engine.ask("how long does it take for sertraline to work", save=False)
+    assert article.frame.asked_for is AskedFor.ONSET
+    assert "documented for antidepressants, the class sertraline belongs to" in article.headline
+    lead = article.bottom_line[0]
+    assert re.search(r"several weeks", lead.quote), lead.quote
+    assert cited_type(article, lead) is SourceType.CONSUMER_HEALTH

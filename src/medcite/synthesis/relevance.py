@@ -459,6 +459,9 @@ def local_abbreviations(passage_text: str, names: tuple[str, ...]) -> tuple[str,
     return tuple(dict.fromkeys(a.lower() for a in found))
 
 
+_REFERS_BACK = _cue(r"^\s*(they|them|these|it|such (drugs|medicines))\b")
+
+
 def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = None,
               passage_text: str | None = None, section: str | None = None) -> Aboutness:
     """Whether ``text`` is about ``subject`` (see the module docstring). A class named inside a
@@ -476,6 +479,13 @@ def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = 
             return Aboutness(True, via_class=cls)
     if document is not None and document_subject(document, subject):
         return Aboutness(True, via_document=True)
+    for cls, class_names in subject.classes.items() if document is not None else ():
+        # A consumer page on its class ("What are antidepressants?"): a sentence there that
+        # refers back to it ("They ... It may take several weeks for them to help") holds for the
+        # drug as the class's, unless it names another drug.
+        if document.source_type is SourceType.CONSUMER_HEALTH and _REFERS_BACK.match(text) \
+                and names_any(document.title, tuple(class_names)) and not names_other_agent(text, [subject]):
+            return Aboutness(True, via_class=cls)
     if section and names_any(section, names):
         return Aboutness(True, via_document=True)
     for cls, class_names in subject.classes.items() if section else ():
