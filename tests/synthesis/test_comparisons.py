@@ -84,3 +84,31 @@ def test_a_question_of_no_known_kind_is_not_answered_by_an_untyped_study(engine)
         reference = {r.number: r for r in article.references}[lead.citations[0]]
         assert reference.source_type is not SourceType.RESEARCH or reference.study_design not in (
             StudyDesign.OTHER, StudyDesign.PRECLINICAL, None), lead.quote
+
+
+def test_the_class_a_drug_is_likened_to_is_no_second_drug():
+    from medcite.retrieval.analysis import analyse
+
+    frame = analyse("Is accutane like an antibiotic and would it affect a baby if I got pregnant?").frame
+    assert [a.name for a in frame.agents] == ["isotretinoin"] and not frame.combination
+    # the baby is unborn: a pregnancy question, not an infant's
+    assert frame.population.pregnancy and frame.population.age_group is None
+    assert frame.asked_for is AskedFor.CONTRAINDICATION
+    # taken together, the class is a second agent as before
+    both = analyse("Can I take accutane with antibiotics?").frame
+    assert len(both.agents) == 2 and both.combination
+
+
+def test_a_third_drugs_interaction_is_no_evidence_on_a_class(engine):
+    """With no source on the pair, the class's interaction evidence is shown; the Lipitor label's
+    "LIPITOR with inducers of CYP3A4 (e.g. rifampin)" is atorvastatin's, not the antibiotics'."""
+    article = engine.ask("Can I take isotretinoin with antibiotics?", save=False)
+    for statement in article.bottom_line:
+        if statement.kind is StatementKind.CLINICAL:
+            assert not re.search(r"lipitor|atorvastatin", statement.quote, re.I), statement.quote
+
+
+def test_a_population_is_not_said_twice_in_an_absence(engine):
+    article = engine.ask("can I take amoxicillin while pregnant", save=False)
+    facts = " ".join(s.text for s in article.bottom_line if s.kind is StatementKind.EVIDENCE_BASE)
+    assert facts.count("in pregnancy") <= 1, facts

@@ -67,7 +67,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"|nursing|lactat\w*|kidney|renal|dialysis|ckd|liver|hepatic|child\w*|infant\w*|bab(y|ies)|elderly|egfr|crcl)"
         r"|\b(pregnan\w*|breast-?\s?feed\w*)\b[^?.]{0,40}\b(safe|ok|okay|take|use)\b"
         r"|\b(take|taken|use|used|have|give|given|taking|using)\b[^?.]{0,40}\b(while|during|when|if|in)\b[^?.]{0,20}"
-        r"\b(pregnan\w*|breast-?\s?feed\w*|nursing|lactat\w*)")),
+        r"\b(pregnan\w*|breast-?\s?feed\w*|nursing|lactat\w*)"
+        # "would it affect a baby if I got pregnant?", "can it harm my unborn child?"
+        r"|\b(affect|harm|hurt|damage)\w*\b[^?.]{0,20}\b(the |a |my )?(bab(y|ies)|fetus|foetus|unborn)")),
     # "Which adults should use a statin?", "Who should be screened for hepatitis C?"
     (AskedFor.INDICATION, _cue(
         r"\bwho (should|needs?|qualif\w*|is eligible|are eligible|is a candidate|benefits? (most )?from)\b"
@@ -150,6 +152,7 @@ _OLDER = _cue(r"\b(elderly|older (adults?|people|patients?|persons?)|geriatric|s
 # An age is "3-year-old", "6 months old", "a 15 year boy" or "aged 70"; a "10-year risk" is not.
 _AGE = _cue(r"\b(\d{1,3}(?:\.\d)?)[- ]?(year|yr|month|week|day)s?(?:[- ]old\b|[- ](?=(?:boy|girl|child|man|woman|"
             r"patient|baby|infant|son|daughter|toddler)\b))()|\baged? (\d{1,3})\b")
+_UNBORN = _cue(r"\b(affect|harm|hurt|damage|cause \w+ (in|to))\w*\b[^?.]{0,20}\b(the |a |my )?bab(y|ies)\b")
 _PREGNANT = _cue(r"\b(pregnan\w*|expecting a baby|trimester|gestation\w*)\b")
 _LACTATION = _cue(r"\b(breast-?\s?feed\w*|breast-?fed|nursing (mother|my baby|a baby)|lactat\w*|breast ?milk)\b")
 _RENAL = _cue(r"\b(kidney (disease|failure|impairment|problems?|function)|renal (impairment|failure|insufficiency|"
@@ -170,6 +173,7 @@ _ALTERNATIVE = _cue(r"\bor\b")
 _WHICH = _cue(r"\b(which|better|best|prefer\w*|choose|instead)\b")
 
 
+_LIKENED = _cue(r"\b(like|a kind of|a type of|a form of|the same as|similar to|considered)\s+(an?\s+)?$")
 # A reply's opening ("No, what is ...", "Ok so is it ...") is not the question.
 _REPLY_OPENING = _cue(r"^\s*(?:(?:no|ok|okay|so|well|yes|yeah|thanks|thank you|hi|hello|and|but|um|hmm|right|sorry"
                       r"|(?:one |a )?(?:last|quick|final|other|another|follow-up) question|one more thing)\b[\s,.!:]*)+")
@@ -201,8 +205,8 @@ def population(question: str) -> Population:
     if age is not None and age < 120:
         group = ("infant" if age < 1 else "child" if age < 12 else "adolescent" if age < 18
                  else "older adult" if age >= 65 else "adult")
-    elif _INFANT.search(question):
-        group = "infant"
+    elif _INFANT.search(question) and not (_PREGNANT.search(question) and _UNBORN.search(question)):
+        group = "infant"  # ("would it affect a baby if I got pregnant?": the baby is unborn)
     elif _CHILD.search(question):
         group = "child"
     elif _ADOLESCENT.search(question):
@@ -333,6 +337,11 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
     allergies = [subjects[cid] for cid in allergens]
     # "allergic to cephalexin, is Keflex ok?" asks about the allergen itself
     agents = [s for s in subjects.values() if s.kind in AGENT_KINDS and s.concept_id not in only_allergens]
+    # "Is Accutane like an antibiotic?": the class it is likened to is no drug taken with it.
+    likened = {m.concept.id for m in mentions if m.concept.kind in AGENT_KINDS and class_members(m.concept.name)
+               and _LIKENED.search(question[max(0, m.start - 30):m.start])}
+    if likened and len(agents) > len(likened):
+        agents = [a for a in agents if a.concept_id not in likened]
     # "a sulfa allergy": the allergy is what the reader has, not a condition asked about
     conditions = [s for s in subjects.values() if s.kind not in AGENT_KINDS
                   and not (allergies and s.concept_id == ALLERGY_CONDITION)]

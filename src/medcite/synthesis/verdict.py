@@ -524,7 +524,10 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
     for agent in (agents if item in MECHANISM_ITEMS else []):
         own = [c for c in fit.about_subject(agent, item_required=False)
                if (fit.of(c).by_name(agent.concept_id) or fit.of(c).about[agent.concept_id].via_class)
-               and _interaction_cue(c)]
+               and _interaction_cue(c)
+               # not a third drug's label ("LIPITOR with inducers ... e.g. rifampin" is
+               # atorvastatin's interaction, not the antibiotics' in general)
+               and not _another_drugs_label(c, agents)]
         if own:
             mechanisms.append((agent, own))
     if mechanisms:
@@ -580,6 +583,11 @@ _MECHANISM = re.compile(r"\b(interact\w* with (other |many |some |several )?(dru
 
 
 _ENZYME = re.compile(r"\b(CYP\s?\d\w*|cytochrome|P-glycoprotein|induc\w+|inhibit\w*)\b", re.I)
+
+
+def _another_drugs_label(candidate: Candidate, agents: list[AgentFrame]) -> bool:
+    document = candidate.evidence.document
+    return document.source_type is SourceType.DRUG_LABEL and not any(document_subject(document, a) for a in agents)
 
 
 def _interaction_cue(candidate: Candidate) -> bool:
@@ -653,5 +661,9 @@ def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) 
     elif _IT.search(wanted):
         fact = f"No indexed source states {_IT.sub(named, wanted, count=1)}."  # "what X looks like"
     else:
+        # "... in pregnancy for amoxicillin in pregnancy": the subject already says it
+        where = wanted.rpartition(" in ")[2]
+        if " in " in wanted and named.endswith(f" in {where}"):
+            wanted = wanted.rpartition(" in ")[0]
         fact = f"No indexed source states {wanted} for {named}."
     return Verdict(headline=f"{subject}: no indexed source states {wanted}", level="none", facts=[fact])
