@@ -386,10 +386,10 @@ class AskedFor(StrEnum):
     INHERITANCE = "inheritance"  # the chance of inheriting or passing it on
     MISSED_DOSE = "missed_dose"  # what to do after a missed dose
     MECHANISM = "mechanism"
-    # What the product is, as a patient holding it asks: how it looks, what it holds, how it is
-    # kept (a label's How Supplied, Description and Storage sections).
     ELIMINATION = "elimination"  # how long it stays in the body: half-life, clearance, detection
     ONSET = "onset"  # how soon it starts to work
+    # What the product is, as a patient holding it asks: how it looks, what it holds, how it is
+    # kept (a label's How Supplied, Description and Storage sections).
     APPEARANCE = "appearance"
     INGREDIENTS = "ingredients"
     STORAGE = "storage"

@@ -173,6 +173,7 @@ _ALTERNATIVE = _cue(r"\bor\b")
 _WHICH = _cue(r"\b(which|better|best|prefer\w*|choose|instead)\b")
 
 
+# What a drug is likened to, just before a class's name ("is Accutane like an antibiotic?").
 _LIKENED = _cue(r"\b(like|a kind of|a type of|a form of|the same as|similar to|considered)\s+(an?\s+)?$")
 # A reply's opening ("No, what is ...", "Ok so is it ...") is not the question.
 _REPLY_OPENING = _cue(r"^\s*(?:(?:no|ok|okay|so|well|yes|yeah|thanks|thank you|hi|hello|and|but|um|hmm|right|sorry"
@@ -246,7 +247,8 @@ _SELF_CHANGE = _cue(
     # "wean off tegretol?", "what should I do when stopping oxycodone"
     r"|\b(wean(?:ing)? off|taper(?:ing)? off|coming off|when stopping|stopping taking)\b")
 _CHANGE_WORDS = {"taper": "stop", "wean": "stop", "get off": "stop", "wean down": "stop", "weaning down": "stop",
-                 "taper down": "stop", "tapering down": "stop", "wean off": "stop", "weaning off": "stop", "taper off": "stop", "tapering off": "stop",
+                 "taper down": "stop", "tapering down": "stop", "wean off": "stop", "weaning off": "stop",
+                 "taper off": "stop", "tapering off": "stop",
                  "coming off": "stop", "when stopping": "stop", "stopping taking": "stop",
                  "up": "increase", "raise": "increase", "cut down": "reduce", "cut back": "reduce",
                  "lower": "reduce", "come off": "stop", "quit": "stop", "give up": "stop",
@@ -319,9 +321,11 @@ def subject_frame(mention: Mention, names: list[str]) -> AgentFrame:
     surface = " ".join(mention.surface.lower().split())
     # Only a condition's other name, not a plural or a form of the preferred one ("kidney
     # stone"), nor a drug's brand (a label names its drug by the brand throughout).
-    stems = {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", concept.name.lower())}
-    asked_as = surface if concept.kind not in AGENT_KINDS and len(surface) >= 4 and not stems & {
-        w.rstrip("s") for w in re.findall(r"[a-z0-9]+", surface)} else None
+    def stems(text: str) -> set[str]:
+        return {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", text.lower())}
+
+    asked_as = surface if concept.kind not in AGENT_KINDS and len(surface) >= 4 \
+        and not stems(concept.name) & stems(surface) else None
     return AgentFrame(concept_id=concept.id, name=concept.name, kind=concept.kind,
                       form=mention.form, names=kept, classes=classes, asked_as=asked_as)
 

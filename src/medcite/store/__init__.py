@@ -21,16 +21,13 @@ def open_store(target: Settings | str | Path | None = None) -> Store:
     if target is None or isinstance(target, Settings):
         settings = target or Settings.load()
         url, busy_timeout = settings.store_location, settings.store_busy_timeout
+        tuning = {"ef_search": settings.hnsw_ef_search}
     else:
-        settings = None
-        url, busy_timeout = str(target), DEFAULT_BUSY_TIMEOUT
+        url, busy_timeout, tuning = str(target), DEFAULT_BUSY_TIMEOUT, {}
     if url.startswith(POSTGRES_SCHEMES):
         from medcite.store.postgres import PostgresStore  # needs the postgres extra
 
-        store = PostgresStore(url, busy_timeout=busy_timeout)
-        if settings is not None:
-            store.vectors.ef_search = settings.hnsw_ef_search
-        return store
+        return PostgresStore(url, busy_timeout=busy_timeout, **tuning)
     if "://" in url and not url.startswith("sqlite:///"):
         raise ConfigurationError(f"unknown store URL {url!r}: use postgresql://..., "
                                  "sqlite:///PATH or a file path")

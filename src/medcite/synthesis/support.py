@@ -41,15 +41,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from medcite.models import Passage
+
+if TYPE_CHECKING:
+    from medcite.synthesis.base import Evidence
 
 MIN_COVERAGE = 0.60  # share of the statement's content words found in the cited passage
 MIN_SIMILARITY = 0.50  # cosine to the closest passage sentence, when the encoder is loaded
@@ -222,6 +226,7 @@ def detection_text(text: str) -> str:
     return _SPACED_LETTERS.sub(lambda m: _SPACERS.sub("", m.group()), folded)
 
 
+@lru_cache(maxsize=65_536)  # every evidence sentence is checked twice (its page, then itself)
 def instruction_like(sentence: str) -> bool:
     """Text that speaks to a model rather than about medicine (prompt injection)."""
     text = detection_text(sentence)
@@ -332,7 +337,7 @@ class Support:
     problem: str = ""  # why not, as one of a few categories (for counts)
 
 
-def untrusted_documents(evidence) -> set[str]:
+def untrusted_documents(evidence: Iterable[Evidence]) -> set[str]:
     """Keys of the documents any of whose passages in ``evidence`` addresses a model: such a
     page is no source at all, its harmless-looking sentences included (they may be the planted
     misinformation the instruction was there to push)."""

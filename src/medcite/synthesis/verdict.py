@@ -57,6 +57,11 @@ class Verdict:
     level: str = "direct"  # direct | class | mechanism | none
 
 
+def _in_sentence(subject: str) -> str:
+    """The headline's subject as it reads inside a sentence ("Metformin" -> "metformin")."""
+    return subject[:1].lower() + subject[1:]
+
+
 def subject_phrase(frame: QuestionFrame, display: dict[str, str]) -> str:
     """"Atorvastatin with clarithromycin", "Cetirizine or loratadine", "Ibuprofen in pregnancy"."""
     agents = [display.get(a.concept_id, a.name) for a in frame.agents] or \
@@ -396,7 +401,7 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
     if item is AskedFor.DOSE and lead.evidence.document.source_type is SourceType.RESEARCH \
             and (reports_study(lead.quote) or not lead.recommendation):
         # What one trial gave is no dose to take: said so, with what it gave.
-        named = subject[:1].lower() + subject[1:]
+        named = _in_sentence(subject)
         return Verdict(headline=f"{subject}: no indexed source recommends a dose \u2014 a study reports "
                                 f"{_quoted(lead, item)}", lead=lead, level="study",
                        # two short facts, so a patient's summary can restate each
@@ -427,8 +432,13 @@ def _for_class(frame: QuestionFrame, fit: FrameFit, subject: str, conditions: se
     cls = fit.of(lead).about[agent.concept_id].via_class
     return Verdict(headline=f"{subject}: documented for {cls}, the class {agent.name} belongs to \u2014 "
                             f"{_quoted(lead, frame.asked_for)}", lead=lead, level="class",
-                   facts=[f"This evidence is on {cls}, the drug class {agent.name} belongs to.",
-                          f"No indexed source names {agent.name} here."])
+                   facts=_class_notes(cls, agent.name))
+
+
+def _class_notes(cls: str, agent: str) -> list[str]:
+    """Two short facts, what the evidence is on first: a patient's summary restates each."""
+    return [f"This evidence is on {cls}, the drug class {agent} belongs to.",
+            f"No indexed source names {agent} here."]
 
 
 def _own_change(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
@@ -444,7 +454,7 @@ def _own_change(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict:
     lead = pool[0] if pool else None
     headline = f"{subject}: no indexed source supports {change} without your prescriber"
     fact = (f"No indexed source supports {change} on your own; ask the prescriber before changing "
-            f"{subject[:1].lower() + subject[1:]}.")
+            f"{_in_sentence(subject)}.")
     if lead is None:
         return Verdict(headline=headline, level="none", facts=[fact])
     return Verdict(headline=f"{headline} \u2014 {_quoted(lead, item)}", lead=lead, facts=[fact])
@@ -512,9 +522,7 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
         # Two short facts, what the evidence is on first: a patient's summary restates each.
         notes = ([f"This evidence is on {joined([cls for _, cls in by_class])}, the drug classes "
                   f"{joined([a.name for a, _ in by_class])} belong to.", "No indexed source names them here."]
-                 if len(by_class) > 1 else
-                 [f"This evidence is on {by_class[0][1]}, the drug class {by_class[0][0].name} belongs to.",
-                  f"No indexed source names {by_class[0][0].name} here."]) if by_class else []
+                 if len(by_class) > 1 else _class_notes(by_class[0][1], by_class[0][0].name)) if by_class else []
         return Verdict(headline=f"{subject}: documented for {classes} \u2014 {_quoted(lead, item, keep)}",
                        lead=lead, facts=notes, level="class")
     # Mechanism level: one agent's own interaction evidence (an enzyme inducer, a rule on taking
@@ -653,7 +661,7 @@ def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) 
         wanted = " ".join(words) + " as an adverse effect"
     elif item is AskedFor.DURATION and frame.course:
         wanted = "how long it lasts"  # a condition's course, not a treatment's duration
-    named = subject[:1].lower() + subject[1:]
+    named = _in_sentence(subject)
     if not frame.subjects():
         # A question naming no subject is not "for this question" twice over.
         wanted = "an answer to it" if item is AskedFor.GENERAL else wanted

@@ -47,7 +47,7 @@ from medcite.store.postgres.state import (
     PostgresRateLimits,
     PostgresSharedState,
 )
-from medcite.store.postgres.vectors import PostgresVectors
+from medcite.store.postgres.vectors import EF_SEARCH, PostgresVectors
 from medcite.store.records import Change, PassageText
 from medcite.store.sqlite import (
     COMMON_MIN_PASSAGES,
@@ -120,7 +120,8 @@ class _Query:
 class PostgresStore:
     """The store on a PostgreSQL server (15 or later, with pgvector for dense retrieval)."""
 
-    def __init__(self, url: str, *, busy_timeout: float = 30.0, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = 30.0, pool_size: int = POOL_SIZE,
+                 ef_search: int = EF_SEARCH) -> None:
         self.location = url
         self.busy_timeout = busy_timeout
         self.vector_folder = None  # vectors live in the database (pgvector)
@@ -149,7 +150,7 @@ class PostgresStore:
         self.state = PostgresSharedState(self)
         self.condition_names = PostgresConditionNames(self)
         self.copying = PostgresCopying(self)
-        self.vectors = PostgresVectors(self)
+        self.vectors = PostgresVectors(self, ef_search)
 
     def close(self) -> None:
         self._pool.close()

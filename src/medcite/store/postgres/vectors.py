@@ -31,7 +31,7 @@ class PostgresVectors:
 
     def __init__(self, store: PostgresStore, ef_search: int = EF_SEARCH) -> None:
         self._store = store
-        self.ef_search = ef_search  # MEDCITE_HNSW_EF_SEARCH (open_store sets it)
+        self.ef_search = ef_search  # MEDCITE_HNSW_EF_SEARCH, through open_store
 
     def encoder(self) -> tuple[str, int, str] | None:
         with self._store.reading() as conn:
