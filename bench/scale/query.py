@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument("--hnsw-passages", type=int, help="give only the first N passages (by id) "
                         "a vector on PostgreSQL; all of them by default")
     parser.add_argument("--rerank", action="store_true", help="also time hybrid with the re-ranker")
-    parser.add_argument("--ef-search", default=str(EF_SEARCH),
+    parser.add_argument("--ef-search", type=ef_values, default=[EF_SEARCH],
                         help="comma-separated hnsw.ef_search values for the recall step (a sweep)")
     parser.add_argument("--recall-only", action="store_true",
                         help="skip the latency step: only HNSW recall and its own latency")
@@ -317,7 +317,7 @@ def main() -> None:
     # 5. Recall@10 of HNSW against exact search over the same vectors (PostgreSQL's prefix).
     encoder = query_encoder(DEFAULT_SPEC, settings.cache_path / "models")
     exact_matrix = vectors[:hnsw_n]
-    sweep = [int(v) for v in args.ef_search.split(",")]
+    sweep = args.ef_search
     encoded = [encoder.encode([question])[0] for question in questions]
     exact_ms, exact_top = [], []
     for q in encoded:
@@ -376,6 +376,14 @@ def main() -> None:
     sqlite.close()
     postgres.close()
     server.cleanup()
+
+
+def ef_values(text: str) -> list[int]:
+    """``--ef-search 800,400,200``: whole numbers from 1 to 1000, pgvector's range."""
+    values = [int(v) for v in text.split(",") if v.strip()]
+    if not values or not all(1 <= v <= 1000 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers from 1 to 1000, comma-separated")
+    return values
 
 
 def postgres_version(server) -> str:
