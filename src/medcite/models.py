@@ -392,6 +392,7 @@ class AskedFor(StrEnum):
     # kept (a label's How Supplied, Description and Storage sections).
     APPEARANCE = "appearance"
     INGREDIENTS = "ingredients"
+    STRENGTH = "strength"  # the strengths a product comes in (a label's Dosage Forms and Strengths)
     STORAGE = "storage"
     GENERAL = "general"
 
@@ -415,7 +416,8 @@ _ASKED_PHRASES = {
     AskedFor.MECHANISM: "a mechanism", AskedFor.ELIMINATION: "how long it stays in the body",
     AskedFor.ONSET: "how soon it works",
     AskedFor.APPEARANCE: "what it looks like",
-    AskedFor.INGREDIENTS: "what it contains", AskedFor.STORAGE: "how to store it",
+    AskedFor.INGREDIENTS: "what it contains", AskedFor.STRENGTH: "the strengths it comes in",
+    AskedFor.STORAGE: "how to store it",
     AskedFor.GENERAL: "an answer",
 }
 

@@ -147,6 +147,37 @@ def test_an_animal_study_is_typed_preclinical(clinical_store):
         assert study_design(clinical_store.document(key)) is StudyDesign.PRECLINICAL
 
 
+def test_a_title_naming_an_animal_model_outweighs_mesh_humans(clinical_store):
+    """Older PubMed records on monkeys or dogs often carry MeSH "Humans" as well."""
+    with clinical_store.reading() as conn:
+        rows = conn.execute("SELECT key, title FROM documents WHERE source_type = 'research' AND "
+                            "mesh_terms LIKE '%\"Humans\"%' AND mesh_terms LIKE '%\"Animals\"%' AND "
+                            "(title LIKE '% monkeys%' OR title LIKE '% rats%' OR title LIKE '% dogs%')").fetchall()
+    animal = [key for key, title in rows
+              if not re.search(r"\b(patients?|humans?|men|women|children|people|subjects)\b", title, re.I)]
+    assert animal, "the demo corpus has animal studies indexed with MeSH Humans"
+    for key in animal:
+        assert study_design(clinical_store.document(key)) is StudyDesign.PRECLINICAL, key
+    # a study of people that names an animal (a dog bite) stays a clinical study
+    people = [key for key, title in rows if key not in animal]
+    for key in people:
+        assert study_design(clinical_store.document(key)) is not StudyDesign.PRECLINICAL, key
+
+
+def test_an_agents_documented_interactions_are_clinical_and_about_interactions(engine):
+    """The fall-back "X has documented interactions" needs a sentence on drug interactions from
+    a clinical source: not a monkey self-administration schedule ("separated by 3 or more days")
+    or a study of opioids in river water ("opioids and other drugs of abuse")."""
+    for question in ("what is acetaminophen and 8mg codeine phosphate", "Can I take codeine with tylenol?",
+                     "Does cocaine interact with amphetamine?"):
+        article = answer(engine, question)
+        if "documented interactions" in article.headline:
+            lead = article.bottom_line[0]
+            assert not re.search(r"reinforced|self-administ|surface waters|wastewater|fish", lead.quote, re.I), lead.quote
+        for statement in clinical(article):
+            assert not re.search(r"surface waters|wastewater|river water", statement.quote, re.I), statement.quote
+
+
 def test_an_emergency_bottom_line_is_only_what_to_do(engine):
     article = answer(engine, "My 3-year-old swallowed about 20 iron pills, what should I do?")
     assert article.emergency_notice

@@ -54,6 +54,20 @@ def cited_type(article, statement) -> SourceType:
     ("how long before metoprolol takes effect", AskedFor.ONSET),
     ("are there antibiotics for cold symptoms?", AskedFor.EFFICACY),
     ("Ok, what are the symptoms of lupus?", AskedFor.SYMPTOMS),
+    # the strengths a product is sold in, not a dose to take
+    ("what mg norco comes in", AskedFor.STRENGTH),
+    ("how many milligrams in tramadol", AskedFor.STRENGTH),
+    ("what are the dosage strengths of sildenafil", AskedFor.STRENGTH),
+    ("what strengths do valproic acid come in", AskedFor.STRENGTH),
+    ("how many mg are in a tablespoon of amoxicillin suspension", AskedFor.STRENGTH),
+    ("does creatine improve muscle strength", AskedFor.EFFICACY),
+    ("how many mg in a day can I take of ibuprofen", AskedFor.DOSE),
+    ("how many mg does it take to overdose on oxycodone", AskedFor.DOSE),
+    # how it is given, and how much, asked in other words
+    ("how many mgs of seroquel does one take for sleep", AskedFor.DOSE),
+    ("how to administer denosumab", AskedFor.DOSE),
+    ("how is tocilizumab administered", AskedFor.DOSE),
+    ("when used as a rinse, how big should the amount of lidocaine used", AskedFor.DOSE),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item
@@ -72,6 +86,25 @@ def test_what_a_product_is_comes_from_its_label(engine, question, pattern):
     assert re.search(pattern, lead.quote, re.I), lead.quote
     assert cited_type(article, lead) is SourceType.DRUG_LABEL
     assert re.search(pattern, article.headline, re.I)
+
+
+@pytest.mark.parametrize(("question", "pattern"), [
+    ("What strengths does Lipitor come in?", r"10, 20, 40,? and 80 mg"),
+    ("How many milligrams are in a Humira pen?", r"\b40 mg\b"),
+])
+def test_the_strengths_sold_come_from_the_label_not_a_dose(engine, question, pattern):
+    article = engine.ask(question, save=False)
+    assert article.frame.asked_for is AskedFor.STRENGTH
+    lead = article.bottom_line[0]
+    assert cited_type(article, lead) is SourceType.DRUG_LABEL
+    assert re.search(pattern, lead.quote), lead.quote
+    assert not re.search(r"\brecommended (starting )?dose\b", lead.quote, re.I), lead.quote
+
+
+def test_strengths_of_a_drug_without_an_indexed_label_are_an_absence(engine):
+    """Tramadol appears in guidelines only as a dose in some use; no source says what it is sold as."""
+    article = engine.ask("how many milligrams in tramadol", save=False)
+    assert "no indexed source states the strengths it comes in" in article.headline.lower(), article.headline
 
 
 def test_a_product_without_an_indexed_label_is_an_absence_with_no_filler(engine):

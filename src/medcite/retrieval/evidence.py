@@ -70,10 +70,23 @@ _PRECLINICAL_TITLE = re.compile(
     r"hamsters?|guinea pigs?|xenograft\w*)\b", re.I)
 
 
+# An animal model named in the title outweighs MeSH: older records about monkeys or dogs are
+# often indexed with "Humans" too ("Reinforcing properties of procaine in rhesus monkeys").
+_ANIMAL_TITLE = re.compile(
+    r"\b(rats?|mice|murine|mouse|rodents?|rabbits?|zebrafish|drosophila|monkeys?|macaques?|baboons?|"
+    r"(non-?human )?primates|dogs|beagles|cats|sheep|ewes|lambs|pigs|swine|piglets?|ferrets?|hamsters?|guinea pigs?|"
+    r"cattle|calves|horses|chick embryos?)\b", re.I)
+_PEOPLE_TITLE = re.compile(
+    r"\b(humans?|patients?|people|persons|men|women|children|infants|adults|volunteers|subjects|"
+    r"participants|clinical|users|smokers|veterans|adolescents)\b", re.I)
+
+
 def preclinical(document: DocumentRecord) -> bool:
     """Animal, in-vitro or microbial research (never a clinical design)."""
     if document.source_type is not SourceType.RESEARCH:
         return False
+    if _ANIMAL_TITLE.search(document.title) and not _PEOPLE_TITLE.search(document.title):
+        return True
     mesh = {m.split("/", 1)[0].strip().lower() for m in document.mesh_terms}
     if "animals" in mesh and "humans" not in mesh:
         return True

@@ -38,6 +38,13 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                 r"|\b(does|do) (it|this|they|\w+) (contain|have) (any )?(gluten|lactose|alcohol|sugar"
                                 r"|sulfa|sulfites?|dyes?|gelatin|latex|aspirin|caffeine|acetaminophen)\b"
                                 r"|\bmade (of|from)\b|\bexcipients?\b")),
+    # The strengths a product comes in ("what mg does norco come in", "how many milligrams in
+    # tramadol"): what is sold, not a dose to take.
+    (AskedFor.STRENGTH, _cue(r"\bwhat (are the )?(dosage |dose )?strengths?\b|\bdosage strengths?\b"
+                             r"|\b(strengths?|mg|mgs|milligrams?|doses?)\b[^?.]{0,30}\b(comes?|available|supplied|sold) in\b"
+                             r"|\b(comes?|available|sold) in\b[^?.]{0,20}\b(strengths?|mg|mgs|milligrams?)\b"
+                             r"|\bhow many (mg|mgs|milligrams|mcg|micrograms) (are |is )?(there )?in (a |an |one |each |the |my |every )?"
+                             r"(?!(a |the )?(day|week|dose|overdose)\b)\w+")),
     (AskedFor.STORAGE, _cue(r"\b(how|where|should|can|do) (should |do |can |to )?(i |we |you )?(store|keep)\b[^?.]{0,40}"
                             r"(\b(fridge|refrigerat\w*|cold|warm|temperature|car|heat)|\?|$)|\bstorage\b|\bstored\b"
                             r"|\brefrigerat\w*|\bfridge\b|\broom temperature\b|\bdispos\w+|\bexpir\w*"
@@ -97,9 +104,11 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               r"|\bwhat (is|are) \w+ (used|prescribed|given) for\b|\bwhat does (it|this|\w+) treat\b"
                               r"|\bwhy (do|would|should|did) (i|you|he|she|they|people) (take|use|need)\b")),
     (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets|capsules)"
-                        r"|milligrams?|titrat\w*|how many times|how often)\b|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b"
+                        r"|milligrams?|mgs|titrat\w*|how many times|how often)\b|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b"
                         # how it is taken: "how should I take it?", "is Saxenda a daily injection?"
-                        r"|\bhow (should|do|to|can|would|must|am) (i |we |you |he |she |they )?(supposed to )?(take|use|inject|give)\b"
+                        r"|\bhow (should|do|to|can|would|must|am) (i |we |you |he |she |they )?(supposed to )?(take|use|inject|give|administer|apply)\b"
+                        r"|\bhow (is|are) (it |they |this |\w+ )?(administered|given|injected|applied)\b"
+                        r"|\bhow (big|large|much)\b[^?.]{0,20}\bamount\b|\b(daily|usual) amount\b"
                         r"|\b(daily|weekly|monthly|once a day|twice a day) (injections?|shots?|pills?|tablets?|doses?)\b"
                         r"|\b(two|2|three|3) (pills|tablets|capsules) (at once|together|at the same time)\b|\bat separate times\b")),
     (AskedFor.DURATION, _cue(r"\bhow long (should|do|does|will|can|to|is|are|must)\b|\bfor how long\b"

@@ -50,6 +50,8 @@ ITEM_WORDS: dict[AskedFor, tuple[str, ...]] = {
                           "tablets are"),
     AskedFor.INGREDIENTS: ("inactive ingredients", "active ingredient", "each tablet contains", "contains",
                            "excipients"),
+    AskedFor.STRENGTH: ("strengths", "containing", "providing", "each tablet contains", "available as",
+                         "supplied as"),
     AskedFor.STORAGE: ("store", "refrigerate", "refrigerator", "room temperature", "discard", "dispose",
                        "do not freeze"),
 }

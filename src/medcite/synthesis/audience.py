@@ -157,6 +157,7 @@ _ASKED = {
     AskedFor.ONSET: "how soon {x} starts to work",
     AskedFor.APPEARANCE: "what {x} looks like",
     AskedFor.INGREDIENTS: "what is in {x}",
+    AskedFor.STRENGTH: "the strengths {x} comes in",
     AskedFor.STORAGE: "how to store {x}",
     AskedFor.GENERAL: "about {x}",
 }

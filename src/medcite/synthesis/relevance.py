@@ -119,6 +119,11 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.INGREDIENTS: _cue(r"\b(inactive|active) ingredients?\b|\bexcipients?\b|\bingredients? (include|are|is)\b"
                                r"|\beach (tablet|capsule|caplet|ml|vial|syringe|pen|dose|film-coated tablet|packet)\b[^.;]{0,40}\bcontains?\b"
                                r"|\b(is|are) made (from|of)\b|\bcontains? (no |the )?(gluten|lactose|alcohol|sucrose|sugar|gelatin|dyes?|latex)\b"),
+    # A strength sold: "tablets containing 10, 20, 40, and 80 mg", "a pen ... providing 40 mg".
+    AskedFor.STRENGTH: _cue(r"\b(containing|contains?|providing|provides|available (as|in)|supplied (as|in)|comes? in)\b"
+                            r"[^.;]{0,80}?\b\d+(\.\d+)? ?(mg|mcg|µg|g|units?|iu|%)(?![a-z])"
+                            r"|\b\d+(\.\d+)? ?(mg|mcg|µg)(/\d+(\.\d+)? ?ml)? (tablets?|capsules?|caplets?|pens?|vials?|patch(es)?"
+                            r"|prefilled syringes?)\b[^.;]{0,40}\b(available|supplied|coded|debossed|contain\w*)\b"),
     AskedFor.STORAGE: _cue(r"\bstored?\b[^.;]{0,30}\b(at|in|between|below|under|refrigerat\w*|upright|original)\b|\brefrigerat\w*"
                            r"|\broom temperature\b|\d\s?°\s?[CF]\b|\bdo not freeze\b|\bprotect(ed)? from (light|moisture|heat)\b"
                            r"|\bdiscard\w*|\bdispos\w+|\bkeep (\w+ )?(out of|away from|in)\b|\bexpir\w*|\bshelf[- ]life\b"),
@@ -150,6 +155,8 @@ ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
                                     "tablet", "tablets", "capsule", "capsules"}),
     AskedFor.INGREDIENTS: frozenset({"ingredient", "ingredients", "inactive", "active", "contain", "contains",
                                      "made", "whats", "excipients"}),
+    AskedFor.STRENGTH: frozenset({"strength", "strengths", "come", "comes", "available", "sold", "supplied",
+                                  "mg", "mgs", "milligrams", "milligram", "dosage", "dose", "doses"}),
     AskedFor.STORAGE: frozenset({"store", "stored", "storage", "keep", "kept", "refrigerate", "refrigerated",
                                  "fridge", "dispose", "disposal", "throw", "away", "expire", "expired",
                                  "expiration"}),
@@ -251,7 +258,9 @@ _NONCLINICAL = _cue(r"\b(anodes?|cathodes?|electrodes?|alloys?|semiconductors?|l
                     r"|photocatal\w+|solar cells?|nanosheets?|electrochemical"
                     # formulation science: a drug's solubility or dissolution, not its use
                     r"|aqueous solubility|solid dispersions?|glass[- ]transition|calorimetry|dissolution rate"
-                    r"|nanoformulations?|taste-masked|excipient compatibility|tablet hardness|friability)\b")
+                    r"|nanoformulations?|taste-masked|excipient compatibility|tablet hardness|friability"
+                    # environmental science: a drug in rivers, wastewater or fish
+                    r"|surface waters?|wastewater|river water|sewage|environmentally relevant|aquatic organisms)\b")
 # The weightier statements of an item: the most common or serious effects, the boxed warning.
 _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     # The effects most patients meet, and the boxed warning; "serious" alone is any of many.
@@ -297,6 +306,16 @@ _SUPPLY_SECTION = _cue(r"\bhow supplied\b|\bstorage and handling\b|\bpackage lab
 
 def supply_section(section: str) -> bool:
     return bool(_SUPPLY_SECTION.search(section or ""))
+
+
+_STRENGTH_SECTION = _cue(r"\bdosage forms? and strengths?\b|\bhow supplied\b")
+_AMOUNT = _cue(r"\b\d+(\.\d+)? ?(mg|mcg|µg|g|units?|iu)\b")  # a volume alone is no strength
+
+
+def states_strength_in_section(quote: str, section: str) -> bool:
+    """Under a label's Dosage Forms and Strengths or How Supplied heading, an amount stated
+    is a strength sold ("Tablets: 10 mg, 20 mg")."""
+    return bool(_STRENGTH_SECTION.search(section or "") and _AMOUNT.search(quote))
 
 
 # What answers "is it safe in pregnancy / while breastfeeding?" beyond a contraindication: the

@@ -30,6 +30,7 @@ from medcite.synthesis.relevance import (
     states_course,
     states_frequency,
     states_item,
+    states_strength_in_section,
     supply_section,
 )
 from medcite.synthesis.sentences import Candidate, stem
@@ -136,6 +137,8 @@ class FrameFit:
             stated = stated or states_frequency(quote)
         if item in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and supply_section(candidate.evidence.passage.section):
             stated = False
+        if item is AskedFor.STRENGTH and about:
+            stated = stated or states_strength_in_section(quote, candidate.evidence.passage.section)
         if item is AskedFor.DURATION and self.frame.course:
             stated = states_course(quote)
         population = self.frame.population

@@ -297,7 +297,7 @@ LINK_ITEMS = (AskedFor.ADVERSE_EFFECTS, AskedFor.CAUSE, AskedFor.SYMPTOMS, Asked
 REFERENCE_ITEMS = (AskedFor.DEFINITION, AskedFor.SYMPTOMS, AskedFor.CAUSE, AskedFor.INHERITANCE)
 LABEL_ITEMS = (AskedFor.MISSED_DOSE, AskedFor.DOSE, AskedFor.MAXIMUM_DOSE, AskedFor.CONTRAINDICATION, AskedFor.INTERACTION,
                AskedFor.ADVERSE_EFFECTS, AskedFor.TIMING, AskedFor.ELIMINATION, AskedFor.ONSET, AskedFor.APPEARANCE, AskedFor.INGREDIENTS,
-               AskedFor.STORAGE)
+               AskedFor.STRENGTH, AskedFor.STORAGE)
 
 
 def _authority(candidate: Candidate, item: AskedFor) -> int:
@@ -532,7 +532,7 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
     for agent in (agents if item in MECHANISM_ITEMS else []):
         own = [c for c in fit.about_subject(agent, item_required=False)
                if (fit.of(c).by_name(agent.concept_id) or fit.of(c).about[agent.concept_id].via_class)
-               and _interaction_cue(c)
+               and _interaction_cue(c) and clinically_typed(c)
                # not a third drug's label ("LIPITOR with inducers ... e.g. rifampin" is
                # atorvastatin's interaction, not the antibiotics' in general)
                and not _another_drugs_label(c, agents)]
@@ -586,8 +586,8 @@ _MECHANISM = re.compile(r"\b(interact\w* with (other |many |some |several )?(dru
                         r"|inhibit\w* (of )?(the )?(CYP|cytochrome|metabolism|clearance)"
                         # taken apart from everything else: "or take other medications for at
                         # least 30 minutes", "separate doses by 4 hours"
-                        r"|\b(take|taking|with|and) (any )?other (oral )?(medications|medicines|drugs|supplements)\b"
-                        r"|\bseparat\w+ (the )?(doses?|administration|by \d))", re.I)
+                        r"|\b(take|taking|with) (any )?other (oral )?(medications|medicines|drugs|supplements)\b"
+                        r"|\bseparat\w+ (the )?(doses?|administration)\b|\bseparat\w+ by (at least )?\d+ ?(hours?|h|minutes?|min)\b)", re.I)
 
 
 _ENZYME = re.compile(r"\b(CYP\s?\d\w*|cytochrome|P-glycoprotein|induc\w+|inhibit\w*)\b", re.I)
