@@ -68,6 +68,13 @@ def cited_type(article, statement) -> SourceType:
     ("how to administer denosumab", AskedFor.DOSE),
     ("how is tocilizumab administered", AskedFor.DOSE),
     ("when used as a rinse, how big should the amount of lidocaine used", AskedFor.DOSE),
+    ("what does ibuprofen contain. any aspirin?", AskedFor.INGREDIENTS),
+    ("Is ibuprofen a part of tylenol?", AskedFor.INGREDIENTS),
+    # what stopping does is an effect asked about
+    ("problems when stopping metformin, hair loss?", AskedFor.ADVERSE_EFFECTS),
+    ("side effects after stopping prednisone", AskedFor.ADVERSE_EFFECTS),
+    ("Whats a cluster headache?", AskedFor.DEFINITION),
+    ("what's shingles", AskedFor.DEFINITION),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item
@@ -99,6 +106,25 @@ def test_the_strengths_sold_come_from_the_label_not_a_dose(engine, question, pat
     assert cited_type(article, lead) is SourceType.DRUG_LABEL
     assert re.search(pattern, lead.quote), lead.quote
     assert not re.search(r"\brecommended (starting )?dose\b", lead.quote, re.I), lead.quote
+
+
+def test_one_drug_asked_as_part_of_another_is_no_combination(engine):
+    """ "Is ibuprofen part of Tylenol?" asks what a product holds, not about taking both."""
+    for question in ("Is ibuprofen a part of tylenol?", "what does ibuprofen contain. any aspirin?"):
+        article = engine.ask(question, save=False)
+        assert article.frame.asked_for is AskedFor.INGREDIENTS
+        assert not article.frame.combination
+        assert not re.search(r"combination|together|documented for", article.headline, re.I), article.headline
+        assert not any("together" in sub.heading for section in article.sections for sub in section.subsections)
+
+
+def test_the_effects_of_stopping_are_no_change_the_reader_means_to_make():
+    from medcite.retrieval.frame import self_change
+
+    assert self_change("problems when stopping metformin, hair loss?") is None
+    assert self_change("what happens when you stop taking spironolactone") is None
+    assert self_change("should I stop my metformin?") == "stop"
+    assert self_change("what should I do when stopping oxycodone") == "stop"
 
 
 def test_strengths_of_a_drug_without_an_indexed_label_are_an_absence(engine):
@@ -362,3 +388,26 @@ def test_a_class_page_speaks_for_its_members_as_the_class(antidepressant_engine)
     lead = article.bottom_line[0]
     assert re.search(r"several weeks", lead.quote), lead.quote
     assert cited_type(article, lead) is SourceType.CONSUMER_HEALTH
+
+
+def test_a_name_after_anti_or_non_names_what_the_agent_is_not():
+    from medcite.synthesis.relevance import names_any
+
+    assert names_any("Anti-thyroid medications interfere with thyroid hormone production.", ["thyroid medications"])\
+        is False
+    assert names_any("Non-aspirin NSAIDs raise the risk of bleeding.", ["aspirin"]) is False
+    assert names_any("Aspirin and non-aspirin NSAIDs raise the risk of bleeding.", ["aspirin"]) is True
+    assert names_any("Take your thyroid medication on an empty stomach.", ["thyroid medication"]) is True
+
+
+def test_a_reader_s_thyroid_meds_are_a_drug_class_and_farming_is_no_evidence(engine):
+    """ "the antibiotic along with my thyroid meds" names two agents; antibiotics in shrimp ponds
+    or livestock are no clinical evidence on either, and one antibiotic's interaction is not
+    presented as the class's."""
+    article = engine.ask("Is it ok to take the antibiotic along with my thyroid meds?", save=False)
+    assert article.frame.asked_for is AskedFor.INTERACTION
+    assert {a.name for a in article.frame.agents} == {"antibiotics", "thyroid medications"}
+    assert not re.search(r"rifampin|clarithromycin", article.headline, re.I), article.headline
+    for statement in clinical(article):
+        assert not re.search(r"shrimp|livestock|poultry|aquaculture|anti-thyroid", statement.quote, re.I), \
+            statement.quote

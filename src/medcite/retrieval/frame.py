@@ -24,6 +24,11 @@ def _cue(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.I)
 
 
+# What stopping does ("problems when stopping metformin?", "side effects after stopping
+# prednisone"): effects asked about, not a change the reader means to make.
+STOPPING_EFFECTS = _cue(r"\b(problems?|effects?|symptoms?|withdrawal|reactions?|happens?|happen|issues?)\b[^?.]{0,25}"
+                        r"\b(when|after|of|from|if|on)\b[^?.]{0,12}\b(stopping|stopped|stop|quitting|coming off|discontinu\w+)\b")
+
 # Asked-for cues, tried in this order: the more specific item wins ("maximum dose" before "dose").
 _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     # What it costs ("how much are ten mg pills worth"): no dose, and nothing medcite indexes.
@@ -35,6 +40,8 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                r"|\b(pills?|tablets?|capsules?) (size|colou?r|shape)\b|\bmarkings?\b"
                                r"|\bidentify (a |this |my |the )?(pill|tablet|capsule)\b")),
     (AskedFor.INGREDIENTS, _cue(r"\b(inactive |active )?ingredients?\b|\bwhat'?s in\b|\bwhat is in (it|this|the|\w+)\b"
+                                r"|\bwhat (does|do) (it|this|they|\w+) contain\b|\b(is|are) (there )?(any )?\w+ (a )?part of\b"
+                                r"|\b(does|do) (it|this|they|\w+) (contain|have) (any )?\w+ in (it|them)\b"
                                 r"|\b(does|do) (it|this|they|\w+) (contain|have) (any )?(gluten|lactose|alcohol|sugar"
                                 r"|sulfa|sulfites?|dyes?|gelatin|latex|aspirin|caffeine|acetaminophen)\b"
                                 r"|\bmade (of|from)\b|\bexcipients?\b")),
@@ -129,7 +136,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                              r"|\bhow (can|do|could) (i|we|you) (get rid of|relieve|stop|ease|treat)\b")),
     (AskedFor.CAUSE, _cue(r"\bwhat causes\b|\bcauses? of\b|\bwhy do(es)? (people|someone|i|you|children|kids) (get|develop|have)\b"
                          r"|\bhow do(es)? (you|people|someone|one|i) (get|catch)\b|\bhow is\b[^?.]{0,40}\b(caught|spread|transmitted)\b")),
-    (AskedFor.ADVERSE_EFFECTS, _cue(r"\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
+    (AskedFor.ADVERSE_EFFECTS, _cue(STOPPING_EFFECTS.pattern + r"|\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
                                    r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b"
                                    r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b")),
     (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b"
@@ -143,7 +150,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               r"[^?.]{0,30}\b(available|used|good|prescribed|out there)?\s?for\b")),
     (AskedFor.SYMPTOMS, _cue(r"\b(symptoms?|signs?) (of|for)\b|\bwhat (are|is) the (first |early |warning |common )?(symptoms?|signs?)\b"
                             r"|\bhow (do|can|would) (i|you|we) (know|tell) if\b|\bwhat does\b[^?]{0,40}\bfeel like\b")),
-    (AskedFor.DEFINITION, _cue(r"^\s*(what|who) (exactly )?(is|are) (a |an |the )?[^?]{2,60}\??\s*$|\bwhat does\b[^?]*\bmean\b"
+    (AskedFor.DEFINITION, _cue(r"^\s*(what|who)('?s| (exactly )?(is|are)) (a |an |the )?[^?]{2,60}\??\s*$|\bwhat does\b[^?]*\bmean\b"
                               # what it is for the body: "why is vitamin A important?", "what does vitamin D3 do"
                               r"|\bwhy (is|are) [^?.]{2,40} (important|needed|necessary|essential)\b"
                               r"|^\s*what (does|do) [^?.]{2,40} do\b(?! to (my|your|the|his|her|a)\b)"
@@ -291,6 +298,8 @@ _HOW_TO_CHANGE = _cue(r"\bhow (?:should|do|can|could|would|to|does one|is it bes
 
 def self_change(question: str, agents: int = 1) -> str | None:
     """The change to their own treatment the reader asks about ("Should I double my ...?")."""
+    if STOPPING_EFFECTS.search(question):
+        return None
     match = _SELF_CHANGE.search(question) or (_HOW_TO_CHANGE.search(question) if agents else None)
     if match is None:
         return None
@@ -363,7 +372,9 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
         item = AskedFor.CONTRAINDICATION  # "can I take it?" with an allergy asks whether it is safe
     if item is AskedFor.EFFICACY and not agents and conditions:
         item = AskedFor.TREATMENT  # "something to help my heartburn": whether what works, is what helps
-    alternatives = len(agents) >= 2 and _alternatives(question, mentions)
+    # "Does ibuprofen contain aspirin?", "is ibuprofen part of Tylenol?": each product on its
+    # own (what it holds, looks like, is sold as), never two drugs taken together.
+    alternatives = len(agents) >= 2 and (_alternatives(question, mentions) or item in PRODUCT_ITEMS)
     if alternatives and item is AskedFor.INTERACTION:
         item = AskedFor.COMPARISON
     return QuestionFrame(
@@ -377,6 +388,7 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
 
 
 ALLERGY_CONDITION = "condition:allergy"
+PRODUCT_ITEMS = (AskedFor.APPEARANCE, AskedFor.INGREDIENTS, AskedFor.STRENGTH, AskedFor.STORAGE)
 # "How often is a booster needed?": a schedule is the dose asked for.
 _FREQUENCY_ASKED = re.compile(r"\bhow often\b|\bhow many times\b|\b(daily|weekly|monthly|yearly)\b|\bevery (day|week|month|year)\b"
                               r"|\bbooster\b|\bat once\b|\bseparate times\b", re.I)

@@ -252,7 +252,10 @@ def population_conflict(text: str, population: Population) -> str | None:
 
 _PRECLINICAL = _cue(r"\btimes the (maximum )?(recommended )?human\b|\bnonclinical toxicology\b|\bcarcinogenesis\b"
                     r"|\b(in vitro|in-vitro|cell lines?|cells were|cultured|mice|mouse|rats?|murine|rodents?|rabbits?"
-                    r"|dogs?|monkeys?|sacrificed|zebrafish|western blot\w*|animal (studies|models?|data))\b")
+                    r"|dogs?|monkeys?|sacrificed|zebrafish|western blot\w*|animal (studies|models?|data)"
+                    # laboratory microbiology: "antibacterial activities against E. coli"
+                    r"|antibacterial activit\w+|minimum inhibitory concentrations?|zones? of inhibition|agar"
+                    r"|against (escherichia coli|e\. ?coli|staphylococcus aureus|s\. ?aureus|bacterial strains))\b")
 # Materials science and engineering that share a drug's name (lithium anodes, magnesium alloys).
 _NONCLINICAL = _cue(r"\b(anodes?|cathodes?|electrodes?|alloys?|semiconductors?|lithium[- ]ion|lithium metal"
                     r"|photocatal\w+|solar cells?|nanosheets?|electrochemical"
@@ -260,7 +263,9 @@ _NONCLINICAL = _cue(r"\b(anodes?|cathodes?|electrodes?|alloys?|semiconductors?|l
                     r"|aqueous solubility|solid dispersions?|glass[- ]transition|calorimetry|dissolution rate"
                     r"|nanoformulations?|taste-masked|excipient compatibility|tablet hardness|friability"
                     # environmental science: a drug in rivers, wastewater or fish
-                    r"|surface waters?|wastewater|river water|sewage|environmentally relevant|aquatic organisms)\b")
+                    r"|surface waters?|wastewater|river water|sewage|environmentally relevant|aquatic organisms"
+                    # farming: antibiotics in shrimp ponds or livestock feed are no clinical use
+                    r"|aquaculture|shrimp|livestock|poultry|broilers?|animal feed|fish farm\w*)\b")
 # The weightier statements of an item: the most common or serious effects, the boxed warning.
 _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     # The effects most patients meet, and the boxed warning; "serious" alone is any of many.
@@ -455,9 +460,14 @@ def name_spans(text: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
         if not parts:
             continue
         for i in positions.get(parts[0], ()):
-            if words[i:i + len(parts)] == parts:
+            # "anti-thyroid medications", "non-aspirin NSAIDs", "non-opioid analgesics" name
+            # what the agent is not
+            if words[i:i + len(parts)] == parts and not (i and words[i - 1] in _NEGATING_PREFIXES):
                 spans.append((i, i + len(parts)))
     return spans
+
+
+_NEGATING_PREFIXES = frozenset({"anti", "non"})
 
 
 def names_any(text: str, names: list[str] | tuple[str, ...]) -> bool:

@@ -24,6 +24,7 @@ from medcite.synthesis.base import joined
 from medcite.synthesis import own_change
 from medcite.synthesis.selection import FrameFit, clinically_typed
 from medcite.synthesis.sentences import Candidate
+from medcite.vocab.classes import class_members
 
 CLAUSE_CHARS = 150
 # Whom a recommendation is for is its list of criteria: a headline keeps more of it.
@@ -514,7 +515,9 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
     lead = _strongest(fit, direct)
     if lead is not None:
         return Verdict(headline=f"{subject}: {_quoted(lead, item, keep)}", lead=lead)
-    lead = _strongest(fit, joint)
+    # Evidence on the drugs' classes stands for them only from a clinical source or design: an
+    # untyped abstract that names both classes ("a combined treatment with beta-blockers") is none.
+    lead = _strongest(fit, [c for c in joint if clinically_typed(c)])
     if lead is not None:
         by_class = [(a, fit.of(lead).about[a.concept_id].via_class) for a in agents
                     if fit.of(lead).about[a.concept_id].via_class]
@@ -536,6 +539,12 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
                # not a third drug's label ("LIPITOR with inducers ... e.g. rifampin" is
                # atorvastatin's interaction, not the antibiotics' in general)
                and not _another_drugs_label(c, agents)]
+        members = set(class_members(agent.name))
+        if members:
+            # A class asked about ("antibiotics"): interactions stated of the class itself, not
+            # one member's (rifampin's enzyme induction is no antibiotic's in general).
+            own_names = [n for n in agent.names if n not in members]
+            own = [c for c in own if names_any(c.quote, own_names)]
         if own:
             mechanisms.append((agent, own))
     if mechanisms:
@@ -546,13 +555,15 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
                                                       not _ENZYME.search(c.quote), _authority(c, item),
                                                       -fit.weight(c)))
         cls = fit.of(lead).about[agent.concept_id].via_class
-        whose = f"{cls} (the class {agent.name} belongs to) have" if cls else f"{agent.name} has"
+        plural = bool(class_members(agent.name))
+        whose = f"{cls} (the class {agent.name} belongs to) have" if cls else \
+            f"{agent.name} {'have' if plural else 'has'}"
         others = " and ".join(a.name for a in agents if a is not agent)
         return Verdict(
             headline=(f"{subject}: no indexed source names the pair, but {whose} documented "
                       f"interactions \u2014 {_quoted(lead, AskedFor.INTERACTION)}"),
             lead=lead, level="mechanism",
-            facts=[f"The evidence below is on {'the interactions of ' + cls if cls else agent.name + chr(39) + 's interactions'}"
+            facts=[f"The evidence below is on the interactions of {cls or agent.name}"
                    f" in general.",
                    f"No indexed source addresses {agent.name} with {others} directly or by drug class."])
     return Verdict(
