@@ -75,6 +75,18 @@ def cited_type(article, statement) -> SourceType:
     ("side effects after stopping prednisone", AskedFor.ADVERSE_EFFECTS),
     ("Whats a cluster headache?", AskedFor.DEFINITION),
     ("what's shingles", AskedFor.DEFINITION),
+    ("If I took trazodone when would be the best time to take it?", AskedFor.TIMING),
+    # one drug with everything else the reader takes
+    ("can mucinex fast-max products be used with other over-the-counter (otc) or prescription medications?",
+     AskedFor.INTERACTION),
+    ("Can I take ibuprofen with my other medicines?", AskedFor.INTERACTION),
+    # what it is for, asked in more words
+    ("what is diclofenac ointment used for", AskedFor.TREATMENT),
+    ("why is pyridostigmine prescribed", AskedFor.TREATMENT),
+    ("What about diflucan for a yeast infection?", AskedFor.TREATMENT),
+    # a count is no comparison
+    ("can you be diagnosed with shingles more than once?", AskedFor.GENERAL),
+    ("is naproxen more effective than ibuprofen?", AskedFor.COMPARISON),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item
@@ -125,6 +137,7 @@ def test_the_effects_of_stopping_are_no_change_the_reader_means_to_make():
     assert self_change("what happens when you stop taking spironolactone") is None
     assert self_change("should I stop my metformin?") == "stop"
     assert self_change("what should I do when stopping oxycodone") == "stop"
+    assert self_change("how do u lower your dosage of gabapentin") == "reduce"
 
 
 def test_strengths_of_a_drug_without_an_indexed_label_are_an_absence(engine):
@@ -411,3 +424,22 @@ def test_a_reader_s_thyroid_meds_are_a_drug_class_and_farming_is_no_evidence(eng
     for statement in clinical(article):
         assert not re.search(r"shrimp|livestock|poultry|aquaculture|anti-thyroid", statement.quote, re.I), \
             statement.quote
+
+
+def test_a_drug_not_stated_as_a_treatment_for_the_condition_is_said_so_plainly(engine):
+    article = engine.ask("What about metformin for a yeast infection?", save=False)
+    assert article.frame.asked_for is AskedFor.TREATMENT
+    assert "no indexed source states it as a treatment for candidiasis" in article.headline.lower(), article.headline
+    assert "no indexed source states metformin as a treatment for candidiasis." in \
+        " ".join(s.text for s in article.bottom_line).lower()
+
+
+def test_a_misspelt_interaction_of_two_drugs_is_still_one():
+    assert asked_for("what is the drug to drug interation for luvox and quillivant", 2) is AskedFor.INTERACTION
+
+
+def test_an_evening_is_no_even_and_nothing_no_noth():
+    from medcite.synthesis.sentences import stem
+
+    assert stem("evening") == "evening" and stem("nothing") == "nothing"
+    assert stem("screening") == "screen" and stem("mammography") == "mamm"

@@ -29,6 +29,11 @@ def _cue(pattern: str) -> re.Pattern[str]:
 STOPPING_EFFECTS = _cue(r"\b(problems?|effects?|symptoms?|withdrawal|reactions?|happens?|happen|issues?)\b[^?.]{0,25}"
                         r"\b(when|after|of|from|if|on)\b[^?.]{0,12}\b(stopping|stopped|stop|quitting|coming off|discontinu\w+)\b")
 
+# One drug with everything else: "can mucinex be used with other OTC or prescription medications?"
+_WITH_OTHER_MEDICINES_PATTERN = (r"\b(with|and|alongside|along with)\s+(any |my |other |any other |my other |another )+"
+                                 r"((otc|over-the-counter|\(otc\)|prescription|prescribed|or|cold|pain)\s+)*"
+                                 r"(medications?|medicines?|drugs?|meds|pills|supplements)\b")
+
 # Asked-for cues, tried in this order: the more specific item wins ("maximum dose" before "dose").
 _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     # What it costs ("how much are ten mg pills worth"): no dose, and nothing medcite indexes.
@@ -97,18 +102,24 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"\bthreshold\b|\bcut-?offs?\b|\bat what (level|value|point|risk|score|egfr|a1c|age)\b"
         r"|\b(falls?|drops?|rises?|goes) (below|under|above|over)\b|\bbelow \d|\babove \d"
         r"|\btarget\b|\bgoal (bp|blood pressure|a1c|ldl)\b|\bhow many (hours|minutes) (after|from|since)\b|\btime window\b|\bwhen (should|to)\b[^?.]{0,30}\b(start|stop|begin|initiate|screen)\w*")),
-    (AskedFor.INTERACTION, _cue(r"\binteract\w*|\bcombin\w*|\btogether\b|\bmix\w*\b|\bat the same time\b"
+    (AskedFor.INTERACTION, _cue(_WITH_OTHER_MEDICINES_PATTERN + r"|\binteract\w*|\binter\w{0,3}ac?tions?\b"
+                               r"|\bdrug[- ](to[- ])?drug\b|\bcombin\w*|\btogether\b|\bmix\w*\b|\bat the same time\b"
                                r"|\balong with\b|\bconcomitant\w*|\bco-?administ\w*"
                                # two agents: "is it safe to take naproxen with prednisone?"
                                r"|\b(safe|ok|okay|fine|alright|dangerous)\b[^?.]{0,15}\bto (take|use|give|have)\b[^?.]{0,40}\b(with|while|and)\b")),
     (AskedFor.COMPARISON, _cue(r"\b(vs\.?|versus|compared?|comparison|comparing|better than|worse than|same as|similar to"
-                              r"|(safer|stronger|weaker|gentler|faster|cheaper) than|(more|less) (\w+ )?than"
+                              r"|(safer|stronger|weaker|gentler|faster|cheaper) than"
+                              # "more than once", "more than 2 weeks": a count, not a comparison
+                              r"|(more|less) (\w+ )?than(?! (once|twice|one|two|three|a |an |a few|\d|usual|normal|recommended|prescribed))"
                               r"|difference between|differ from|which is (better|safer|best))\b")),
     # What a drug is for ("qvar 40mg what is it for?"): what it treats, before its strength reads
     # as a dose.
     (AskedFor.TREATMENT, _cue(r"\bwhat (is|are) (it|they|this|that) (used |prescribed |given )?for\b"
                               r"|\bwhat'?s good for\b|\bwhat is good for\b|\bwhat (helps|works) (for|with)\b|\banything good for\b"
-                              r"|\bwhat (is|are) \w+ (used|prescribed|given) for\b|\bwhat does (it|this|\w+) treat\b"
+                              r"|\bwhat (is|are) (\w+ ){1,3}(used|prescribed|given|taken) for\b|\bwhat does (it|this|\w+) treat\b"
+                              r"|\bwhy (is|are) (\w+ ){1,3}(prescribed|used|given|taken)\b"
+                              # "What about diflucan for a yeast infection?"
+                              r"|^\s*(what|how) about (\w+ ){1,3}for\b"
                               r"|\bwhy (do|would|should|did) (i|you|he|she|they|people) (take|use|need)\b")),
     (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets|capsules)"
                         r"|milligrams?|mgs|titrat\w*|how many times|how often)\b|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b"
@@ -121,6 +132,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.DURATION, _cue(r"\bhow long (should|do|does|will|can|to|is|are|must)\b|\bfor how long\b"
                             r"|\bduration\b|\bhow many (days|weeks|months|years)\b")),
     (AskedFor.TIMING, _cue(r"\bwhen (should|do|to|can|is the best time)\b|\bwhat time\b|\bbedtime\b"
+                          r"|\b(the )?(best|right|ideal|good) time (of (the )?day )?(to|for)\b"
                           r"|\bmorning or (night|evening)\b|\b(before|after|with) (food|meals?|eating|breakfast)\b"
                           r"|\bempty stomach\b|\bhow soon\b")),
     (AskedFor.FIRST_LINE, _cue(r"\bfirst[- ]line\b|\b\w+ of choice\b|\bpreferred\b"
@@ -196,11 +208,15 @@ _REPLY_OPENING = _cue(r"^\s*(?:(?:no|ok|okay|so|well|yes|yeah|thanks|thank you|h
                       r"|(?:one |a )?(?:last|quick|final|other|another|follow-up) question|one more thing)\b[\s,.!:]*)+")
 
 
+_WITH_OTHER_MEDICINES = _cue(_WITH_OTHER_MEDICINES_PATTERN)
+
+
 def asked_for(question: str, agents: int) -> AskedFor:
     """The item the question asks for (see ``AskedFor``)."""
     question = _REPLY_OPENING.sub("", question)
     for item, pattern in _ASKED:
-        if item is AskedFor.INTERACTION and agents < 2 and not re.search(r"\binteract", question, re.I):
+        if item is AskedFor.INTERACTION and agents < 2 and not (
+                re.search(r"\binteract", question, re.I) or _WITH_OTHER_MEDICINES.search(question)):
             continue
         if pattern.search(question):
             return item
@@ -291,7 +307,7 @@ def scores(question: str) -> dict[str, float]:
 
 # "How should I stop taking heparin?", "how to reduce bisoprolol", "is there a wean down period":
 # how to make the change, asked of a drug the question names.
-_HOW_TO_CHANGE = _cue(r"\bhow (?:should|do|can|could|would|to|does one|is it best to)\s+(?:i\s+|we\s+|you\s+|one\s+)?"
+_HOW_TO_CHANGE = _cue(r"\bhow (?:should|do|can|could|would|to|does one|is it best to)\s+(?:i\s+|we\s+|you\s+|u\s+|one\s+)?"
                       r"(?:safely\s+|best\s+|slowly\s+)?(stop|reduce|taper|wean|come off|get off|quit|cut down|lower)\b"
                       r"|\b(wean(?:ing)? down|taper(?:ing)? down)\b|\b(stop) (?:it |them |taking it )?(?:immediately|abruptly|suddenly|cold turkey)\b")
 

@@ -234,6 +234,9 @@ class _Traits:
     framing: bool
 
 
+# Words whose stem is another word: an "evening" dose is no "even" one. ("Fasting" keeps its
+# stem: a question's "fast before the test" means it far more often than a quick onset.)
+_OWN_WORDS = frozenset({"evening", "evenings", "nothing", "something", "everything", "anything"})
 _SUFFIXES = ("ographies", "ography", "ograms", "ogram", "ations", "ation", "ings", "ing", "edly", "ed",
              "ies", "es", "s")
 
@@ -242,6 +245,8 @@ _SUFFIXES = ("ographies", "ography", "ograms", "ogram", "ations", "ation", "ings
 def stem(word: str) -> str:
     """A crude stem, so that a question's "mammogram" or "screened" meets a sentence's
     "mammography" or "screening"; never shorter than four letters."""
+    if word in _OWN_WORDS:
+        return word
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[:-len(suffix)] + ("y" if suffix == "ies" else "")
