@@ -518,6 +518,8 @@ class QuestionFrame(BaseModel):
     # "How often is a booster needed?", "is it a daily injection?": how often it is given is
     # the dose asked for.
     frequency: bool = False
+    # "Is there danger in stopping sertraline?": the effects asked are those of stopping it.
+    stopping: bool = False
 
     def subjects(self) -> list[AgentFrame]:
         return [*self.agents, *self.conditions]

@@ -443,3 +443,24 @@ def test_an_evening_is_no_even_and_nothing_no_noth():
 
     assert stem("evening") == "evening" and stem("nothing") == "nothing"
     assert stem("screening") == "screen" and stem("mammography") == "mamm"
+
+
+@pytest.mark.parametrize("question", ["is there danger in stopping sertraline", "side effects of stopping atorvastatin",
+                                      "what happens if I stop taking prednisone suddenly"])
+def test_what_stopping_does_is_answered_by_withdrawal_not_by_reasons_to_stop(engine, question):
+    """The effects asked are those of stopping: a discontinuation reaction or how to taper, never
+    the share of trial patients who stopped because of side effects."""
+    article = engine.ask(question, save=False)
+    assert article.frame.asked_for is AskedFor.ADVERSE_EFFECTS and article.frame.stopping
+    lead = article.bottom_line[0]
+    if lead.kind is StatementKind.CLINICAL:
+        assert re.search(r"discontinuation reaction|taper|cutting back|withdrawal|after you stop", lead.quote, re.I), \
+            lead.quote
+        assert not re.search(r"discontinued due to|led to discontinuation", lead.quote, re.I), lead.quote
+    else:
+        assert "no indexed source states what stopping it does" in article.headline.lower(), article.headline
+
+
+def test_the_ssri_discontinuation_reaction_answers_stopping_sertraline(engine):
+    article = engine.ask("is there danger in stopping sertraline", save=False)
+    assert re.search(r"discontinuation reaction", article.bottom_line[0].quote or ""), article.headline

@@ -26,8 +26,8 @@ def _cue(pattern: str) -> re.Pattern[str]:
 
 # What stopping does ("problems when stopping metformin?", "side effects after stopping
 # prednisone"): effects asked about, not a change the reader means to make.
-STOPPING_EFFECTS = _cue(r"\b(problems?|effects?|symptoms?|withdrawal|reactions?|happens?|happen|issues?)\b[^?.]{0,25}"
-                        r"\b(when|after|of|from|if|on)\b[^?.]{0,12}\b(stopping|stopped|stop|quitting|coming off|discontinu\w+)\b")
+STOPPING_EFFECTS = _cue(r"\b(problems?|effects?|symptoms?|withdrawal|reactions?|happens?|happen|issues?|dangers?|risks?|harm)\b[^?.]{0,25}"
+                        r"\b(when|after|of|from|if|on|in)\b[^?.]{0,12}\b(stopping|stopped|stop|quitting|coming off|discontinu\w+)\b")
 
 # One drug with everything else: "can mucinex be used with other OTC or prescription medications?"
 _WITH_OTHER_MEDICINES_PATTERN = (r"\b(with|and|alongside|along with)\s+(any |my |other |any other |my other |another )+"
@@ -55,11 +55,12 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.STRENGTH, _cue(r"\bwhat (are the )?(dosage |dose )?strengths?\b|\bdosage strengths?\b"
                              r"|\b(strengths?|mg|mgs|milligrams?|doses?)\b[^?.]{0,30}\b(comes?|available|supplied|sold) in\b"
                              r"|\b(comes?|available|sold) in\b[^?.]{0,20}\b(strengths?|mg|mgs|milligrams?)\b"
+                             r"|\bhow much \w+ (is )?in (a |an |one |each |the |my )?\w+"
                              r"|\bhow many (mg|mgs|milligrams|mcg|micrograms) (are |is )?(there )?in (a |an |one |each |the |my |every )?"
                              r"(?!(a |the )?(day|week|dose|overdose)\b)\w+")),
     (AskedFor.STORAGE, _cue(r"\b(how|where|should|can|do) (should |do |can |to )?(i |we |you )?(store|keep)\b[^?.]{0,40}"
                             r"(\b(fridge|refrigerat\w*|cold|warm|temperature|car|heat)|\?|$)|\bstorage\b|\bstored\b"
-                            r"|\brefrigerat\w*|\bfridge\b|\broom temperature\b|\bdispos\w+|\bexpir\w*"
+                            r"|\brefrigerat\w*|\bfridge\b|\broom temperature\b|\bdispos(e|ed|es|al|ing)\b|\bexpir\w*"
                             r"|\bshelf[- ]life\b|\bthrow (it |them |this )?away\b|\bgets? (too )?(hot|cold|frozen)\b")),
     (AskedFor.MISSED_DOSE, _cue(r"\bmiss(ed|ing)? (a |my |the |one |his |her )?(dose|pill|tablet|injection|shot)s?\b"
                                r"|\bforg[eo]t(ten)? (to take |to give )?(my|a|the|his|her|one)\b|\bskipped (a|my) (dose|pill)\b")),
@@ -76,7 +77,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"\b(max(imum|imal)?|highest|upper limit|most|not (to )?exceed|ceiling)\b[^?.]{0,30}"
         r"\b(doses?|dosage|dosing|mg|amount|daily)\b|\bhow much\b[^?.]{0,40}\b(at most|max\w*)\b"
         r"|\b(doses?|dosage)\b[^?.]{0,20}\b(limit|cap|max\w*)\b")),
-    (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b|\bmechanism\w*|\bmode of action\b"
+    (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b"
+                             # "how opioids reduce pain", "how do statins lower cholesterol"
+                             r"|^\s*how (do |does )?(\w+ ){1,2}(reduce|reduces|lower|lowers|relieve|relieves|block|blocks|kill|kills)\b|\bmechanism\w*|\bmode of action\b"
                              r"|\bwhy (does|do|is|are)\b[^?.]*\b(cause|interact|work|affect)")),
     (AskedFor.INHERITANCE, _cue(r"\binherit\w*|\bpass (it |this )?(on|down)\b|\bhereditary\b|\bruns? in (the |my )?famil\w*"
                                r"|\b(chances?|risk|odds)\b[^?.]{0,40}\b(child|children|kids|baby|son|daughter|get it)\b")),
@@ -127,6 +130,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                         r"|\bhow (should|do|to|can|would|must|am) (i |we |you |he |she |they )?(supposed to )?(take|use|inject|give|administer|apply)\b"
                         r"|\bhow (is|are) (it |they |this |\w+ )?(administered|given|injected|applied)\b"
                         r"|\bhow (big|large|much)\b[^?.]{0,20}\bamount\b|\b(daily|usual) amount\b"
+                        r"|\bhow many\b[^?.]{0,30}\b(a ?day|per day|daily|at once|at a time|in 24 hours)\b"
                         r"|\b(daily|weekly|monthly|once a day|twice a day) (injections?|shots?|pills?|tablets?|doses?)\b"
                         r"|\b(two|2|three|3) (pills|tablets|capsules) (at once|together|at the same time)\b|\bat separate times\b")),
     (AskedFor.DURATION, _cue(r"\bhow long (should|do|does|will|can|to|is|are|must)\b|\bfor how long\b"
@@ -145,7 +149,10 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     # medication you can prescribe to reduce my sweating" (any treatment, not only a first-line one).
     (AskedFor.TREATMENT, _cue(r"\b(any|some)(thing| kind of \w+| \w+)? (i|we|you|she|he|they) (can|could|should) (do|take|use|try|give|prescribe)\b[^?.]{0,40}\b(for|to|about)\b"
                              r"|\bwhat (can|could|should) (i|we|you|she|he|they) (do|take|use|try|give)\b[^?.]{0,20}\b(for|to|about)\b"
-                             r"|\bhow (can|do|could) (i|we|you) (get rid of|relieve|stop|ease|treat)\b")),
+                             r"|\bhow (can|do|could) (i|we|you) (get rid of|relieve|stop|ease|treat)\b"
+                             # "is there anything that can be prescribed to treat hemorrhoids?"
+                             r"|\b(anything|something|any (medications?|medicines?|drugs?|treatments?))\b[^?.]{0,30}"
+                             r"\b(be )?(prescribed|given|used|taken|done)\b[^?.]{0,10}\b(to treat|to help|to relieve|for)\b")),
     (AskedFor.CAUSE, _cue(r"\bwhat causes\b|\bcauses? of\b|\bwhy do(es)? (people|someone|i|you|children|kids) (get|develop|have)\b"
                          r"|\bhow do(es)? (you|people|someone|one|i) (get|catch)\b|\bhow is\b[^?.]{0,40}\b(caught|spread|transmitted)\b")),
     (AskedFor.ADVERSE_EFFECTS, _cue(STOPPING_EFFECTS.pattern + r"|\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
@@ -400,6 +407,7 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
         corrections=corrections or [], self_change=self_change(question, len(agents)), scores=scores(question),
         allergies=allergies, course=item is AskedFor.DURATION and bool(_COURSE_ASKED.search(question)),
         frequency=item is AskedFor.DOSE and bool(_FREQUENCY_ASKED.search(question)),
+        stopping=item is AskedFor.ADVERSE_EFFECTS and bool(STOPPING_EFFECTS.search(question)),
     )
 
 

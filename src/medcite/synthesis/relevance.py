@@ -126,7 +126,7 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                             r"|prefilled syringes?)\b[^.;]{0,40}\b(available|supplied|coded|debossed|contain\w*)\b"),
     AskedFor.STORAGE: _cue(r"\bstored?\b[^.;]{0,30}\b(at|in|between|below|under|refrigerat\w*|upright|original)\b|\brefrigerat\w*"
                            r"|\broom temperature\b|\d\s?°\s?[CF]\b|\bdo not freeze\b|\bprotect(ed)? from (light|moisture|heat)\b"
-                           r"|\bdiscard\w*|\bdispos\w+|\bkeep (\w+ )?(out of|away from|in)\b|\bexpir\w*|\bshelf[- ]life\b"),
+                           r"|\bdiscard\w*|\bdispos(e|ed|es|al|ing)\b|\bkeep (\w+ )?(out of|away from|in)\b|\bexpir\w*|\bshelf[- ]life\b"),
 }
 _CRITERION = _cue(r"\b(adults?|aged?|years?|born|risk|persons?|people|individuals|women|men|children|adolescents"
                   r"|patients (with|who|at)|those (with|who|at)|anyone|everyone|all (adults|patients|persons))\b")
@@ -135,7 +135,11 @@ ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
     AskedFor.ADVERSE_EFFECTS: frozenset({"side", "effects", "effect", "adverse", "reactions", "reaction",
                                          "cause", "causes", "causing", "long", "term", "consequences",
                                          "risks", "dangers", "possible", "common", "serious", "using", "use",
-                                         "taking"}),
+                                         "taking",
+                                         # what stopping does: "danger in stopping it suddenly"
+                                         "stop", "stopping", "stopped", "quit", "quitting", "danger",
+                                         "dangers", "suddenly", "abruptly", "happens", "happen", "problems",
+                                         "problem", "coming", "withdrawal", "issues"}),
     AskedFor.FIRST_LINE: frozenset({"first", "line", "treatment", "treatments", "therapy", "initial", "best",
                                     "preferred", "choice"}),
     AskedFor.TREATMENT: frozenset({"treatment", "treatments", "treat", "medication", "medications", "medicine",
@@ -263,7 +267,7 @@ _NONCLINICAL = _cue(r"\b(anodes?|cathodes?|electrodes?|alloys?|semiconductors?|l
                     r"|aqueous solubility|solid dispersions?|glass[- ]transition|calorimetry|dissolution rate"
                     r"|nanoformulations?|taste-masked|excipient compatibility|tablet hardness|friability"
                     # environmental science: a drug in rivers, wastewater or fish
-                    r"|surface waters?|wastewater|river water|sewage|environmentally relevant|aquatic organisms"
+                    r"|surface waters?|wastewater|river water|sewage|environmentally relevant|aquatic (organisms|environments?|ecosystems?|toxicity)"
                     # farming: antibiotics in shrimp ponds or livestock feed are no clinical use
                     r"|aquaculture|shrimp|livestock|poultry|broilers?|animal feed|fish farm\w*)\b")
 # The weightier statements of an item: the most common or serious effects, the boxed warning.
@@ -307,6 +311,19 @@ _STUDY_REPORT = _cue(r"\bin (a|an|one|this|the) (\w+ ){0,5}(study|studies|trial|
 
 # A label's packaging and storage sections give strengths ("Carton – 20 mg"), never a dose.
 _SUPPLY_SECTION = _cue(r"\bhow supplied\b|\bstorage and handling\b|\bpackage label\b|\bprincipal display panel\b")
+
+
+# What stopping a drug does: its discontinuation, withdrawal or rebound.
+# What stopping a drug does, not why it was stopped ("discontinued due to adverse reactions").
+_DISCONTINUATION = _cue(r"\bwithdrawal\b|\bdiscontinuation (symptoms?|syndrome|reactions?|effects?)\b"
+                        r"|\b(after|when|upon|on|before) (stopping|discontinu\w+|cessation|withdrawal|coming off)\b"
+                        r"|\b(after|when|if|once) (you |they |patients |people )?(stop|stops|quit|quits)\b"
+                        r"|\babrupt\w*|\btaper\w*|\brebound\b|\bcutting back slowly\b"
+                        r"|\b(stopping|discontinuing|cessation of)\b[^.;]{0,40}\b(may|can|could|causes?|leads? to|results? in)\b")
+
+
+def states_discontinuation(text: str) -> bool:
+    return bool(_DISCONTINUATION.search(text))
 
 
 def supply_section(section: str) -> bool:

@@ -28,6 +28,7 @@ from medcite.synthesis.relevance import (
     preclinical_sentence,
     pregnancy_safety,
     states_course,
+    states_discontinuation,
     states_frequency,
     states_item,
     states_strength_in_section,
@@ -139,6 +140,8 @@ class FrameFit:
             stated = False
         if item is AskedFor.STRENGTH and about:
             stated = stated or states_strength_in_section(quote, candidate.evidence.passage.section)
+        if item is AskedFor.ADVERSE_EFFECTS and self.frame.stopping:
+            stated = states_discontinuation(quote)  # a withdrawal effect, or how to stop safely
         if item is AskedFor.DURATION and self.frame.course:
             stated = states_course(quote)
         population = self.frame.population

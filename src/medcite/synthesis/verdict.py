@@ -662,7 +662,9 @@ _IT = re.compile(r"\bit\b")
 def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) -> Verdict:
     item = frame.asked_for
     wanted = "an answer to this question" if item is AskedFor.GENERAL else item.phrase
-    if item is AskedFor.ADVERSE_EFFECTS and frame.agents and frame.conditions:
+    if item is AskedFor.ADVERSE_EFFECTS and frame.stopping:
+        wanted = "what stopping it does"
+    elif item is AskedFor.ADVERSE_EFFECTS and frame.agents and frame.conditions:
         wanted = " or ".join(c.name for c in frame.conditions) + " as an adverse effect"
     elif item in CONDITION_BOUND and frame.agents and frame.conditions:
         wanted += " in " + " or ".join(c.name for c in frame.conditions)
