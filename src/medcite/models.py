@@ -520,6 +520,9 @@ class QuestionFrame(BaseModel):
     frequency: bool = False
     # "Is there danger in stopping sertraline?": the effects asked are those of stopping it.
     stopping: bool = False
+    # The drug classes asked whether an agent belongs to ("is pramoxine an NSAID?", "is accutane
+    # like an antibiotic?"): no second agent taken with it.
+    classes_asked: list[str] = Field(default_factory=list)
 
     def subjects(self) -> list[AgentFrame]:
         return [*self.agents, *self.conditions]

@@ -112,3 +112,37 @@ def test_a_population_is_not_said_twice_in_an_absence(engine):
     article = engine.ask("can I take amoxicillin while pregnant", save=False)
     facts = " ".join(s.text for s in article.bottom_line if s.kind is StatementKind.EVIDENCE_BASE)
     assert facts.count("in pregnancy") <= 1, facts
+
+
+def test_whether_a_drug_belongs_to_a_class_is_answered_from_a_sentence_saying_so(engine):
+    """ "Is ibuprofen an NSAID?" asks about membership, not about taking the two together: a
+    sentence that names the drug as one of the class, and what medcite's class table says."""
+    from medcite.retrieval.analysis import analyse
+
+    frame = analyse("is pramoxine a nsaid?").frame
+    assert [a.name for a in frame.agents] == ["pramoxine"] and not frame.combination
+    assert frame.classes_asked == ["nonsteroidal anti-inflammatory drugs"]
+    article = engine.ask("Is ibuprofen an NSAID?", save=False)
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL
+    assert re.search(r"(nsaids?|anti-inflammatory drugs)\W[^.]{0,60}such as ibuprofen|ibuprofen is an? ", lead.quote,
+                     re.I), lead.quote
+    facts = " ".join(s.text for s in article.bottom_line if s.kind is StatementKind.EVIDENCE_BASE)
+    assert "belongs to the nonsteroidal anti-inflammatory drugs" in facts
+
+
+def test_a_drug_outside_the_class_is_not_quoted_as_one_of_it(engine):
+    """A sentence listing antibiotics beside isotretinoin as treatments says nothing of what
+    isotretinoin is."""
+    article = engine.ask("Is accutane like an antibiotic?", save=False)
+    assert "not listed among the antibiotics" in article.headline, article.headline
+    assert not [s for s in article.bottom_line if s.kind is StatementKind.CLINICAL]
+
+
+def test_the_condition_a_drug_is_taken_for_is_no_side_effect_asked():
+    from medcite.retrieval.analysis import analyse
+
+    frame = analyse("amiodarone for afib what are side effects").frame
+    assert frame.asked_for is AskedFor.ADVERSE_EFFECTS and not frame.conditions
+    assert [c.name for c in analyse("Does amiodarone cause atrial fibrillation?").frame.conditions] == [
+        "atrial fibrillation"]

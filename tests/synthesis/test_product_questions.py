@@ -87,6 +87,8 @@ def cited_type(article, statement) -> SourceType:
     # a count is no comparison
     ("can you be diagnosed with shingles more than once?", AskedFor.GENERAL),
     ("is naproxen more effective than ibuprofen?", AskedFor.COMPARISON),
+    ("what meds are in the pill montelukast?", AskedFor.INGREDIENTS),
+    ("how you use for paracetamol", AskedFor.DOSE),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item

@@ -45,7 +45,8 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                r"|\b(pills?|tablets?|capsules?) (size|colou?r|shape)\b|\bmarkings?\b"
                                r"|\bidentify (a |this |my |the )?(pill|tablet|capsule)\b")),
     (AskedFor.INGREDIENTS, _cue(r"\b(inactive |active )?ingredients?\b|\bwhat'?s in\b|\bwhat is in (it|this|the|\w+)\b"
-                                r"|\bwhat (does|do) (it|this|they|\w+) contain\b|\b(is|are) (there )?(any )?\w+ (a )?part of\b"
+                                r"|\bwhat (does|do) (it|this|they|\w+) contain\b"
+                                r"|\bwhat (meds|medicines?|medications?|drugs?|chemicals?) (is|are) in\b|\b(is|are) (there )?(any )?\w+ (a )?part of\b"
                                 r"|\b(does|do) (it|this|they|\w+) (contain|have) (any )?\w+ in (it|them)\b"
                                 r"|\b(does|do) (it|this|they|\w+) (contain|have) (any )?(gluten|lactose|alcohol|sugar"
                                 r"|sulfa|sulfites?|dyes?|gelatin|latex|aspirin|caffeine|acetaminophen)\b"
@@ -127,7 +128,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets|capsules)"
                         r"|milligrams?|mgs|titrat\w*|how many times|how often)\b|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b"
                         # how it is taken: "how should I take it?", "is Saxenda a daily injection?"
-                        r"|\bhow (should|do|to|can|would|must|am) (i |we |you |he |she |they )?(supposed to )?(take|use|inject|give|administer|apply)\b"
+                        r"|\bhow (should |do |to |can |would |must |am )?(i |we |you |u |he |she |they )?(supposed to )?(take|use|inject|give|administer|apply)\b"
                         r"|\bhow (is|are) (it |they |this |\w+ )?(administered|given|injected|applied)\b"
                         r"|\bhow (big|large|much)\b[^?.]{0,20}\bamount\b|\b(daily|usual) amount\b"
                         r"|\bhow many\b[^?.]{0,30}\b(a ?day|per day|daily|at once|at a time|in 24 hours)\b"
@@ -210,6 +211,8 @@ _WHICH = _cue(r"\b(which|better|best|prefer\w*|choose|instead)\b")
 
 # What a drug is likened to, just before a class's name ("is Accutane like an antibiotic?").
 _LIKENED = _cue(r"\b(like|a kind of|a type of|a form of|the same as|similar to|considered)\s+(an?\s+)?$")
+# Whether a drug belongs to a class, asked just before the class's name ("is pramoxine an ").
+_CLASS_ASKED = _cue(r"\b(is|are|isn'?t|aren'?t)\s+(it|this|that|they|\w+(?:[ -]\w+)?)\s+(an?|one of the|part of the|in the|classed as an?)\s+$")
 # A reply's opening ("No, what is ...", "Ok so is it ...") is not the question.
 _REPLY_OPENING = _cue(r"^\s*(?:(?:no|ok|okay|so|well|yes|yeah|thanks|thank you|hi|hello|and|but|um|hmm|right|sorry"
                       r"|(?:one |a )?(?:last|quick|final|other|another|follow-up) question|one more thing)\b[\s,.!:]*)+")
@@ -384,13 +387,22 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
     agents = [s for s in subjects.values() if s.kind in AGENT_KINDS and s.concept_id not in only_allergens]
     # "Is Accutane like an antibiotic?": the class it is likened to is no drug taken with it.
     likened = {m.concept.id for m in mentions if m.concept.kind in AGENT_KINDS and class_members(m.concept.name)
-               and _LIKENED.search(question[max(0, m.start - 30):m.start])}
+               and (_LIKENED.search(question[max(0, m.start - 30):m.start])
+                    or _CLASS_ASKED.search(question[max(0, m.start - 40):m.start]))}
+    classes_asked = []
     if likened and len(agents) > len(likened):
+        classes_asked = [a.name for a in agents if a.concept_id in likened]
         agents = [a for a in agents if a.concept_id not in likened]
     # "a sulfa allergy": the allergy is what the reader has, not a condition asked about
     conditions = [s for s in subjects.values() if s.kind not in AGENT_KINDS
                   and not (allergies and s.concept_id == ALLERGY_CONDITION)]
     item = asked_for(question, len(agents))
+    if item is AskedFor.ADVERSE_EFFECTS and agents:
+        # "amiodarone for afib, what are the side effects?": the condition it is taken for is no
+        # effect asked about
+        treated = {m.concept.id for m in mentions if m.concept.kind not in AGENT_KINDS
+                   and _TAKEN_FOR.search(question[max(0, m.start - 20):m.start])}
+        conditions = [c for c in conditions if c.concept_id not in treated]
     if allergies and agents and item in (AskedFor.GENERAL, AskedFor.INTERACTION, AskedFor.ADVERSE_EFFECTS):
         item = AskedFor.CONTRAINDICATION  # "can I take it?" with an allergy asks whether it is safe
     if item is AskedFor.EFFICACY and not agents and conditions:
@@ -408,10 +420,12 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
         allergies=allergies, course=item is AskedFor.DURATION and bool(_COURSE_ASKED.search(question)),
         frequency=item is AskedFor.DOSE and bool(_FREQUENCY_ASKED.search(question)),
         stopping=item is AskedFor.ADVERSE_EFFECTS and bool(STOPPING_EFFECTS.search(question)),
+        classes_asked=classes_asked,
     )
 
 
 ALLERGY_CONDITION = "condition:allergy"
+_TAKEN_FOR = re.compile(r"\b(for|to treat|treating|against)\s+(my |his |her |the |a |an |\W)*$", re.I)
 PRODUCT_ITEMS = (AskedFor.APPEARANCE, AskedFor.INGREDIENTS, AskedFor.STRENGTH, AskedFor.STORAGE)
 # "How often is a booster needed?": a schedule is the dose asked for.
 _FREQUENCY_ASKED = re.compile(r"\bhow often\b|\bhow many times\b|\b(daily|weekly|monthly|yearly)\b|\bevery (day|week|month|year)\b"

@@ -24,7 +24,7 @@ from medcite.synthesis.base import joined
 from medcite.synthesis import own_change
 from medcite.synthesis.selection import FrameFit, clinically_typed
 from medcite.synthesis.sentences import Candidate
-from medcite.vocab.classes import class_members
+from medcite.vocab.classes import class_members, class_names
 
 CLAUSE_CHARS = 150
 # Whom a recommendation is for is its list of criteria: a headline keeps more of it.
@@ -339,6 +339,8 @@ def decide(frame: QuestionFrame, fit: FrameFit, display: dict[str, str],
     allergic = _allergy(frame, fit, subject)
     if allergic is not None:
         return allergic
+    if frame.classes_asked and len(agents) == 1 and item in (AskedFor.GENERAL, AskedFor.DEFINITION):
+        return _membership(frame, fit, subject, agents[0])
     if len(agents) >= 2 and item is AskedFor.COMPARISON:
         return _comparison(fit, subject, agents)
     if len(agents) >= 2 and not frame.alternatives:
@@ -483,6 +485,39 @@ def _allergy(frame: QuestionFrame, fit: FrameFit, subject: str) -> Verdict | Non
                        level="none", facts=facts)
     return Verdict(headline=f"{subject}: {what} \u2014 {_quoted(lead, AskedFor.CONTRAINDICATION)}",
                    lead=lead, facts=facts)
+
+
+def _membership(frame: QuestionFrame, fit: FrameFit, subject: str, agent: AgentFrame) -> Verdict:
+    """ "Is pramoxine an NSAID?": a sentence naming the drug with the class when one exists, and
+    what medcite's drug-class table says (a table that omits a drug does not deny it)."""
+    cls = frame.classes_asked[0]
+    member = cls in agent.classes
+    names = class_names(cls) or [cls]
+    pool = [c for c in fit.about_subject(agent, item_required=False)
+            if fit.of(c).by_name(agent.concept_id) and clinically_typed(c) and _states_member(c.quote, agent.names, names)]
+    lead = min(fit.ranked(pool)[:8], key=lambda c: (_authority(c, AskedFor.DEFINITION), -fit.weight(c)), default=None)
+    name = agent.name[:1].upper() + agent.name[1:]
+    facts = [f"{name} {'belongs to' if member else 'is not listed among'} the {cls} in medcite's drug-class table."]
+    if lead is not None:
+        return Verdict(headline=f"{subject}: {_quoted(lead, AskedFor.DEFINITION, tuple(agent.names))}",
+                       lead=lead, facts=facts)
+    table = f"one of the {cls}" if member else f"not listed among the {cls}"
+    return Verdict(headline=f"{subject}: {table} in medcite's drug-class table; no indexed source states it",
+                   level="none", facts=[*facts, f"No indexed source names {agent.name} as one of the {cls}."])
+
+
+def _states_member(quote: str, agent_names: list[str], class_names_: list[str]) -> bool:
+    """The sentence says the drug is one of the class ("NSAIDs, such as ibuprofen", "ibuprofen
+    is an NSAID"), not merely that both are used ("antibiotics or oral isotretinoin")."""
+    def alternatives(names: list[str]) -> str:
+        return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True) if n)
+    drug, cls = alternatives(agent_names), alternatives(class_names_)
+    if not drug or not cls:
+        return False
+    text = quote.lower()
+    return bool(re.search(rf"\b({cls})\b[^.;]{{0,40}}\b(such as|e\.g\.|eg|including|like|for example|for instance"
+                          rf"|especially)\W[^.;]{{0,60}}\b({drug})\b", text)
+                or re.search(rf"\b({drug})\b[^.;]{{0,20}}\b(is|are|as) (a|an|one of the|another)\b[^.;]{{0,30}}\b({cls})\b", text))
 
 
 def compared(fit: FrameFit, agents: list[AgentFrame]) -> list[Candidate]:
