@@ -89,6 +89,9 @@ def cited_type(article, statement) -> SourceType:
     ("is naproxen more effective than ibuprofen?", AskedFor.COMPARISON),
     ("what meds are in the pill montelukast?", AskedFor.INGREDIENTS),
     ("how you use for paracetamol", AskedFor.DOSE),
+    ("do i take a statin with or without food ?", AskedFor.TIMING),
+    ("what is the action of ezetimibe in my body", AskedFor.MECHANISM),
+    ("what type of drug is heroin", AskedFor.DEFINITION),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item
@@ -466,3 +469,22 @@ def test_what_stopping_does_is_answered_by_withdrawal_not_by_reasons_to_stop(eng
 def test_the_ssri_discontinuation_reaction_answers_stopping_sertraline(engine):
     article = engine.ask("is there danger in stopping sertraline", save=False)
     assert re.search(r"discontinuation reaction", article.bottom_line[0].quote or ""), article.headline
+
+
+def test_with_or_without_food_is_answered_by_the_label(engine):
+    article = engine.ask("do i take a statin with or without food ?", save=False)
+    lead = article.bottom_line[0]
+    assert cited_type(article, lead) is SourceType.DRUG_LABEL
+    assert "with or without food" in lead.quote
+
+
+def test_a_dose_asked_of_a_condition_names_the_drug_it_is_for(engine):
+    """ "Starting dose: 2.5 mg weekly" under a diabetes guideline names no drug: no headline."""
+    from medcite.synthesis.relevance import names_treatment
+
+    lead = engine.ask("how to take your medicine diabetes", save=False).bottom_line[0]
+    if lead.kind is StatementKind.CLINICAL and re.search(r"\d+(\.\d+)? ?mg\b", lead.quote):
+        assert names_treatment(lead.quote), lead.quote
+    assert not lead.quote or not lead.quote.startswith("Starting dose"), lead.quote
+    article = engine.ask("what is the dose for pneumonia", save=False)
+    assert "amoxicillin" in article.bottom_line[0].quote.lower(), article.headline

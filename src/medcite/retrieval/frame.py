@@ -78,7 +78,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"\b(max(imum|imal)?|highest|upper limit|most|not (to )?exceed|ceiling)\b[^?.]{0,30}"
         r"\b(doses?|dosage|dosing|mg|amount|daily)\b|\bhow much\b[^?.]{0,40}\b(at most|max\w*)\b"
         r"|\b(doses?|dosage)\b[^?.]{0,20}\b(limit|cap|max\w*)\b")),
-    (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b"
+    (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b|\b(the )?action of\b|\bhow (does|do) (it|\w+) act\b"
                              # "how opioids reduce pain", "how do statins lower cholesterol"
                              r"|^\s*how (do |does )?(\w+ ){1,2}(reduce|reduces|lower|lowers|relieve|relieves|block|blocks|kill|kills)\b|\bmechanism\w*|\bmode of action\b"
                              r"|\bwhy (does|do|is|are)\b[^?.]*\b(cause|interact|work|affect)")),
@@ -138,6 +138,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                             r"|\bduration\b|\bhow many (days|weeks|months|years)\b")),
     (AskedFor.TIMING, _cue(r"\bwhen (should|do|to|can|is the best time)\b|\bwhat time\b|\bbedtime\b"
                           r"|\b(the )?(best|right|ideal|good) time (of (the )?day )?(to|for)\b"
+                          r"|\bwith(out)? or with(out)? (food|meals?|eating)\b|\bwithout (food|meals?|eating)\b"
                           r"|\bmorning or (night|evening)\b|\b(before|after|with) (food|meals?|eating|breakfast)\b"
                           r"|\bempty stomach\b|\bhow soon\b")),
     (AskedFor.FIRST_LINE, _cue(r"\bfirst[- ]line\b|\b\w+ of choice\b|\bpreferred\b"
@@ -174,7 +175,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               # what it is for the body: "why is vitamin A important?", "what does vitamin D3 do"
                               r"|\bwhy (is|are) [^?.]{2,40} (important|needed|necessary|essential)\b"
                               r"|^\s*what (does|do) [^?.]{2,40} do\b(?! to (my|your|the|his|her|a)\b)"
-                              r"|\btell me (more )?about\b"
+                              r"|\btell me (more )?about\b|\bwhat (type|kind|class|sort) of (a )?(drug|medication|medicine|substance) is\b"
                               r"|\bdefin\w*|\bmeaning of\b")),
 )
 

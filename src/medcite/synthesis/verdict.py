@@ -18,7 +18,8 @@ from medcite.retrieval.evidence import RANK
 from medcite.retrieval.targets import CLASS_ITEMS
 from medcite.synthesis.bands import kidney_fits, weight_fits
 from medcite.synthesis.relevance import (direction, document_subject, dose_adjustment_span, emphasis_span,
-                                         item_span, names_any, names_other_agent, reports_study)
+                                         item_span, names_any, names_other_agent, names_treatment,
+                                         reports_study)
 from medcite.synthesis import allergy as allergy_rules
 from medcite.synthesis.base import joined
 from medcite.synthesis import own_change
@@ -249,6 +250,12 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
         # A question of no known kind, answered by its words alone: a study of no clinical design
         # sharing them (a 1977 C-peptide assay for "could diabetes come on fast?") is no answer.
         stated = [c for c in stated if clinically_typed(c)]
+        if not stated:
+            return None
+    if fit.frame.asked_for in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and not fit.frame.agents:
+        # A dose asked of a condition ("how to take your medicine for diabetes") is a drug's
+        # dose only where the sentence names the drug ("Starting dose: 2.5 mg weekly" names none).
+        stated = [c for c in stated if names_treatment(c.quote)]
         if not stated:
             return None
     if not fit.frame.population.stated:
