@@ -92,6 +92,12 @@ def cited_type(article, statement) -> SourceType:
     ("do i take a statin with or without food ?", AskedFor.TIMING),
     ("what is the action of ezetimibe in my body", AskedFor.MECHANISM),
     ("what type of drug is heroin", AskedFor.DEFINITION),
+    ("chlorpheniramine how long in system", AskedFor.ELIMINATION),
+    ("how much weight gain with carvedilol", AskedFor.ADVERSE_EFFECTS),
+    ("how much ibuprofen can I take", AskedFor.DOSE),
+    ("what's different opioid and opium", AskedFor.COMPARISON),
+    ("how does vitamin d help our bodies", AskedFor.DEFINITION),
+    ("does melatonin help with sleep", AskedFor.EFFICACY),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item

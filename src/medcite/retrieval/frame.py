@@ -68,6 +68,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     # "How long does marijuana stay in your system?": not a course of treatment.
     (AskedFor.ELIMINATION, _cue(r"\bhow long\b[^?.]{0,40}\b(stays?|remains?|lasts?|be detected|detectable|show up|be found)\b"
                                 r"[^?.]{0,25}\b(system|body|blood|bloodstream|urine|tests?|breast ?milk|hair)\b"
+                                r"|\bhow long\b[^?.]{0,20}\bin (my |your |the |his |her |a )?(system|body|blood|bloodstream)\b"
                                 r"|\bhalf[- ]life\b|\b(out of|leave|leaves) (my|your|his|her|the) (system|body)\b"
                                 r"|\b(show|shows) up (on|in) (a )?(drug |urine )?tests?\b")),
     # "How fast does amlodipine work?", "how long before it takes effect": not whether it works.
@@ -115,7 +116,8 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               r"|(safer|stronger|weaker|gentler|faster|cheaper) than"
                               # "more than once", "more than 2 weeks": a count, not a comparison
                               r"|(more|less) (\w+ )?than(?! (once|twice|one|two|three|a |an |a few|\d|usual|normal|recommended|prescribed))"
-                              r"|difference between|differ from|which is (better|safer|best))\b")),
+                              r"|difference between|differ from|which is (better|safer|best)"
+                              r"|what'?s (the )?(different|difference)|what is (the )?(different|difference))\b")),
     # What a drug is for ("qvar 40mg what is it for?"): what it treats, before its strength reads
     # as a dose.
     (AskedFor.TREATMENT, _cue(r"\bwhat (is|are) (it|they|this|that) (used |prescribed |given )?for\b"
@@ -125,7 +127,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               # "What about diflucan for a yeast infection?"
                               r"|^\s*(what|how) about (\w+ ){1,3}for\b"
                               r"|\bwhy (do|would|should|did) (i|you|he|she|they|people) (take|use|need)\b")),
-    (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much|how many (mg|milligrams|pills|tablets|capsules)"
+    (AskedFor.DOSE, _cue(r"\b(doses?|dosage|dosing|how much(?! (weight|hair|bleeding|pain|sleep|time|longer|sooner|more|less|better|worse))|how many (mg|milligrams|pills|tablets|capsules)"
                         r"|milligrams?|mgs|titrat\w*|how many times|how often)\b|\b\d+(\.\d+)? ?(mg|mcg|µg|iu|ml)\b"
                         # how it is taken: "how should I take it?", "is Saxenda a daily injection?"
                         r"|\bhow (should |do |to |can |would |must |am )?(i |we |you |u |he |she |they )?(supposed to )?(take|use|inject|give|administer|apply)\b"
@@ -160,7 +162,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.ADVERSE_EFFECTS, _cue(STOPPING_EFFECTS.pattern + r"|\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
                                    r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b"
                                    r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b")),
-    (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b"
+    (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b(?! (our|your|the|my|his|her) bod(y|ies))"
                             # "are there antibiotics for colds?" (a medicine for it, unnamed, is a treatment question)
                             r"|^\s*(are|is) there (?>(an? |any )?)(?!(medicines?|medications?|drugs?|pills?|treatments?|cures?"
                             r"|remed\w+|creams?|ointments?|something|anything|otc|over)\b)(\w+ ){1,2}(for|to treat)\b"
@@ -175,6 +177,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               # what it is for the body: "why is vitamin A important?", "what does vitamin D3 do"
                               r"|\bwhy (is|are) [^?.]{2,40} (important|needed|necessary|essential)\b"
                               r"|^\s*what (does|do) [^?.]{2,40} do\b(?! to (my|your|the|his|her|a)\b)"
+                              r"|\bhow (does|do) (\w+ ){1,2}help (our|your|the|my|his|her) bod(y|ies)\b"
                               r"|\btell me (more )?about\b|\bwhat (type|kind|class|sort) of (a )?(drug|medication|medicine|substance) is\b"
                               r"|\bdefin\w*|\bmeaning of\b")),
 )
