@@ -254,8 +254,9 @@ def _strongest(fit: FrameFit, pool: list[Candidate]) -> Candidate | None:
             return None
     if fit.frame.asked_for in (AskedFor.DOSE, AskedFor.MAXIMUM_DOSE) and not fit.frame.agents:
         # A dose asked of a condition ("how to take your medicine for diabetes") is a drug's
-        # dose only where the sentence names the drug ("Starting dose: 2.5 mg weekly" names none).
-        stated = [c for c in stated if names_treatment(c.quote)]
+        # dose only where the sentence names the drug or what the question asked of ("30 mL/kg
+        # of IV crystalloid"); "Starting dose: 2.5 mg weekly" names neither.
+        stated = [c for c in stated if names_treatment(c.quote) or c.term_hits]
         if not stated:
             return None
     if not fit.frame.population.stated:
