@@ -98,6 +98,9 @@ def cited_type(article, statement) -> SourceType:
     ("what's different opioid and opium", AskedFor.COMPARISON),
     ("how does vitamin d help our bodies", AskedFor.DEFINITION),
     ("does melatonin help with sleep", AskedFor.EFFICACY),
+    ("how long will the cyanocobalamin stay good", AskedFor.STORAGE),
+    ("why prozac used", AskedFor.TREATMENT),
+    ("how long should I take prozac", AskedFor.DURATION),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item

@@ -62,7 +62,8 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.STORAGE, _cue(r"\b(how|where|should|can|do) (should |do |can |to )?(i |we |you )?(store|keep)\b[^?.]{0,40}"
                             r"(\b(fridge|refrigerat\w*|cold|warm|temperature|car|heat)|\?|$)|\bstorage\b|\bstored\b"
                             r"|\brefrigerat\w*|\bfridge\b|\broom temperature\b|\bdispos(e|ed|es|al|ing)\b|\bexpir\w*"
-                            r"|\bshelf[- ]life\b|\bthrow (it |them |this )?away\b|\bgets? (too )?(hot|cold|frozen)\b")),
+                            r"|\bshelf[- ]life\b|\bhow long\b[^?.]{0,40}\b(stay|stays|keep|keeps|last|lasts|remain|remains) "
+                            r"(good|fresh|effective|potent|usable)\b|\bthrow (it |them |this )?away\b|\bgets? (too )?(hot|cold|frozen)\b")),
     (AskedFor.MISSED_DOSE, _cue(r"\bmiss(ed|ing)? (a |my |the |one |his |her )?(dose|pill|tablet|injection|shot)s?\b"
                                r"|\bforg[eo]t(ten)? (to take |to give )?(my|a|the|his|her|one)\b|\bskipped (a|my) (dose|pill)\b")),
     # "How long does marijuana stay in your system?": not a course of treatment.
@@ -123,7 +124,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.TREATMENT, _cue(r"\bwhat (is|are) (it|they|this|that) (used |prescribed |given )?for\b"
                               r"|\bwhat'?s good for\b|\bwhat is good for\b|\bwhat (helps|works) (for|with)\b|\banything good for\b"
                               r"|\bwhat (is|are) (\w+ ){1,3}(used|prescribed|given|taken) for\b|\bwhat does (it|this|\w+) treat\b"
-                              r"|\bwhy (is|are) (\w+ ){1,3}(prescribed|used|given|taken)\b"
+                              r"|\bwhy (is |are )?(\w+ ){1,3}(prescribed|used|given|taken)\b"
                               # "What about diflucan for a yeast infection?"
                               r"|^\s*(what|how) about (\w+ ){1,3}for\b"
                               r"|\bwhy (do|would|should|did) (i|you|he|she|they|people) (take|use|need)\b")),

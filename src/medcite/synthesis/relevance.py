@@ -282,7 +282,11 @@ _EMPHASIS: dict[AskedFor, re.Pattern[str]] = {
     AskedFor.CONTRAINDICATION: _cue(r"\bcontraindicated\b|\bshould not be used\b|\bboxed warning\b"
                                     r"|\bonly if (clearly )?needed\b|\brecommended to continue\b"),
     AskedFor.FIRST_LINE: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b|\bthe only (effective |known |available |proven )?(treatment|therapy)\b"),
-    AskedFor.TREATMENT: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b|\bthe only (effective |known |available |proven )?(treatment|therapy)\b"),
+    # Where and at what temperature it is kept, before how its packaging is thrown away
+    AskedFor.STORAGE: _cue(r"\brefrigerat\w*|\broom temperature\b|\d\s?°\s?[CF]\b|\bdo not freeze\b|\bstore[ds]? (at|in|between|below)\b"),
+    # Used for a condition: "X is used to treat", "indicated for"
+    AskedFor.TREATMENT: _cue(r"\bfirst[- ]line\b|\bpreferred\b|\bof choice\b|\bthe only (effective |known |available |proven )?(treatment|therapy)\b"
+                             r"|\b(is|are) (used|indicated|prescribed|approved) (to treat|for|in)\b"),
     # A duration stated as a span of time, not the word "duration"
     AskedFor.DURATION: _cue(r"\b\d+\s?(–|-|to)\s?\d+\s?(days|weeks|months|years)\b|\b(for|of) (at least )?\d+ (days|weeks|months|years)\b"),
     AskedFor.SYMPTOMS: _cue(r"\b(most (common|frequent)|main|classic) (\w+ ){0,3}(symptoms?|signs?)\b"),
