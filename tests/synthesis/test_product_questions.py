@@ -101,6 +101,7 @@ def cited_type(article, statement) -> SourceType:
     ("how long will the cyanocobalamin stay good", AskedFor.STORAGE),
     ("why prozac used", AskedFor.TREATMENT),
     ("how long should I take prozac", AskedFor.DURATION),
+    ("what medication not to take with lithium", AskedFor.INTERACTION),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item

@@ -32,7 +32,10 @@ STOPPING_EFFECTS = _cue(r"\b(problems?|effects?|symptoms?|withdrawal|reactions?|
 # One drug with everything else: "can mucinex be used with other OTC or prescription medications?"
 _WITH_OTHER_MEDICINES_PATTERN = (r"\b(with|and|alongside|along with)\s+(any |my |other |any other |my other |another )+"
                                  r"((otc|over-the-counter|\(otc\)|prescription|prescribed|or|cold|pain)\s+)*"
-                                 r"(medications?|medicines?|drugs?|meds|pills|supplements)\b")
+                                 r"(medications?|medicines?|drugs?|meds|pills|supplements)\b"
+                                 # "what medication not to take with lithium", "which foods to avoid on warfarin"
+                                 r"|\b(what|which|any) (medications?|medicines?|drugs?|meds|pills|supplements?)\b[^?.]{0,30}"
+                                 r"\b(with|while on|while taking|alongside)\b")
 
 # Asked-for cues, tried in this order: the more specific item wins ("maximum dose" before "dose").
 _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
