@@ -102,6 +102,10 @@ def cited_type(article, statement) -> SourceType:
     ("why prozac used", AskedFor.TREATMENT),
     ("how long should I take prozac", AskedFor.DURATION),
     ("what medication not to take with lithium", AskedFor.INTERACTION),
+    ("So if I have prostatitis what would I be prescribed?", AskedFor.TREATMENT),
+    ("how soon does losartan afffect blood pressure", AskedFor.ONSET),
+    ("is pramipexole addictive?", AskedFor.ADVERSE_EFFECTS),
+    ("does marijuana use lead to negative health outcomes?", AskedFor.ADVERSE_EFFECTS),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item
@@ -498,3 +502,12 @@ def test_a_dose_asked_of_a_condition_names_the_drug_it_is_for(engine):
     assert not lead.quote or not lead.quote.startswith("Starting dose"), lead.quote
     article = engine.ask("what is the dose for pneumonia", save=False)
     assert "amoxicillin" in article.bottom_line[0].quote.lower(), article.headline
+
+
+def test_a_lab_recheck_within_weeks_is_no_onset_of_effect():
+    from medcite.synthesis.relevance import states_item
+
+    assert not states_item("Continue therapy unless potassium is unmanageable or eGFR declines >30% within 4 weeks.",
+                           AskedFor.ONSET)
+    assert states_item("Blood pressure is lowered within 2 weeks of starting treatment.", AskedFor.ONSET)
+    assert states_item("It may take several weeks for them to help.", AskedFor.ONSET)

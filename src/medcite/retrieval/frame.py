@@ -78,6 +78,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     # "How fast does amlodipine work?", "how long before it takes effect": not whether it works.
     (AskedFor.ONSET, _cue(r"\bhow (fast|quickly|soon|long)\b[^?.]{0,50}\b(to work|work|working|takes? (a)?effect|kicks? in"
                           r"|start\w* (to )?work\w*|take affect|to take effect|notice)\b|\bhow long (before|until|till)\b"
+                          r"|\bhow (soon|fast|quickly)\b[^?.]{0,40}\b(a+f+ects?|lowers?|reduces?|helps?|relieves?)\b"
                           r"|\bonset of (action|effect)\b|\bwhen (will|does|do) (it|this|they|\w+) (start|begin) (to )?work")),
     (AskedFor.MAXIMUM_DOSE, _cue(
         r"\b(max(imum|imal)?|highest|upper limit|most|not (to )?exceed|ceiling)\b[^?.]{0,30}"
@@ -158,6 +159,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     (AskedFor.TREATMENT, _cue(r"\b(any|some)(thing| kind of \w+| \w+)? (i|we|you|she|he|they) (can|could|should) (do|take|use|try|give|prescribe)\b[^?.]{0,40}\b(for|to|about)\b"
                              r"|\bwhat (can|could|should) (i|we|you|she|he|they) (do|take|use|try|give)\b[^?.]{0,20}\b(for|to|about)\b"
                              r"|\bhow (can|do|could) (i|we|you) (get rid of|relieve|stop|ease|treat)\b"
+                             r"|\bwhat (would|will|should|can|could|do|does) (i|you|he|she|they|we|one|doctors) (be )?(prescribed|given|prescribe)\b"
                              # "is there anything that can be prescribed to treat hemorrhoids?"
                              r"|\b(anything|something|any (medications?|medicines?|drugs?|treatments?))\b[^?.]{0,30}"
                              r"\b(be )?(prescribed|given|used|taken|done)\b[^?.]{0,10}\b(to treat|to help|to relieve|for)\b")),
@@ -165,7 +167,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                          r"|\bhow do(es)? (you|people|someone|one|i) (get|catch)\b|\bhow is\b[^?.]{0,40}\b(caught|spread|transmitted)\b")),
     (AskedFor.ADVERSE_EFFECTS, _cue(STOPPING_EFFECTS.pattern + r"|\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
                                    r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b"
-                                   r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b")),
+                                   r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b"
+                                   r"|\bleads? to\b|\bnegative (health )?(effects?|outcomes?|consequences?)\b"
+                                   r"|\baddictive\b|\baddiction\b|\bhabit[- ]forming\b")),
     (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b(?! (our|your|the|my|his|her) bod(y|ies))"
                             # "are there antibiotics for colds?" (a medicine for it, unnamed, is a treatment question)
                             r"|^\s*(are|is) there (?>(an? |any )?)(?!(medicines?|medications?|drugs?|pills?|treatments?|cures?"

@@ -105,7 +105,10 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                              r"|\bacts? (on|by|as)\b|\breceptors?\b|\benzyme\w*|\breuptake\b|\bpathway\b"),
     AskedFor.ELIMINATION: _cue(r"\bhalf[- ]li(fe|ves)\b|\beliminat\w*|\bexcret\w*|\bclearance\b|\bcleared\b"
                                r"|\bdetect(ed|able)\b[^.;]{0,40}\b(urine|blood|plasma|hair|for|up to|after)\b|\bwashout\b"),
-    AskedFor.ONSET: _cue(r"\bonset\b|\bwithin \d+(\s?(-|–|to)\s?\d+)? ?(minutes?|hours?|days?|weeks?)\b"
+    # "within 4 weeks" alone may be when to recheck a lab: an effect or a start must be named with it
+    AskedFor.ONSET: _cue(r"\bonset\b|\b(effects?|response|improve\w*|relie\w+|reduc\w+|lower\w*|benefits?|works?|noticeable"
+                         r"|seen|felt|control)\b[^.;]{0,60}\bwithin \d+(\s?(-|–|to)\s?\d+)? ?(minutes?|hours?|days?|weeks?)\b"
+                         r"|\bwithin \d+(\s?(-|–|to)\s?\d+)? ?(minutes?|hours?|days?|weeks?) (of|after) (starting|beginning|initiating|treatment|therapy|taking)\b"
                          r"|\b(full|maximum|peak|therapeutic) (\w+ )?effects?\b[^.;]{0,60}\b\d+ ?(days?|weeks?|hours?|months?)\b"
                          r"|\bstarts? (to )?work\w*|\bbegins? to work"
                          r"|\btakes? (about |up to |at least )?(\d+(\s?(-|–|to)\s?\d+)? ?|several |a few |a couple of |many )"
