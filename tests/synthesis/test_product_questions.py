@@ -511,3 +511,25 @@ def test_a_lab_recheck_within_weeks_is_no_onset_of_effect():
                            AskedFor.ONSET)
     assert states_item("Blood pressure is lowered within 2 weeks of starting treatment.", AskedFor.ONSET)
     assert states_item("It may take several weeks for them to help.", AskedFor.ONSET)
+
+
+def test_a_reference_pages_own_sub_heading_says_what_its_sentences_are_about():
+    from medcite.synthesis.relevance import inline_heading
+
+    text = ("Vaccines\nVaccines are available to prevent pneumococcal pneumonia and the flu.\n"
+            "Pneumococcal Pneumonia Vaccine\nA vaccine is available to prevent pneumococcal pneumonia. "
+            "In most adults, one shot is good for at least 5 years of protection.\n"
+            "Influenza Vaccine\nThe vaccine that helps prevent the flu is good for 1 year.")
+    assert inline_heading(text, "In most adults, one shot is good for at least 5 years of protection.") \
+        == "Pneumococcal Pneumonia Vaccine"
+    assert inline_heading(text, "The vaccine that helps prevent the flu is good for 1 year.") == "Influenza Vaccine"
+    # a run of short lines is a list: its last item heads nothing
+    listed = "Some medicines restore the rhythm.\nAmiodarone\nSotalol\nThese medicines often have side effects."
+    assert inline_heading(listed, "These medicines often have side effects.") is None
+
+
+def test_treatments_that_may_include_are_no_symptoms():
+    from medcite.synthesis.relevance import states_item
+
+    assert not states_item("Treatments may include shock wave lithotripsy or ureteroscopy.", AskedFor.SYMPTOMS)
+    assert states_item("People with kidney stones may have pain while urinating.", AskedFor.SYMPTOMS)

@@ -99,7 +99,10 @@ _ITEM_CUES: dict[AskedFor, re.Pattern[str]] = {
                                r"|\bone copy of\b|\b(pass|passed) (on|down)\b|\bx-linked\b"),
     AskedFor.MISSED_DOSE: _cue(r"\bmiss(ed|es)? (a |your |the )?dose\b|\bas soon as (you|they) remember\b|\bnext (scheduled )?dose\b"
                                r"|\bdo not take (2|two) doses\b|\bdouble (the |a )?dose\b"),
-    AskedFor.SYMPTOMS: _cue(r"\bsymptoms?\b|\bsigns\b|\bmay (include|have|experience|notice|feel)\b|\bpresents? with\b"
+    # "you may notice", never "treatments may include"
+    AskedFor.SYMPTOMS: _cue(r"\bsymptoms?\b|\bsigns\b|\bpresents? with\b"
+                            r"|\b(you|people|patients|children|adults|they|he|she|some|many|most|others|person)\b (\w+ ){0,3}"
+                            r"may (have|experience|notice|feel|develop)\b"
                             r"|\bcharacteri[sz]ed by\b|\bcomplain\w* of\b"),
     AskedFor.MECHANISM: _cue(r"\bworks? by\b|\bmechanism\w*|\binhibit\w*|\bblock\w*|\bbind\w*|\bantagonis\w*|\bagonis\w*"
                              r"|\bacts? (on|by|as)\b|\breceptors?\b|\benzyme\w*|\breuptake\b|\bpathway\b"),
@@ -512,6 +515,32 @@ def local_abbreviations(passage_text: str, names: tuple[str, ...]) -> tuple[str,
     return tuple(dict.fromkeys(a.lower() for a in found))
 
 
+_HEADING_LINE = re.compile(r"^[A-Z][\w'’(),/ -]{2,60}$")
+
+
+def inline_heading(passage_text: str, text: str) -> str | None:
+    """The sub-heading a consumer page writes on a line of its own above ``text`` inside the
+    passage ("Pneumococcal Pneumonia Vaccine" above "In most adults, one shot is good for ..."),
+    if any: a short line with no end punctuation, between sentences (a run of short lines is a
+    list, never a heading)."""
+    at = passage_text.find(text[:60])
+    if at <= 0:
+        return None
+    lines = [line.strip() for line in passage_text[:at].split("\n")]
+    lines = [line for line in lines[:-1] if line]  # the last piece is the start of text's own line
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        short = len(line.split()) <= 7 and _HEADING_LINE.match(line) and not line.endswith((".", ":", "?", "!", ";"))
+        if not short:
+            continue
+        after = lines[i + 1] if i + 1 < len(lines) else text
+        before = lines[i - 1] if i else "."
+        if after.endswith((".", "!", "?", ":")) and before.endswith((".", "!", "?", ":")):
+            return line
+        return None  # a list item, not a heading: nothing above it is this sentence's heading
+    return None
+
+
 _REFERS_BACK = _cue(r"^\s*(they|them|these|it|such (drugs|medicines))\b")
 
 
@@ -540,6 +569,10 @@ def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = 
                 and names_any(document.title, tuple(class_names)) and not names_other_agent(text, [subject]):
             return Aboutness(True, via_class=cls)
     if section and names_any(section, names):
+        return Aboutness(True, via_document=True)
+    heading = inline_heading(passage_text, text) if passage_text else None
+    if heading and names_any(heading, names):
+        # a reference page's own sub-heading inside the passage ("Pneumococcal Pneumonia Vaccine")
         return Aboutness(True, via_document=True)
     for cls, class_names in subject.classes.items() if section else ():
         # "Oral Bisphosphonate Administration": its instructions hold for alendronate too.
