@@ -146,3 +146,16 @@ def test_the_condition_a_drug_is_taken_for_is_no_side_effect_asked():
     assert frame.asked_for is AskedFor.ADVERSE_EFFECTS and not frame.conditions
     assert [c.name for c in analyse("Does amiodarone cause atrial fibrillation?").frame.conditions] == [
         "atrial fibrillation"]
+
+
+def test_two_drugs_of_one_class_meet_only_in_a_sentence_on_combining_them(engine):
+    """Amlodipine and metoprolol are both antihypertensives: a sentence on switching one
+    antihypertensive for another, or on combining two other classes (ACE inhibitor + ARB), is no
+    evidence on taking the pair; the headline does not say "antihypertensives with antihypertensives"."""
+    article = engine.ask("what are the side effects of taking the two medication amlodipine metoprolol together",
+                         save=False)
+    assert "antihypertensives with antihypertensives" not in article.headline
+    lead = article.bottom_line[0]
+    if lead.kind is StatementKind.CLINICAL:
+        assert re.search(r"combin|together|concomitant|with other|with another", lead.quote, re.I), lead.quote
+        assert not re.search(r"ACE inhibitor \+ ARB|switching to an alternative", lead.quote), lead.quote

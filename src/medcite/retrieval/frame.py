@@ -49,7 +49,8 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                r"|\bidentify (a |this |my |the )?(pill|tablet|capsule)\b")),
     (AskedFor.INGREDIENTS, _cue(r"\b(inactive |active )?ingredients?\b|\bwhat'?s in\b|\bwhat is in (it|this|the|\w+)\b"
                                 r"|\bwhat (does|do) (it|this|they|\w+) contain\b"
-                                r"|\bwhat (meds|medicines?|medications?|drugs?|chemicals?) (is|are) in\b|\b(is|are) (there )?(any )?\w+ (a )?part of\b"
+                                r"|\bwhat (meds|medicines?|medications?|drugs?|chemicals?) (is|are) in\b"
+                                r"|\bcontains? [^?.]{2,40} in (it|them|this)\b|\b(is|are) (there )?(any )?\w+ (a )?part of\b"
                                 r"|\b(does|do) (it|this|they|\w+) (contain|have) (any )?\w+ in (it|them)\b"
                                 r"|\b(does|do) (it|this|they|\w+) (contain|have) (any )?(gluten|lactose|alcohol|sugar"
                                 r"|sulfa|sulfites?|dyes?|gelatin|latex|aspirin|caffeine|acetaminophen)\b"

@@ -577,7 +577,9 @@ def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = 
     for cls, class_names in subject.classes.items() if section else ():
         # "Oral Bisphosphonate Administration": its instructions hold for alendronate too.
         spans = name_spans(section, tuple(class_names))
-        if spans and not _qualified(section, spans, subject):
+        # ... but not a sentence there on other drugs or classes ("Do not combine ACE inhibitor
+        # + ARB" under "Antihypertensive medications" says nothing of amlodipine)
+        if spans and not _qualified(section, spans, subject) and not _names_other_class(text, subject):
             return Aboutness(True, via_class=cls)
     return Aboutness(False)
 
@@ -592,6 +594,13 @@ def _qualified(text: str, spans: list[tuple[int, int]], subject: AgentFrame) -> 
 _CO_MEDICATION = _cue(r"\bconcomitant\w*|\bco-?administ\w*|\bin patients (taking|receiving|treated with)\b"
                       # "in clinical trials of another TNF blocker": not the drug asked about
                       r"|\b(another|other) (TNF[- ]blockers?|drugs? in (this|the same) class|statins?|\w+ (inhibitors?|blockers?|antagonists?))\b")
+
+
+def _names_other_class(text: str, subject: AgentFrame) -> bool:
+    """The sentence names a drug class the subject is not in ("ACE inhibitor + ARB" for
+    amlodipine)."""
+    return any(cls not in subject.classes and cls != subject.name and name_spans(text, tuple(names))
+               for cls, names in all_classes().items())
 
 
 def names_other_agent(text: str, agents: list[AgentFrame]) -> bool:

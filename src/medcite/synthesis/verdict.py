@@ -560,13 +560,17 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
         return Verdict(headline=f"{subject}: {_quoted(lead, item, keep)}", lead=lead)
     # Evidence on the drugs' classes stands for them only from a clinical source or design: an
     # untyped abstract that names both classes ("a combined treatment with beta-blockers") is none.
-    lead = _strongest(fit, [c for c in joint if clinically_typed(c)])
+    lead = _strongest(fit, [c for c in joint if clinically_typed(c) and not _one_class_in_general(fit, c, agents)])
     if lead is not None:
         by_class = [(a, fit.of(lead).about[a.concept_id].via_class) for a in agents
                     if fit.of(lead).about[a.concept_id].via_class]
-        classes = " with ".join(cls for _, cls in by_class) or "the class"
+        distinct = list(dict.fromkeys(cls for _, cls in by_class))
+        one_class = len(by_class) > 1 and len(distinct) == 1  # two NSAIDs: one class, not "NSAIDs with NSAIDs"
+        classes = (f"{distinct[0]} taken together" if one_class else " with ".join(distinct)) or "the class"
         # Two short facts, what the evidence is on first: a patient's summary restates each.
-        notes = ([f"This evidence is on {joined([cls for _, cls in by_class])}, the drug classes "
+        notes = ([f"This evidence is on {distinct[0]}, the drug class {joined([a.name for a, _ in by_class])} "
+                  "both belong to." if one_class else
+                  f"This evidence is on {joined(distinct)}, the drug classes "
                   f"{joined([a.name for a, _ in by_class])} belong to.", "No indexed source names them here."]
                  if len(by_class) > 1 else _class_notes(by_class[0][1], by_class[0][0].name)) if by_class else []
         return Verdict(headline=f"{subject}: documented for {classes} \u2014 {_quoted(lead, item, keep)}",
@@ -614,6 +618,19 @@ def _combination(frame: QuestionFrame, fit: FrameFit, subject: str, agents: list
         level="none", facts=[f"No indexed document addresses {' and '.join(a.name for a in agents)} together.",
                              "None addresses them by drug class or through a documented interaction "
                              "mechanism; what follows is the evidence on each agent separately."])
+
+
+_TOGETHER = re.compile(r"\b(combin\w*|together|concomitant\w*|co-?administ\w*|add-on|added to|in addition to"
+                       r"|with (another|other|a second)|two or more|dual|multiple)\b", re.I)
+
+
+def _one_class_in_general(fit: FrameFit, candidate: Candidate, agents: list[AgentFrame]) -> bool:
+    """Two drugs of one class (amlodipine and metoprolol, both antihypertensives) meet in a
+    sentence on that class only when it speaks of combining them; "switching to an alternative
+    antihypertensive agent" is about neither pair."""
+    classes = {fit.of(candidate).about[a.concept_id].via_class for a in agents}
+    return len(classes) == 1 and None not in classes and not (
+        _TOGETHER.search(candidate.quote) or _interaction_cue(candidate))
 
 
 def _around(quote: str, names: tuple[str, ...]) -> str:
