@@ -126,6 +126,15 @@ def test_postings_follow_inserts_revisions_and_deletions(filled):
         filled.document("pmid:10704411").id]
 
 
+def test_passages_are_never_updated_in_place(filled):
+    from medcite.errors import StoreError
+
+    with pytest.raises(StoreError, match="never updated"), filled.transaction() as conn:
+        conn.execute("UPDATE passages SET body = 'stale postings' WHERE id = "
+                     "(SELECT min(id) FROM passages)")
+    assert_postings_exact(filled)
+
+
 def test_postings_are_made_by_store_copy(tmp_path: Path, postgres_server, corpus):
     from medcite.store.postgres import server
 
