@@ -1,7 +1,8 @@
 """Query latency at scale, SQLite beside PostgreSQL: lexical and hybrid search on >= 1M passages.
 
 Run: .venv/bin/python bench/scale/query.py [--passages 1000000] [--questions 690]
-     [--sample 20000] [--hnsw-passages N]   (small first: --passages 50000 --questions 100)
+     [--sample 20000] [--hnsw-passages N] [--top-postings 2000]
+     (small first: --passages 50000 --questions 100)
 
 The store: bench/retrieval/scale.py's resampled real PubMed sentences (its ``build``, the same
 cached file), copied once to a folder of this bench (the vectors written beside it would turn
@@ -208,6 +209,8 @@ def main() -> None:
     parser.add_argument("--hnsw-passages", type=int, help="give only the first N passages (by id) "
                         "a vector on PostgreSQL; all of them by default")
     parser.add_argument("--rerank", action="store_true", help="also time hybrid with the re-ranker")
+    parser.add_argument("--top-postings", type=int, default=TOP_POSTINGS,
+                        help="postings read per lexeme by PostgreSQL's ranked search")
     parser.add_argument("--ef-search", type=ef_values, default=[EF_SEARCH],
                         help="comma-separated hnsw.ef_search values for the recall step (a sweep)")
     parser.add_argument("--recall-only", action="store_true",
@@ -253,6 +256,7 @@ def main() -> None:
     _, s, reused = timed(cache, "postgres_copy", copy_into_postgres)
     times["copy into PostgreSQL (copy_store, verified)"] = (s, reused)
     postgres = open_store(servers.url(server, database))
+    postgres.ranked.top_postings = args.top_postings
     postgres_exact = PostgresStore(servers.url(server, database), ranked_from_passages=None)
     # Every posting of every lexeme read: exact BM25, so the overlap with it is what cutting
     # each list to its best TOP_POSTINGS loses (scoring apart).
@@ -302,7 +306,7 @@ def main() -> None:
         "medcite lexical, SQLite (FTS5)": searcher_for(sqlite, lexical),
         "medcite lexical, PostgreSQL (ts_rank over every match: the baseline)":
             searcher_for(postgres_exact, lexical),
-        f"medcite lexical, PostgreSQL (postings, top {TOP_POSTINGS:,} a lexeme)":
+        f"medcite lexical, PostgreSQL (postings, top {args.top_postings:,} a lexeme)":
             searcher_for(postgres, lexical),
         "medcite hybrid, SQLite (exact dense, in memory)": searcher_for(sqlite, hybrid),
         "medcite hybrid, PostgreSQL (ts_rank + pgvector HNSW: the baseline)":
@@ -332,7 +336,7 @@ def main() -> None:
 
     # 5. Overlap@10 of the lexical top-10s: postings, exact ts_rank, SQLite's FTS5 bm25.
     analyser = searchers["medcite lexical, SQLite (FTS5)"]
-    pairs = {f"postings (top {TOP_POSTINGS:,}) vs every posting (exact BM25)": [],
+    pairs = {f"postings (top {args.top_postings:,}) vs every posting (exact BM25)": [],
              "postings vs exact ts_rank (PostgreSQL)": [], "postings vs SQLite FTS5": [],
              "exact ts_rank vs SQLite FTS5": []}
     for question in ([] if args.recall_only else questions):
