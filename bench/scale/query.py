@@ -1,7 +1,8 @@
 """Query latency at scale, SQLite beside PostgreSQL: lexical and hybrid search on >= 1M passages.
 
 Run: .venv/bin/python bench/scale/query.py [--passages 1000000] [--questions 690]
-     [--sample 20000] [--hnsw-passages N]   (small first: --passages 50000 --questions 100)
+     [--sample 20000] [--hnsw-passages N] [--top-postings 2000]
+     (small first: --passages 50000 --questions 100)
 
 The store: bench/retrieval/scale.py's resampled real PubMed sentences (its ``build``, the same
 cached file), copied once to a folder of this bench (the vectors written beside it would turn
@@ -25,8 +26,12 @@ here measure speed, not quality; the questions are real and encoded for real.
 Timed on the same MedicationQA questions, one after the other and in alternating order (so the
 machine's load weighs on all alike): plain BM25 on SQLite (the question's non-stopword terms
 OR-ed, every term kept, as scale.py), medcite lexical and hybrid search on each store (re-ranker
-off, ``--rerank`` adds the default path with it). Recall@10 of the HNSW search against exact
-cosine search over the same vectors is measured for the questions' vectors.
+off, ``--rerank`` adds the default path with it); on PostgreSQL both with the store's postings
+(``store/postgres/lexical.py``, its default at this size) and with the exact ``ts_rank`` path
+over every match (a second store object on the same database, ``ranked_from_passages=None``).
+Overlap@10 of the lexical top-10 (the question's terms, ``lexical_search``) between the
+postings, the exact path and SQLite is measured for every question. Recall@10 of the HNSW
+search against exact cosine search over the same vectors is measured for the questions' vectors.
 
 Everything built is cached under the settings' cache path (bench-scale/query-<passages>/ and
 the server's data in bench-scale/postgres/); a later run reuses it and prints how long each
@@ -64,6 +69,8 @@ from medcite.retrieval.setup import searcher_for  # noqa: E402
 from medcite.settings import Settings  # noqa: E402
 from medcite.store import SQLiteStore, open_store  # noqa: E402
 from medcite.store.copy import copy_store  # noqa: E402
+from medcite.store.postgres import PostgresStore  # noqa: E402
+from medcite.store.postgres.lexical import TOP_POSTINGS  # noqa: E402
 from medcite.store.postgres import server as servers  # noqa: E402
 from medcite.store.postgres.vectors import EF_SEARCH  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -202,6 +209,8 @@ def main() -> None:
     parser.add_argument("--hnsw-passages", type=int, help="give only the first N passages (by id) "
                         "a vector on PostgreSQL; all of them by default")
     parser.add_argument("--rerank", action="store_true", help="also time hybrid with the re-ranker")
+    parser.add_argument("--top-postings", type=int, default=TOP_POSTINGS,
+                        help="postings read per lexeme by PostgreSQL's ranked search")
     parser.add_argument("--ef-search", type=ef_values, default=[EF_SEARCH],
                         help="comma-separated hnsw.ef_search values for the recall step (a sweep)")
     parser.add_argument("--recall-only", action="store_true",
@@ -247,6 +256,12 @@ def main() -> None:
     _, s, reused = timed(cache, "postgres_copy", copy_into_postgres)
     times["copy into PostgreSQL (copy_store, verified)"] = (s, reused)
     postgres = open_store(servers.url(server, database))
+    postgres.ranked.top_postings = args.top_postings
+    postgres_exact = PostgresStore(servers.url(server, database), ranked_from_passages=None)
+    # Every posting of every lexeme read: exact BM25, so the overlap with it is what cutting
+    # each list to its best TOP_POSTINGS loses (scoring apart).
+    postgres_whole = PostgresStore(servers.url(server, database))
+    postgres_whole.ranked.top_postings = sys.maxsize
     if stale_vectors:
         postgres.vectors.clear()
 
@@ -289,9 +304,14 @@ def main() -> None:
     hybrid = Settings.load(dense="on", rerank="off")
     searchers = {
         "medcite lexical, SQLite (FTS5)": searcher_for(sqlite, lexical),
-        "medcite lexical, PostgreSQL (tsvector + GIN)": searcher_for(postgres, lexical),
+        "medcite lexical, PostgreSQL (ts_rank over every match: the baseline)":
+            searcher_for(postgres_exact, lexical),
+        f"medcite lexical, PostgreSQL (postings, top {args.top_postings:,} a lexeme)":
+            searcher_for(postgres, lexical),
         "medcite hybrid, SQLite (exact dense, in memory)": searcher_for(sqlite, hybrid),
-        "medcite hybrid, PostgreSQL (pgvector HNSW)": searcher_for(postgres, hybrid),
+        "medcite hybrid, PostgreSQL (ts_rank + pgvector HNSW: the baseline)":
+            searcher_for(postgres_exact, hybrid),
+        "medcite hybrid, PostgreSQL (postings + pgvector HNSW)": searcher_for(postgres, hybrid),
     }
     if args.rerank:
         default = Settings.load(dense="on")
@@ -314,7 +334,20 @@ def main() -> None:
                 searchers[label].search(question, limit=10)
             timings[label].append((time.perf_counter() - started) * 1000)
 
-    # 5. Recall@10 of HNSW against exact search over the same vectors (PostgreSQL's prefix).
+    # 5. Overlap@10 of the lexical top-10s: postings, exact ts_rank, SQLite's FTS5 bm25.
+    analyser = searchers["medcite lexical, SQLite (FTS5)"]
+    pairs = {f"postings (top {args.top_postings:,}) vs every posting (exact BM25)": [],
+             "postings vs exact ts_rank (PostgreSQL)": [], "postings vs SQLite FTS5": [],
+             "exact ts_rank vs SQLite FTS5": []}
+    for question in ([] if args.recall_only else questions):
+        terms = analyser.analyse(question).terms
+        tops = [{h.passage_id for h in store.lexical_search(terms, limit=10)}
+                for store in (postgres, postgres_exact, sqlite, postgres_whole)]
+        for (name, found), (a, b) in zip(pairs.items(), [(0, 3), (0, 1), (0, 2), (1, 2)]):
+            if tops[b]:
+                found.append(len(tops[a] & tops[b]) / len(tops[b]))
+
+    # 6. Recall@10 of HNSW against exact search over the same vectors (PostgreSQL's prefix).
     encoder = query_encoder(DEFAULT_SPEC, settings.cache_path / "models")
     exact_matrix = vectors[:hnsw_n]
     sweep = args.ef_search
@@ -366,6 +399,12 @@ def main() -> None:
             continue  # --recall-only
         print(f"| {name} | {percentile(values, 50):.1f} | {percentile(values, 95):.1f} | "
               f"{percentile(values, 99):.1f} |")
+    if any(pairs.values()):
+        print("\noverlap@10 of the lexical top-10 (the question's terms; questions where the "
+              "second has hits):\n\n| pair | mean | questions at 1.0 | below 0.5 |\n|---|---|---|---|")
+        for name, found in pairs.items():
+            print(f"| {name} | {np.mean(found):.3f} | {sum(f == 1 for f in found)} of {len(found)} | "
+                  f"{sum(f < 0.5 for f in found)} |")
     print(f"\nrecall@10 of PostgreSQL HNSW against exact cosine over the same {hnsw_n:,} vectors:")
     print("\n| hnsw.ef_search | recall@10 mean | min | questions below 0.95 | HNSW top-10 p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|")
@@ -375,6 +414,8 @@ def main() -> None:
     print(f"peak RSS of this process: {peak_rss_mb():,.0f} MB (before queries: {rss_before:,.0f} MB)")
     sqlite.close()
     postgres.close()
+    postgres_exact.close()
+    postgres_whole.close()
     server.cleanup()
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from medcite.store.postgres.lexical import insert_postings
+
 if TYPE_CHECKING:
     from medcite.store.postgres.store import PostgresStore
 
@@ -43,9 +45,12 @@ class PostgresCopying:
         columns = ALL_TABLES[table]
         overriding = " OVERRIDING SYSTEM VALUE" if table in _IDENTITY else ""
         marks = ",".join(["%s"] * len(columns))
+        rows = list(rows)
         with self._store.transaction() as conn, conn.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}){overriding} "
-                               f"VALUES ({marks})", list(rows))
+                               f"VALUES ({marks})", rows)
+            if table == "passages":  # derived rows, in the same transaction
+                insert_postings(conn, [row[columns.index("id")] for row in rows])
 
     def finish_import(self) -> None:
         with self._store.transaction() as conn:

@@ -8,8 +8,14 @@ time, as SQLite's single writer does.
 
 The lexical index is a ``tsvector`` per passage (title, section and body) under the named text
 configuration ``medcite_english`` with a GIN index; a term is always bound as a parameter of
-``phraseto_tsquery``, so no user text is read as query syntax. Scores are ``ts_rank`` with
-length normalisation, not FTS5's BM25: the order of the best passages agrees, the numbers do not.
+``phraseto_tsquery`` (or read by ``to_tsvector``), so no user text is read as query syntax.
+Beside it, impact-ordered postings (``lexical_postings``, BM25's term-frequency part per lexeme,
+written in the transaction that writes the passage): from ``ranked_from_passages`` passages
+(250,000 by default) an unfiltered search reads only each lexeme's best postings from their
+index (``lexical.py``; BM25 scores, as FTS5's). Filtered searches, AND groups and smaller
+stores rank every match with ``ts_rank`` (length-normalised, not BM25: the order of the best
+passages mostly agrees, the numbers do not), which at a million passages costs hundreds of
+milliseconds a question (BENCHMARKS.md, issue #13).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from medcite.models import (
 from medcite.store.base import BatchOutcome, LexicalHit, SearchFilters
 from medcite.store.postgres.articles import PostgresArticles, flag_changes
 from medcite.store.postgres.copying import PostgresCopying
+from medcite.store.postgres.lexical import RankedLexical
 from medcite.store.postgres.migrations import TEXT_CONFIG, apply_migrations
 from medcite.store.postgres.state import (
     PostgresAccounts,
@@ -121,7 +128,10 @@ class PostgresStore:
     """The store on a PostgreSQL server (15 or later, with pgvector for dense retrieval)."""
 
     def __init__(self, url: str, *, busy_timeout: float = 30.0, pool_size: int = POOL_SIZE,
-                 ef_search: int = EF_SEARCH) -> None:
+                 ef_search: int = EF_SEARCH,
+                 ranked_from_passages: int | None = PRUNE_FROM_PASSAGES) -> None:
+        """``ranked_from_passages``: the store size from which unfiltered lexical searches
+        are ranked from the postings index (``lexical.py``); None keeps ``ts_rank`` always."""
         self.location = url
         self.busy_timeout = busy_timeout
         self.vector_folder = None  # vectors live in the database (pgvector)
@@ -151,6 +161,7 @@ class PostgresStore:
         self.condition_names = PostgresConditionNames(self)
         self.copying = PostgresCopying(self)
         self.vectors = PostgresVectors(self, ef_search)
+        self.ranked = RankedLexical(self, ranked_from_passages)
 
     def close(self) -> None:
         self._pool.close()
@@ -270,15 +281,19 @@ class PostgresStore:
     @staticmethod
     def _insert_passages(conn: psycopg.Connection,
                          documents: Sequence[tuple[int, PreparedDocument]]) -> int:
-        """Insert the passages of (document id, prepared document) pairs; returns how many."""
+        """Insert the passages of (document id, prepared document) pairs, with their
+        postings (from the tsvector the insert returns); returns how many."""
         rows = [(doc_id, ordinal, d.section, d.char_start, d.char_end, _pack_spans(d.sentences),
                  prepared.document.title, d.text)
                 for doc_id, prepared in documents for ordinal, d in enumerate(prepared.passages)]
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
             marks = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s)"] * len(chunk))
-            conn.execute("INSERT INTO passages (document_id, ordinal, section, char_start, "
-                         f"char_end, sentences, title, body) VALUES {marks}",
+            conn.execute("WITH new AS (INSERT INTO passages (document_id, ordinal, section, "
+                         f"char_start, char_end, sentences, title, body) VALUES {marks} "
+                         "RETURNING id, tsv) INSERT INTO lexical_postings (lexeme, passage_id, "
+                         "impact) SELECT i.lexeme, new.id, i.impact "
+                         "FROM new, medcite_impacts(new.tsv) i",
                          [value for row in chunk for value in row])
         return len(rows)
 
@@ -475,6 +490,23 @@ class PostgresStore:
         self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None,
         prune_common: bool = True,
     ) -> list[LexicalHit]:
+        terms = [t for t in dict.fromkeys(t.strip() for t in terms) if t]
+        if not terms or limit <= 0:
+            return []
+        generation, stats = self._generation_stats()
+        if self.ranked.applies(stats.passages, filters):
+            with self.reading() as conn:
+                return self.ranked.search(conn, terms, limit=limit, generation=generation,
+                                          passages=stats.passages, prune_common=prune_common)
+        return self.exact_lexical_search(terms, limit=limit, filters=filters,
+                                         prune_common=prune_common)
+
+    def exact_lexical_search(
+        self, terms: Sequence[str], *, limit: int, filters: SearchFilters | None = None,
+        prune_common: bool = True,
+    ) -> list[LexicalHit]:
+        """``lexical_search`` ranked by ``ts_rank`` over every passage the query matches,
+        whatever the store's size (the benchmark's baseline beside the postings)."""
         terms = [t for t in dict.fromkeys(t.strip() for t in terms) if t]
         if prune_common:
             terms = self._without_common(terms)
