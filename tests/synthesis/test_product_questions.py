@@ -533,3 +533,19 @@ def test_treatments_that_may_include_are_no_symptoms():
 
     assert not states_item("Treatments may include shock wave lithotripsy or ureteroscopy.", AskedFor.SYMPTOMS)
     assert states_item("People with kidney stones may have pain while urinating.", AskedFor.SYMPTOMS)
+
+
+def test_a_misspelt_word_of_asking_is_read_as_the_word(engine):
+    """ "pregnacy", "efects", "adminitsered": words the corpus lacks, one edit from a word of
+    asking, are corrected (and the article says so) as misspelt drug names are."""
+    article = engine.ask("is amoxicillin safe during pregnacy", save=False)
+    assert ("pregnacy", "pregnancy") in [(c.typed, c.corrected) for c in article.frame.corrections]
+    assert article.frame.population.pregnancy
+    assert engine.ask("what are the side efects of metformin", save=False).frame.asked_for is AskedFor.ADVERSE_EFFECTS
+
+
+def test_a_headline_clause_ending_in_a_lead_in_is_read_with_what_it_leads_into():
+    from medcite.synthesis.verdict import clause
+
+    quote = "Certain combination pills can also cause hypoglycemia, including\n- glipizide + metformin (Metaglip)"
+    assert clause(quote, AskedFor.ADVERSE_EFFECTS).endswith("glipizide + metformin (Metaglip)")

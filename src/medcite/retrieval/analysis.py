@@ -19,7 +19,7 @@ from medcite.errors import QueryError
 from medcite.models import Correction, QuestionFrame
 from medcite.retrieval.frame import frame_for, inherit
 from medcite.settings import Settings
-from medcite.vocab import Concept, Mention, Vocabulary
+from medcite.vocab import Concept, Mention, Vocabulary, fuzzy
 from medcite.vocab.text import curated_lines, data_lines, is_dose, norm, tokens, word_list
 
 PACKAGE = "medcite.retrieval"
@@ -171,6 +171,21 @@ COMMONER = 20
 MIN_FOUND = 3
 
 
+def _question_word(word: str) -> str | None:
+    """The word of asking ("administered") that ``word`` misspells, if exactly one is nearest."""
+    limit = fuzzy.max_distance(len(word))
+    if not limit or word in _question_words():
+        return None
+    near = [(fuzzy.distance(word, w), w) for w in _question_words() if w[0] == word[0] and abs(len(w) - len(word)) <= limit]
+    near = sorted(d for d in near if d[0] <= limit)
+    return near[0][1] if near and (len(near) == 1 or near[1][0] > near[0][0]) else None
+
+
+@cache
+def _question_words() -> frozenset[str]:
+    return _words("question_words.txt")
+
+
 def _corrected(question: str, vocabulary: Vocabulary,
                frequency: Callable[[str], int] | None) -> tuple[str, list[Correction]]:
     """The question with words the corpus (almost) lacks replaced by the name they misspell."""
@@ -196,7 +211,8 @@ def _corrected(question: str, vocabulary: Vocabulary,
         found = frequency(word)
         if found > RARE:
             continue
-        fixed = vocabulary.correct(word, lambda w, f=found: frequency(w) >= max(MIN_FOUND, COMMONER * f))
+        fixed = vocabulary.correct(word, lambda w, f=found: frequency(w) >= max(MIN_FOUND, COMMONER * f)) \
+            or _question_word(word)
         if fixed and fixed != word:
             pieces += [question[last:start], fixed]
             last = end

@@ -106,6 +106,9 @@ def _population_words(frame: QuestionFrame) -> str:
     return " " + " ".join(parts) if parts else ""
 
 
+_LEADS_IN = re.compile(r"\b(including|include|includes|such as|the following|as follows)\s*[:,-]?\s*$|:\s*$", re.I)
+
+
 def clause(quote: str, item: AskedFor, keep: tuple[str, ...] = ()) -> str:
     """The clause of ``quote`` that states the item, verbatim, at most ``CLAUSE_CHARS``; when
     a name in ``keep`` follows the item's words closely, the window reaches it (the ulcer risk
@@ -127,6 +130,9 @@ def clause(quote: str, item: AskedFor, keep: tuple[str, ...] = ()) -> str:
     chosen = next((p for p in pieces if weighty and weighty in p), None) \
         or (next((p for p in pieces if names_any(p, keep)), None) if item is AskedFor.DEFINITION else None) \
         or next((p for p in pieces if span and span in p), pieces[0])
+    if _LEADS_IN.search(chosen) and chosen in pieces[:-1]:
+        # "... can also cause hypoglycemia, including" is read with the item it leads into
+        chosen = f"{chosen.rstrip()} {pieces[pieces.index(chosen) + 1].strip()}"
     if weighty and weighty in chosen:
         span = item_span(chosen, item) or span
         listed = _with_its_list(chosen.strip().rstrip("."), weighty)
