@@ -549,3 +549,13 @@ def test_a_headline_clause_ending_in_a_lead_in_is_read_with_what_it_leads_into()
 
     quote = "Certain combination pills can also cause hypoglycemia, including\n- glipizide + metformin (Metaglip)"
     assert clause(quote, AskedFor.ADVERSE_EFFECTS).endswith("glipizide + metformin (Metaglip)")
+
+
+def test_harm_asked_in_general_words_names_the_item_not_an_effect():
+    """ "lead to negative health outcomes" names the item: no sentence must repeat those words
+    (on the full MedQuAD store the MedlinePlus page's "Marijuana can cause problems with memory"
+    then leads instead of a study that happens to say "negative health outcomes")."""
+    from medcite.synthesis.relevance import ITEM_NAMING_WORDS
+
+    assert asked_for("does marijuana use lead to negative health outcomes?", 1) is AskedFor.ADVERSE_EFFECTS
+    assert {"negative", "health", "outcomes", "lead", "harmful"} <= ITEM_NAMING_WORDS[AskedFor.ADVERSE_EFFECTS]

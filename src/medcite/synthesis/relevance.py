@@ -145,7 +145,10 @@ ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
                                          # what stopping does: "danger in stopping it suddenly"
                                          "stop", "stopping", "stopped", "quit", "quitting", "danger",
                                          "dangers", "suddenly", "abruptly", "happens", "happen", "problems",
-                                         "problem", "coming", "withdrawal", "issues"}),
+                                         "problem", "coming", "withdrawal", "issues",
+                                         # harm asked in general: "lead to negative health outcomes"
+                                         "negative", "health", "outcomes", "outcome", "lead", "leads",
+                                         "bad", "harmful", "harm", "harms", "addictive", "dangerous"}),
     AskedFor.FIRST_LINE: frozenset({"first", "line", "treatment", "treatments", "therapy", "initial", "best",
                                     "preferred", "choice"}),
     AskedFor.TREATMENT: frozenset({"treatment", "treatments", "treat", "medication", "medications", "medicine",
