@@ -106,6 +106,8 @@ def cited_type(article, statement) -> SourceType:
     ("how soon does losartan afffect blood pressure", AskedFor.ONSET),
     ("is pramipexole addictive?", AskedFor.ADVERSE_EFFECTS),
     ("does marijuana use lead to negative health outcomes?", AskedFor.ADVERSE_EFFECTS),
+    ("Are there any side affects from using Robaxin?", AskedFor.ADVERSE_EFFECTS),
+    ("how is guanfacine classified", AskedFor.DEFINITION),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item
@@ -559,3 +561,13 @@ def test_harm_asked_in_general_words_names_the_item_not_an_effect():
 
     assert asked_for("does marijuana use lead to negative health outcomes?", 1) is AskedFor.ADVERSE_EFFECTS
     assert {"negative", "health", "outcomes", "lead", "harmful"} <= ITEM_NAMING_WORDS[AskedFor.ADVERSE_EFFECTS]
+
+
+def test_how_long_a_pair_is_taken_asks_for_a_duration_not_an_interaction(engine):
+    """ "How long can you be on clopidogrel and aspirin combined?": the duration of the pair."""
+    assert asked_for("how long can you be on clopidogrel & aspirin combined for", 2) is AskedFor.DURATION
+    article = engine.ask("how long can you be on clopidogrel & aspirin combined for", save=False)
+    lead = article.bottom_line[0]
+    assert lead.kind is StatementKind.CLINICAL, article.headline
+    assert re.search(r"\b\d+\s?(–|-|to)\s?\d+ days|\b\d+ (days|months)\b", lead.quote), lead.quote
+    assert re.search(r"aspirin", lead.quote, re.I) and re.search(r"clopidogrel", lead.quote, re.I), lead.quote

@@ -113,6 +113,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"\bthreshold\b|\bcut-?offs?\b|\bat what (level|value|point|risk|score|egfr|a1c|age)\b"
         r"|\b(falls?|drops?|rises?|goes) (below|under|above|over)\b|\bbelow \d|\babove \d"
         r"|\btarget\b|\bgoal (bp|blood pressure|a1c|ldl)\b|\bhow many (hours|minutes) (after|from|since)\b|\btime window\b|\bwhen (should|to)\b[^?.]{0,30}\b(start|stop|begin|initiate|screen)\w*")),
+    # "How long can you be on clopidogrel and aspirin combined?": how long, not whether together
+    (AskedFor.DURATION, _cue(r"\bhow long (can|should|do|does|must|will) (you|i|we|he|she|they|one|patients?|people) "
+                             r"(be|stay|remain|keep taking|continue)( on)?\b")),
     (AskedFor.INTERACTION, _cue(_WITH_OTHER_MEDICINES_PATTERN + r"|\binteract\w*|\binter\w{0,3}ac?tions?\b"
                                r"|\bdrug[- ](to[- ])?drug\b|\bcombin\w*|\btogether\b|\bmix\w*\b|\bat the same time\b"
                                r"|\balong with\b|\bconcomitant\w*|\bco-?administ\w*"
@@ -166,7 +169,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                              r"\b(be )?(prescribed|given|used|taken|done)\b[^?.]{0,10}\b(to treat|to help|to relieve|for)\b")),
     (AskedFor.CAUSE, _cue(r"\bwhat causes\b|\bcauses? of\b|\bwhy do(es)? (people|someone|i|you|children|kids) (get|develop|have)\b"
                          r"|\bhow do(es)? (you|people|someone|one|i) (get|catch)\b|\bhow is\b[^?.]{0,40}\b(caught|spread|transmitted)\b")),
-    (AskedFor.ADVERSE_EFFECTS, _cue(STOPPING_EFFECTS.pattern + r"|\bside[- ]?effects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
+    (AskedFor.ADVERSE_EFFECTS, _cue(STOPPING_EFFECTS.pattern + r"|\bside[- ]?[ae]ffects?\b|\badverse\b|\b(can|does|do|could|will)\b[^?.]{0,40}\bcause\b"
                                    r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b"
                                    r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b"
                                    r"|\bleads? to\b|\bnegative (health )?(effects?|outcomes?|consequences?)\b"
@@ -188,6 +191,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                               r"|^\s*what (does|do) [^?.]{2,40} do\b(?! to (my|your|the|his|her|a)\b)"
                               r"|\bhow (does|do) (\w+ ){1,2}help (our|your|the|my|his|her) bod(y|ies)\b"
                               r"|\btell me (more )?about\b|\bwhat (type|kind|class|sort) of (a )?(drug|medication|medicine|substance) is\b"
+                              r"|\bhow is \w+ classified\b|\bwhat (drug )?class (is|does)\b"
                               r"|\bdefin\w*|\bmeaning of\b")),
 )
 

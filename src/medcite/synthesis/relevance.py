@@ -138,7 +138,7 @@ _CRITERION = _cue(r"\b(adults?|aged?|years?|born|risk|persons?|people|individual
                   r"|patients (with|who|at)|those (with|who|at)|anyone|everyone|all (adults|patients|persons))\b")
 # Question words that only name the asked-for item, not a topic a sentence should carry.
 ITEM_NAMING_WORDS: dict[AskedFor, frozenset[str]] = {
-    AskedFor.ADVERSE_EFFECTS: frozenset({"side", "effects", "effect", "adverse", "reactions", "reaction",
+    AskedFor.ADVERSE_EFFECTS: frozenset({"side", "effects", "effect", "affects", "adverse", "reactions", "reaction",
                                          "cause", "causes", "causing", "long", "term", "consequences",
                                          "risks", "dangers", "possible", "common", "serious", "using", "use",
                                          "taking",
