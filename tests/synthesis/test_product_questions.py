@@ -108,6 +108,8 @@ def cited_type(article, statement) -> SourceType:
     ("does marijuana use lead to negative health outcomes?", AskedFor.ADVERSE_EFFECTS),
     ("Are there any side affects from using Robaxin?", AskedFor.ADVERSE_EFFECTS),
     ("how is guanfacine classified", AskedFor.DEFINITION),
+    ("what happens when you take lansoprazole long term", AskedFor.ADVERSE_EFFECTS),
+    ("Can I take Zyrtec and benedryl at the same time?", AskedFor.INTERACTION),
 ])
 def test_the_asked_for_item_is_read_from_the_question(question, item):
     assert asked_for(question, 1) is item
@@ -571,3 +573,13 @@ def test_how_long_a_pair_is_taken_asks_for_a_duration_not_an_interaction(engine)
     assert lead.kind is StatementKind.CLINICAL, article.headline
     assert re.search(r"\b\d+\s?(–|-|to)\s?\d+ days|\b\d+ (days|months)\b", lead.quote), lead.quote
     assert re.search(r"aspirin", lead.quote, re.I) and re.search(r"clopidogrel", lead.quote, re.I), lead.quote
+
+
+def test_a_class_named_for_its_member_is_no_second_agent():
+    from medcite.retrieval.analysis import analyse
+
+    frame = analyse("do antibiotics like keflex continue working after cessation of drug ?").frame
+    assert [a.name for a in frame.agents] == ["cephalexin"] and not frame.combination and not frame.classes_asked
+    both = analyse("Can I take accutane with antibiotics?").frame
+    assert len(both.agents) == 2 and both.combination
+

@@ -173,7 +173,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
                                    r"|\brisks?\b|\b(safe|safety|unsafe|dangerous|harm\w*|toxic\w*|warnings?)\b"
                                    r"|\b(effect|affect)s? on\b|\bcontribut\w* to\b|\bweight gain\b"
                                    r"|\bleads? to\b|\bnegative (health )?(effects?|outcomes?|consequences?)\b"
-                                   r"|\baddictive\b|\baddiction\b|\bhabit[- ]forming\b")),
+                                   r"|\baddictive\b|\baddiction\b|\bhabit[- ]forming\b"
+                                   # "what happens when you take lansoprazole long term"
+                                   r"|\b(take|taking|use|using|on) (\w+ ){1,3}long[- ]term\b|\blong[- ]term (use|effects?|consequences?|risks?)\b")),
     (AskedFor.EFFICACY, _cue(r"\beffective\w*|\befficacy\b|\bworks? for\b|\bdoes\b[^?.]*\bwork\b|\bhelp(s|ful)?\b(?! (our|your|the|my|his|her) bod(y|ies))"
                             # "are there antibiotics for colds?" (a medicine for it, unnamed, is a treatment question)
                             r"|^\s*(are|is) there (?>(an? |any )?)(?!(medicines?|medications?|drugs?|pills?|treatments?|cures?"
@@ -228,6 +230,13 @@ _WHICH = _cue(r"\b(which|better|best|prefer\w*|choose|instead)\b")
 
 # What a drug is likened to, just before a class's name ("is Accutane like an antibiotic?").
 _LIKENED = _cue(r"\b(like|a kind of|a type of|a form of|the same as|similar to|considered)\s+(an?\s+)?$")
+_FOR_EXAMPLE = _cue(r"^\s*(like|such as|e\.g\.,?|for example|including)\s+")
+
+
+def _end_of(mentions: list[Mention], concept_id: str) -> int:
+    return next((m.end for m in mentions if m.concept.id == concept_id), 0)
+
+
 # Whether a drug belongs to a class, asked just before the class's name ("is pramoxine an ").
 _CLASS_ASKED = _cue(r"\b(is|are|isn'?t|aren'?t)\s+(it|this|that|they|\w+(?:[ -]\w+)?)\s+(an?|one of the|part of the|in the|classed as an?)\s+$")
 # A reply's opening ("No, what is ...", "Ok so is it ...") is not the question.
@@ -243,7 +252,9 @@ def asked_for(question: str, agents: int) -> AskedFor:
     question = _REPLY_OPENING.sub("", question)
     for item, pattern in _ASKED:
         if item is AskedFor.INTERACTION and agents < 2 and not (
-                re.search(r"\binteract", question, re.I) or _WITH_OTHER_MEDICINES.search(question)):
+                re.search(r"\binteract", question, re.I) or _WITH_OTHER_MEDICINES.search(question)
+                # "Zyrtec and benedryl at the same time": a second drug named, if not recognised
+                or re.search(r"\b(and|with) \w+ (at the same time|together)\b", question, re.I)):
             continue
         if pattern.search(question):
             return item
@@ -406,9 +417,16 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
     likened = {m.concept.id for m in mentions if m.concept.kind in AGENT_KINDS and class_members(m.concept.name)
                and (_LIKENED.search(question[max(0, m.start - 30):m.start])
                     or _CLASS_ASKED.search(question[max(0, m.start - 40):m.start]))}
+    # "antibiotics like keflex": the class is named for its member, no second agent
+    for m in mentions:
+        members = class_members(m.concept.name) if m.concept.kind in AGENT_KINDS else ()
+        if members and _FOR_EXAMPLE.match(question[m.end:]) and any(
+                o.start > m.end and o.concept.name in members for o in mentions):
+            likened.add(m.concept.id)
     classes_asked = []
     if likened and len(agents) > len(likened):
-        classes_asked = [a.name for a in agents if a.concept_id in likened]
+        classes_asked = [a.name for a in agents if a.concept_id in likened
+                         and not _FOR_EXAMPLE.match(question[_end_of(mentions, a.concept_id):])]
         agents = [a for a in agents if a.concept_id not in likened]
     # "a sulfa allergy": the allergy is what the reader has, not a condition asked about
     conditions = [s for s in subjects.values() if s.kind not in AGENT_KINDS
