@@ -41,6 +41,9 @@ _WITH_OTHER_MEDICINES_PATTERN = (r"\b(with|and|alongside|along with)\s+(any |my 
 _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
     # What it costs ("how much are ten mg pills worth"): no dose, and nothing medcite indexes.
     (AskedFor.GENERAL, _cue(r"\b(cost|costs|price|prices|priced|worth|expensive|cheap|insurance|coupon)\b")),
+    # What a treatment does to the reader's looks ("what does fluorouracil make your face look
+    # like?"): an effect, not the product's appearance
+    (AskedFor.ADVERSE_EFFECTS, _cue(r"\bmakes? (you|your|my|me|his|her)\b[^?.]{0,20}\blooks?\b")),
     # What a product looks like, holds or is kept in ("what color is 30mg prednisone"): its
     # strength is no dose asked for.
     (AskedFor.APPEARANCE, _cue(r"\bwhat colou?rs?\b|\b(looks?|look) like\b|\bimprint\w*|\bwhat shape\b"
@@ -85,7 +88,9 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"\b(max(imum|imal)?|highest|upper limit|most|not (to )?exceed|ceiling)\b[^?.]{0,30}"
         r"\b(doses?|dosage|dosing|mg|amount|daily)\b|\bhow much\b[^?.]{0,40}\b(at most|max\w*)\b"
         r"|\b(doses?|dosage)\b[^?.]{0,20}\b(limit|cap|max\w*)\b")),
-    (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b|\b(the )?action of\b|\bhow (does|do) (it|\w+) act\b"
+    (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b"
+                             r"|\bhow (does|do) (\w+ ){1,2}(affect|effect|act on|work on) (the |your |my |our )?"
+                             r"(brain|body|heart|nervous system|central nervous system|liver|kidneys?|nerves)\b|\b(the )?action of\b|\bhow (does|do) (it|\w+) act\b"
                              # "how opioids reduce pain", "how do statins lower cholesterol"
                              r"|^\s*how (do |does )?(\w+ ){1,2}(reduce|reduces|lower|lowers|relieve|relieves|block|blocks|kill|kills)\b|\bmechanism\w*|\bmode of action\b"
                              r"|\bwhy (does|do|is|are)\b[^?.]*\b(cause|interact|work|affect)")),
