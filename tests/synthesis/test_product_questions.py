@@ -110,7 +110,6 @@ def cited_type(article, statement) -> SourceType:
     ("how is guanfacine classified", AskedFor.DEFINITION),
     ("what happens when you take lansoprazole long term", AskedFor.ADVERSE_EFFECTS),
     ("Can I take Zyrtec and benedryl at the same time?", AskedFor.INTERACTION),
-    ("how does valium affect the brain", AskedFor.MECHANISM),
     ("what does using fluorouracil make your face look like", AskedFor.ADVERSE_EFFECTS),
     ("what does lipitor look like", AskedFor.APPEARANCE),
 ])

@@ -88,9 +88,7 @@ _ASKED: tuple[tuple[AskedFor, re.Pattern[str]], ...] = (
         r"\b(max(imum|imal)?|highest|upper limit|most|not (to )?exceed|ceiling)\b[^?.]{0,30}"
         r"\b(doses?|dosage|dosing|mg|amount|daily)\b|\bhow much\b[^?.]{0,40}\b(at most|max\w*)\b"
         r"|\b(doses?|dosage)\b[^?.]{0,20}\b(limit|cap|max\w*)\b")),
-    (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b"
-                             r"|\bhow (does|do) (\w+ ){1,2}(affect|effect|act on|work on) (the |your |my |our )?"
-                             r"(brain|body|heart|nervous system|central nervous system|liver|kidneys?|nerves)\b|\b(the )?action of\b|\bhow (does|do) (it|\w+) act\b"
+    (AskedFor.MECHANISM, _cue(r"\bhow (does|do|did)\b[^?.]*\bwork\b|\b(the )?action of\b|\bhow (does|do) (it|\w+) act\b"
                              # "how opioids reduce pain", "how do statins lower cholesterol"
                              r"|^\s*how (do |does )?(\w+ ){1,2}(reduce|reduces|lower|lowers|relieve|relieves|block|blocks|kill|kills)\b|\bmechanism\w*|\bmode of action\b"
                              r"|\bwhy (does|do|is|are)\b[^?.]*\b(cause|interact|work|affect)")),
