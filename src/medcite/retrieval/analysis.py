@@ -173,17 +173,12 @@ MIN_FOUND = 3
 
 def _question_word(word: str) -> str | None:
     """The word of asking ("administered") that ``word`` misspells, if exactly one is nearest."""
-    limit = fuzzy.max_distance(len(word))
-    if not limit or word in _question_words():
+    limit, words = fuzzy.max_distance(len(word)), _words("question_words.txt")
+    if not limit or word in words:
         return None
-    near = [(fuzzy.distance(word, w), w) for w in _question_words() if w[0] == word[0] and abs(len(w) - len(word)) <= limit]
+    near = [(fuzzy.distance(word, w), w) for w in words if w[0] == word[0] and abs(len(w) - len(word)) <= limit]
     near = sorted(d for d in near if d[0] <= limit)
     return near[0][1] if near and (len(near) == 1 or near[1][0] > near[0][0]) else None
-
-
-@cache
-def _question_words() -> frozenset[str]:
-    return _words("question_words.txt")
 
 
 def _corrected(question: str, vocabulary: Vocabulary,

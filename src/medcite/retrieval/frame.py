@@ -235,29 +235,23 @@ _WHICH = _cue(r"\b(which|better|best|prefer\w*|choose|instead)\b")
 _LIKENED = _cue(r"\b(like|a kind of|a type of|a form of|the same as|similar to|considered)\s+(an?\s+)?$")
 _FOR_EXAMPLE = _cue(r"^\s*(like|such as|e\.g\.,?|for example|including)\s+")
 
-
-def _end_of(mentions: list[Mention], concept_id: str) -> int:
-    return next((m.end for m in mentions if m.concept.id == concept_id), 0)
-
-
 # Whether a drug belongs to a class, asked just before the class's name ("is pramoxine an ").
 _CLASS_ASKED = _cue(r"\b(is|are|isn'?t|aren'?t)\s+(it|this|that|they|\w+(?:[ -]\w+)?)\s+(an?|one of the|part of the|in the|classed as an?)\s+$")
 # A reply's opening ("No, what is ...", "Ok so is it ...") is not the question.
 _REPLY_OPENING = _cue(r"^\s*(?:(?:no|ok|okay|so|well|yes|yeah|thanks|thank you|hi|hello|and|but|um|hmm|right|sorry"
                       r"|(?:one |a )?(?:last|quick|final|other|another|follow-up) question|one more thing)\b[\s,.!:]*)+")
 
-
-_WITH_OTHER_MEDICINES = _cue(_WITH_OTHER_MEDICINES_PATTERN)
+# Interaction words that let a question naming one recognised agent ask about a pair: the word
+# itself, the reader's other medicines, or a second (unrecognised) drug "at the same time".
+_ONE_AGENT_INTERACTION = _cue(r"\binteract|" + _WITH_OTHER_MEDICINES_PATTERN
+                              + r"|\b(and|with) \w+ (at the same time|together)\b")
 
 
 def asked_for(question: str, agents: int) -> AskedFor:
     """The item the question asks for (see ``AskedFor``)."""
     question = _REPLY_OPENING.sub("", question)
     for item, pattern in _ASKED:
-        if item is AskedFor.INTERACTION and agents < 2 and not (
-                re.search(r"\binteract", question, re.I) or _WITH_OTHER_MEDICINES.search(question)
-                # "Zyrtec and benedryl at the same time": a second drug named, if not recognised
-                or re.search(r"\b(and|with) \w+ (at the same time|together)\b", question, re.I)):
+        if item is AskedFor.INTERACTION and agents < 2 and not _ONE_AGENT_INTERACTION.search(question):
             continue
         if pattern.search(question):
             return item
@@ -421,15 +415,13 @@ def frame_for(question: str, mentions: list[Mention], expansions: dict[str, list
                and (_LIKENED.search(question[max(0, m.start - 30):m.start])
                     or _CLASS_ASKED.search(question[max(0, m.start - 40):m.start]))}
     # "antibiotics like keflex": the class is named for its member, no second agent
-    for m in mentions:
-        members = class_members(m.concept.name) if m.concept.kind in AGENT_KINDS else ()
-        if members and _FOR_EXAMPLE.match(question[m.end:]) and any(
-                o.start > m.end and o.concept.name in members for o in mentions):
-            likened.add(m.concept.id)
+    examples = {m.concept.id for m in mentions if m.concept.kind in AGENT_KINDS
+                and _FOR_EXAMPLE.match(question[m.end:])
+                and any(o.start > m.end and o.concept.name in class_members(m.concept.name) for o in mentions)}
+    likened |= examples
     classes_asked = []
     if likened and len(agents) > len(likened):
-        classes_asked = [a.name for a in agents if a.concept_id in likened
-                         and not _FOR_EXAMPLE.match(question[_end_of(mentions, a.concept_id):])]
+        classes_asked = [a.name for a in agents if a.concept_id in likened - examples]
         agents = [a for a in agents if a.concept_id not in likened]
     # "a sulfa allergy": the allergy is what the reader has, not a condition asked about
     conditions = [s for s in subjects.values() if s.kind not in AGENT_KINDS

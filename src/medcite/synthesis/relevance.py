@@ -326,7 +326,6 @@ _STUDY_REPORT = _cue(r"\bin (a|an|one|this|the) (\w+ ){0,5}(study|studies|trial|
 _SUPPLY_SECTION = _cue(r"\bhow supplied\b|\bstorage and handling\b|\bpackage label\b|\bprincipal display panel\b")
 
 
-# What stopping a drug does: its discontinuation, withdrawal or rebound.
 # What stopping a drug does, not why it was stopped ("discontinued due to adverse reactions").
 _DISCONTINUATION = _cue(r"\bwithdrawal\b|\bdiscontinuation (symptoms?|syndrome|reactions?|effects?)\b"
                         r"|\b(after|when|upon|on|before) (stopping|discontinu\w+|cessation|withdrawal|coming off)\b"
@@ -587,10 +586,15 @@ def aboutness(text: str, subject: AgentFrame, document: DocumentRecord | None = 
     return Aboutness(False)
 
 
+def _other_class_names(subject: AgentFrame) -> tuple[str, ...]:
+    """The names of every drug class the subject neither belongs to nor is."""
+    return tuple(n for cls, names in all_classes().items() if cls not in subject.classes and cls != subject.name
+                 for n in names)
+
+
 def _qualified(text: str, spans: list[tuple[int, int]], subject: AgentFrame) -> bool:
     """Every mention of the class lies inside the name of another class the agent is not in."""
-    others = [n for cls, names in all_classes().items() if cls not in subject.classes for n in names]
-    narrower = name_spans(text, tuple(others))
+    narrower = name_spans(text, _other_class_names(subject))
     return all(any(a < end and start < b for a, b in narrower) for start, end in spans)
 
 
@@ -602,8 +606,7 @@ _CO_MEDICATION = _cue(r"\bconcomitant\w*|\bco-?administ\w*|\bin patients (taking
 def _names_other_class(text: str, subject: AgentFrame) -> bool:
     """The sentence names a drug class the subject is not in ("ACE inhibitor + ARB" for
     amlodipine)."""
-    return any(cls not in subject.classes and cls != subject.name and name_spans(text, tuple(names))
-               for cls, names in all_classes().items())
+    return bool(name_spans(text, _other_class_names(subject)))
 
 
 def names_other_agent(text: str, agents: list[AgentFrame]) -> bool:

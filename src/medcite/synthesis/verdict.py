@@ -743,12 +743,11 @@ def _not_found(frame: QuestionFrame, subject: str, fit: FrameFit | None = None) 
     named = _in_sentence(subject)
     if item in (AskedFor.TREATMENT, AskedFor.FIRST_LINE) and frame.agents and frame.conditions:
         # "What about diflucan for a yeast infection?": whether it is a treatment for that
+        kind = "a first-line treatment" if item is AskedFor.FIRST_LINE else "a treatment"
         conditions = " or ".join(c.name for c in frame.conditions)
         agents = " or ".join(a.name for a in frame.agents)
-        wanted = f"{agents} as {'a first-line' if item is AskedFor.FIRST_LINE else 'a'} treatment for {conditions}"
-        return Verdict(headline=f"{subject}: no indexed source states it as "
-                                f"{'a first-line' if item is AskedFor.FIRST_LINE else 'a'} treatment for {conditions}",
-                       level="none", facts=[f"No indexed source states {wanted}."])
+        return Verdict(headline=f"{subject}: no indexed source states it as {kind} for {conditions}",
+                       level="none", facts=[f"No indexed source states {agents} as {kind} for {conditions}."])
     if not frame.subjects():
         # A question naming no subject is not "for this question" twice over.
         wanted = "an answer to it" if item is AskedFor.GENERAL else wanted
