@@ -209,7 +209,7 @@ def main() -> None:
     parser.add_argument("--hnsw-passages", type=int, help="give only the first N passages (by id) "
                         "a vector on PostgreSQL; all of them by default")
     parser.add_argument("--rerank", action="store_true", help="also time hybrid with the re-ranker")
-    parser.add_argument("--top-postings", type=int, default=TOP_POSTINGS,
+    parser.add_argument("--top-postings", type=postings_depth, default=TOP_POSTINGS,
                         help="postings read per lexeme by PostgreSQL's ranked search")
     parser.add_argument("--ef-search", type=ef_values, default=[EF_SEARCH],
                         help="comma-separated hnsw.ef_search values for the recall step (a sweep)")
@@ -425,6 +425,17 @@ def ef_values(text: str) -> list[int]:
     if not values or not all(1 <= v <= 1000 for v in values):
         raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers from 1 to 1000, comma-separated")
     return values
+
+
+def postings_depth(text: str) -> int:
+    """``--top-postings 2000``: a whole number of postings read per lexeme, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of postings, 1 or more")
+    return value
 
 
 def postgres_version(server) -> str:
